@@ -1,0 +1,50 @@
+"""Every limit and path in one place, read from ``CONVSCOPE_*`` environment variables."""
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    """Limits that bound the work of one request. The README lists them."""
+
+    model_config = SettingsConfigDict(env_prefix="CONVSCOPE_", frozen=True)
+
+    max_body_bytes: int = Field(8 * 1024 * 1024, ge=1, description="Largest JSON body.")
+    max_upload_bytes: int = Field(
+        16 * 1024 * 1024, ge=1, description="Largest multipart body (the image upload)."
+    )
+    max_tensor_elements: int = Field(
+        1_048_576, ge=1, description="Most numbers in one JSON tensor (input or output)."
+    )
+    max_kernel_side: int = Field(64, ge=1, description="Longest kernel side, in cells.")
+    max_side: int = Field(4096, ge=1, description="Longest side of any tensor's spatial axes.")
+    max_channels: int = Field(256, ge=1, description="Most channels or filters in one tensor.")
+    max_work: int = Field(
+        2_000_000_000,
+        ge=1,
+        description="Most multiply-adds one operation may cost (output cells x window cells).",
+    )
+    max_trace_steps: int = Field(
+        4096, ge=1, description="Most steps in one trace; larger traces need trace_region."
+    )
+    max_trace_values: int = Field(
+        1_000_000, ge=1, description="Most numbers (window + products) in one trace."
+    )
+    max_image_pixels: int = Field(
+        40_000_000, ge=1, description="Most pixels an uploaded image may declare (bomb guard)."
+    )
+    default_max_side: int = Field(512, ge=1, description="Default downscale for uploads.")
+    max_image_side: int = Field(2048, ge=1, description="Largest max_side a request may ask for.")
+    max_pipeline_layers: int = Field(16, ge=1, description="Most layers in images/pipeline.")
+    static_dir: Path = ROOT / "static"
+    templates_dir: Path = ROOT / "templates"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
