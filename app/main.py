@@ -3,7 +3,7 @@
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from app import __version__
+from app import __version__, pages
 from app.config import get_settings
 
 
@@ -11,6 +11,7 @@ def create_app() -> FastAPI:
     settings = get_settings()
     app = FastAPI(title="ConvScope", version=__version__)
     app.mount("/static", StaticFiles(directory=settings.static_dir), name="static")
+    app.include_router(pages.router)
     return app
 
 

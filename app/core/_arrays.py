@@ -1,0 +1,56 @@
+"""Shared argument checks for the numeric core (private)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from app.core.geometry import ParamError
+
+
+def float_array(x: Any, field: str) -> np.ndarray:
+    """``x`` as a float32 or float64 array (other dtypes become float64)."""
+    a = np.asarray(x)
+    if a.dtype not in (np.float32, np.float64):
+        a = a.astype(np.float64)
+    if not np.all(np.isfinite(a)):
+        raise ParamError(field, f"{field} must hold finite numbers (no NaN or Infinity)")
+    return a
+
+
+def batched(x: np.ndarray, field: str) -> tuple[np.ndarray, bool]:
+    """(C, H, W) -> (1, C, H, W); (N, C, H, W) stays. Returns the array and whether it grew."""
+    if x.ndim == 3:
+        return x[None], True
+    if x.ndim == 4:
+        return x, False
+    raise ParamError(field, f"{field} must be (C, H, W) or (N, C, H, W), got shape {list(x.shape)}")
+
+
+def check_groups(groups: Any, channels: int, filters: int) -> int:
+    if not isinstance(groups, int) or isinstance(groups, bool) or groups < 1:
+        raise ParamError("groups", f"groups must be an int >= 1, got {groups!r}")
+    if channels % groups or filters % groups:
+        raise ParamError(
+            "groups",
+            f"groups ({groups}) must divide both the input channels ({channels}) "
+            f"and the output channels ({filters})",
+        )
+    return groups
+
+
+def bias_vector(bias: Any, filters: int, dtype: np.dtype) -> np.ndarray:
+    """``None`` -> zeros; a number -> that number for every filter; ``[O]`` stays."""
+    if bias is None:
+        return np.zeros(filters, dtype=dtype)
+    b = float_array(bias, "bias").astype(dtype, copy=False)
+    if b.ndim == 0:
+        return np.full(filters, b, dtype=dtype)
+    if b.shape != (filters,):
+        raise ParamError(
+            "bias",
+            f"bias must be a number or have {filters} values (one per "
+            f"filter), got shape {list(b.shape)}",
+        )
+    return b

@@ -1,0 +1,96 @@
+"""Elementwise activations and softmax, as ``torch.nn.functional``."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from app.core.geometry import ParamError
+
+_erf = np.frompyfunc(math.erf, 1, 1)
+
+
+def step(x: np.ndarray) -> np.ndarray:
+    """Heaviside step: 1 where x > 0, else 0."""
+    return (x > 0).astype(x.dtype)
+
+
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    """1 / (1 + exp(-x)), evaluated without overflow for large |x|."""
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
+
+
+def tanh(x: np.ndarray) -> np.ndarray:
+    return np.tanh(x)
+
+
+def relu(x: np.ndarray) -> np.ndarray:
+    return np.maximum(x, 0)
+
+
+def leaky_relu(x: np.ndarray, negative_slope: float = 0.01) -> np.ndarray:
+    return np.where(x >= 0, x, x * negative_slope).astype(x.dtype, copy=False)
+
+
+def elu(x: np.ndarray, alpha: float = 1.0) -> np.ndarray:
+    return np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0))).astype(x.dtype, copy=False)
+
+
+def gelu(x: np.ndarray) -> np.ndarray:
+    """The exact (erf) form: x * Phi(x) = 0.5 * x * (1 + erf(x / sqrt(2)))."""
+    erf = np.asarray(_erf(x * (1 / math.sqrt(2)))).astype(x.dtype)
+    return 0.5 * x * (1 + erf)
+
+
+def softmax(x: np.ndarray, dim: int | None = None) -> np.ndarray:
+    """exp(x - max) / sum(exp(x - max)) over ``dim``, or over every element if None."""
+    if dim is None:
+        e = np.exp(x - x.max())
+        return e / e.sum()
+    if not -x.ndim <= dim < x.ndim:
+        raise ParamError(
+            "dim", f"dim must be in [{-x.ndim}, {x.ndim - 1}] for a {x.ndim}-D input, got {dim}"
+        )
+    e = np.exp(x - x.max(axis=dim, keepdims=True))
+    return e / e.sum(axis=dim, keepdims=True)
+
+
+ACTIVATIONS: dict[str, Callable[..., np.ndarray]] = {
+    "step": step,
+    "sigmoid": sigmoid,
+    "tanh": tanh,
+    "relu": relu,
+    "leaky_relu": leaky_relu,
+    "elu": elu,
+    "gelu": gelu,
+    "softmax": softmax,
+}
+
+
+def activation(
+    x: Any,
+    function: str,
+    *,
+    negative_slope: float = 0.01,
+    alpha: float = 1.0,
+    dim: int | None = 0,
+) -> np.ndarray:
+    """Apply the activation named ``function``; the parameters only reach those that take them."""
+    a = np.asarray(x)
+    if a.dtype not in (np.float32, np.float64):
+        a = a.astype(np.float64)
+    if function == "leaky_relu":
+        return leaky_relu(a, negative_slope)
+    if function == "elu":
+        return elu(a, alpha)
+    if function == "softmax":
+        return softmax(a, dim)
+    if function not in ACTIVATIONS:
+        raise ParamError(
+            "function", f"function must be one of {sorted(ACTIVATIONS)}, got {function!r}"
+        )
+    return ACTIVATIONS[function](a)

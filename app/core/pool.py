@@ -1,0 +1,135 @@
+"""Max and average pooling, as ``torch.nn.functional.max_pool2d`` / ``avg_pool2d``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from app.core._arrays import batched, float_array
+from app.core.geometry import Geometry, ParamError, pool_geometry
+
+
+def _tap_view(xp: np.ndarray, geo: Geometry, a: int, b: int) -> np.ndarray:
+    """(…, H', W') view of the cells that kernel tap (a, b) reads for every output cell."""
+    (ho, wo), (sh, sw), (dh, dw) = geo.output, geo.stride, geo.dilation
+    r0, c0 = a * dh, b * dw
+    return xp[..., r0 : r0 + (ho - 1) * sh + 1 : sh, c0 : c0 + (wo - 1) * sw + 1 : sw]
+
+
+def _pad_for_windows(x: np.ndarray, geo: Geometry, value: float) -> np.ndarray:
+    """Pad by ``padding`` and, for ceil_mode, far enough that every window is in bounds."""
+    (ho, wo), (sh, sw) = geo.output, geo.stride
+    top, _, left, _ = geo.padding
+    h, w = geo.input
+    need_h = (ho - 1) * sh + geo.effective_kernel[0]
+    need_w = (wo - 1) * sw + geo.effective_kernel[1]
+    bottom = max(need_h - top - h, 0)
+    right = max(need_w - left - w, 0)
+    widths = [(0, 0)] * (x.ndim - 2) + [(top, bottom), (left, right)]
+    return np.pad(x, widths, mode="constant", constant_values=value)
+
+
+def max_pool2d(
+    input: Any,
+    kernel_size: Any,
+    *,
+    stride: Any = None,
+    padding: Any = 0,
+    dilation: Any = 1,
+    ceil_mode: bool = False,
+    return_indices: bool = False,
+) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+    """Max over each (dilated) window; padding never wins (it is -inf).
+
+    Parameters
+    ----------
+    input : (C, H, W) or (N, C, H, W)
+    kernel_size, stride, dilation : int or [h, w]; stride defaults to kernel_size
+    padding : int or [ph, pw], at most half the kernel
+    return_indices : also return the flat index ``r * W + c`` of each maximum
+        (the first one in row-major window order on ties, as PyTorch's CPU kernel)
+    """
+    x, added = batched(float_array(input, "input"), "input")
+    geo = pool_geometry(
+        x.shape[-2:],
+        kernel_size,
+        stride=stride,
+        padding=padding,
+        dilation=dilation,
+        ceil_mode=ceil_mode,
+    )
+    xp = _pad_for_windows(x, geo, -np.inf)
+    kh, kw = geo.kernel
+    best = _tap_view(xp, geo, 0, 0).copy()
+    tap = np.zeros(best.shape, dtype=np.int32)
+    for a in range(kh):
+        for b in range(kw):
+            if a == 0 and b == 0:
+                continue
+            cand = _tap_view(xp, geo, a, b)
+            better = cand > best
+            np.copyto(best, cand, where=better)
+            tap[better] = a * kw + b
+    if np.isneginf(best).any():
+        raise ParamError(
+            "dilation",
+            "a max-pooling window covers only padding, so it has no value; "
+            "reduce padding or dilation",
+        )
+    out = best[0] if added else best
+    if not return_indices:
+        return out
+    (ho, wo), (sh, sw), (dh, dw) = geo.output, geo.stride, geo.dilation
+    rows = np.arange(ho)[:, None] * sh - geo.padding[0] + (tap // kw) * dh
+    cols = np.arange(wo)[None, :] * sw - geo.padding[2] + (tap % kw) * dw
+    indices = (rows * geo.input[1] + cols).astype(np.int64)
+    return out, indices[0] if added else indices
+
+
+def avg_pool2d(
+    input: Any,
+    kernel_size: Any,
+    *,
+    stride: Any = None,
+    padding: Any = 0,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+) -> np.ndarray:
+    """Mean over each window, with PyTorch's divisor.
+
+    The divisor counts the window's cells inside the padded input
+    (``count_include_pad=True``) or inside the input only; cells that ceil_mode
+    adds past the padded input never count.
+    """
+    x, added = batched(float_array(input, "input"), "input")
+    geo = pool_geometry(
+        x.shape[-2:],
+        kernel_size,
+        stride=stride,
+        padding=padding,
+        ceil_mode=ceil_mode,
+    )
+    xp = _pad_for_windows(x, geo, 0.0)
+    kh, kw = geo.kernel
+    total = np.zeros(x.shape[:2] + geo.output, dtype=x.dtype)
+    for a in range(kh):
+        for b in range(kw):
+            total += _tap_view(xp, geo, a, b)
+    divisor = np.outer(*avg_divisors(geo, count_include_pad)).astype(x.dtype)
+    out = total / divisor
+    return out[0] if added else out
+
+
+def avg_divisors(geo: Geometry, count_include_pad: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Per-axis window lengths whose outer product is PyTorch's avg-pool divisor."""
+    lengths = []
+    for axis in (0, 1):
+        n, k, s, p = geo.input[axis], geo.kernel[axis], geo.stride[axis], geo.padding[2 * axis]
+        start = np.arange(geo.output[axis]) * s - p
+        end = np.minimum(start + k, n + p)
+        if count_include_pad:
+            lengths.append(end - start)
+        else:
+            lengths.append(np.minimum(end, n) - np.maximum(start, 0))
+    return lengths[0], lengths[1]
