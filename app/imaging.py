@@ -268,7 +268,7 @@ def _from_high_depth(im: Image.Image, color: Color, size: tuple[int, int]) -> np
         values /= np.float32(65535)
     np.clip(values, 0.0, 1.0, out=values)
     if size != im.size:
-        values = np.asarray(_resize(Image.fromarray(values), size), dtype=np.float32)
+        values = np.array(_resize(Image.fromarray(values), size), dtype=np.float32)
         np.clip(values, 0.0, 1.0, out=values)  # Lanczos overshoots at edges
     gray = values[None]  # (H, W) -> (1, H, W)
     if color == "rgb":

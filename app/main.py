@@ -1,17 +1,41 @@
-"""Build the ConvScope app: static files, routers, error handlers."""
+"""Build the ConvScope app: static files, routers, error handlers, limits."""
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from app import __version__, pages
+from app.api import docs, errors, kernels, ops
 from app.config import get_settings
+from app.middleware import BodyLimit
+
+DESCRIPTION = """
+Convolution, pooling, activations, batch norm and dropout with PyTorch's semantics
+(`torch.nn.functional`; a convolution is a cross-correlation: the kernel is not flipped).
+JSON endpoints compute in float64. Tensors are channel-first nested lists.
+"""
 
 
 def create_app() -> FastAPI:
     settings = get_settings()
-    app = FastAPI(title="ConvScope", version=__version__)
+    app = FastAPI(
+        title="ConvScope",
+        version=__version__,
+        description=DESCRIPTION,
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.add_middleware(
+        BodyLimit, json_limit=settings.max_body_bytes, upload_limit=settings.max_upload_bytes
+    )
+    errors.install(app)
     app.mount("/static", StaticFiles(directory=settings.static_dir), name="static")
-    app.include_router(pages.router)
+    for module in (ops, kernels, docs, pages):
+        app.include_router(module.router)
+
+    @app.get("/healthz", tags=["health"], summary="Liveness check")
+    def healthz() -> dict[str, str]:
+        return {"status": "ok", "version": __version__}
+
     return app
 
 

@@ -1,0 +1,1 @@
+"""HTTP routers: thin layers that parse, call ``app.core``, and answer."""

@@ -1,0 +1,28 @@
+"""``/docs``: Swagger UI served from ``static/vendor`` (no CDN, no inline script)."""
+
+from fastapi import APIRouter
+from fastapi.responses import HTMLResponse
+
+router = APIRouter(include_in_schema=False)
+
+_PAGE = """<!doctype html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <meta name="viewport" content="width=device-width, initial-scale=1">
+  <title>ConvScope API docs</title>
+  <link rel="icon" href="/static/vendor/swagger-ui/favicon-32x32.png">
+  <link rel="stylesheet" href="/static/vendor/swagger-ui/swagger-ui.css">
+</head>
+<body>
+  <div id="swagger-ui"></div>
+  <script src="/static/vendor/swagger-ui/swagger-ui-bundle.js"></script>
+  <script src="/static/js/docs.js"></script>
+</body>
+</html>
+"""
+
+
+@router.get("/docs", response_class=HTMLResponse)
+def docs() -> str:
+    return _PAGE

@@ -1,0 +1,86 @@
+"""One place that turns every client mistake into a 4xx with a readable detail.
+
+422s keep FastAPI's documented shape, a list of ``{loc, msg, type}``, and each
+``msg`` starts with the field it is about. Other statuses carry a plain string.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from app.core.geometry import ParamError
+from app.schemas import ErrorMessage
+
+# Added to every API route's OpenAPI so each status we send is declared.
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    413: {"model": ErrorMessage, "description": "Body, tensor or work over a limit"},
+}
+UPLOAD_ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorMessage, "description": "Undecodable or truncated image"},
+    413: {"model": ErrorMessage, "description": "Upload, image or work over a limit"},
+    415: {"model": ErrorMessage, "description": "Not a supported image type"},
+}
+
+
+class LimitExceeded(HTTPException):
+    """A request over a configured limit: 413 naming the limit and its variable."""
+
+    def __init__(self, what: str, value: int, limit: int, setting: str) -> None:
+        super().__init__(
+            status_code=413,
+            detail=f"{what} ({value:,}) is over the limit of {limit:,} "
+            f"(set CONVSCOPE_{setting.upper()} to change it)",
+        )
+
+
+def invalid(field: str, message: str) -> JSONResponse:
+    """A 422 in FastAPI's validation-error shape for one field."""
+    return JSONResponse(
+        status_code=422,
+        content={"detail": [{"loc": ["body", field], "msg": message, "type": "value_error"}]},
+    )
+
+
+def _field_path(loc: tuple[Any, ...]) -> str:
+    """('body', 'stride', 'list[int]', 0) -> 'stride[0]'; drops union branch tags."""
+    parts: list[str] = []
+    for item in loc[1:] if loc and loc[0] in ("body", "query", "path") else loc:
+        if isinstance(item, int):
+            parts.append(f"[{item}]")
+        elif (
+            "[" in item
+            or item in ("int", "float", "str", "bool", "constrained-int")
+            or item.startswith(("literal", "function-"))
+        ):
+            continue
+        else:
+            parts.append(("." if parts else "") + item)
+    return "".join(parts) or "body"
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    seen: set[tuple[str, str]] = set()
+    detail = []
+    for err in exc.errors():
+        field = _field_path(tuple(err.get("loc", ())))
+        msg = f"{field}: {err.get('msg', 'invalid')}"
+        if (field, msg) in seen:  # union branches repeat the same complaint
+            continue
+        seen.add((field, msg))
+        detail.append({"loc": list(err.get("loc", ())), "msg": msg, "type": err.get("type", "")})
+    return JSONResponse(status_code=422, content={"detail": detail})
+
+
+async def _param_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ParamError)
+    return invalid(exc.field, exc.message)
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(ParamError, _param_error)

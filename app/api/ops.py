@@ -1,0 +1,331 @@
+"""JSON endpoints: each parses its model, calls ``app.core``, and returns lists."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import numpy as np
+from fastapi import APIRouter, Body, Depends
+
+from app import core
+from app.api.errors import ERROR_RESPONSES, LimitExceeded
+from app.api.tensors import check_elements, check_window_op, to_array, to_list
+from app.config import Settings, get_settings
+from app.core.geometry import Geometry, ParamError
+from app.core.trace import conv2d_trace, pool2d_trace, resolve_region, step_count
+from app.schemas import (
+    EDGE_KERNEL,
+    EDGE_PATCH,
+    ActivationRequest,
+    BatchNormRequest,
+    BatchNormResponse,
+    Conv2dRequest,
+    Conv2dResponse,
+    ConvTranspose2dRequest,
+    ConvTranspose2dResponse,
+    DropoutRequest,
+    DropoutResponse,
+    GeometryRequest,
+    GeometryResponse,
+    Pool2dRequest,
+    Pool2dResponse,
+    TensorOut,
+    TraceRegion,
+)
+
+router = APIRouter(prefix="/api/v1", tags=["operations"], responses=ERROR_RESPONSES)
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+CONV_EXAMPLES = {
+    "edge": {
+        "summary": "Horizontal-edge filter on a 3x3 patch (gives 2.3)",
+        "value": {"input": EDGE_PATCH, "kernel": EDGE_KERNEL},
+    },
+    "strided": {
+        "summary": "Two filters, stride 2, same padding",
+        "value": {
+            "input": [[float(r * 5 + c) for c in range(5)] for r in range(5)],
+            "kernel": [[[[1, 0], [0, -1]]], [[[0.25, 0.25], [0.25, 0.25]]]],
+            "stride": 2,
+            "padding": "same",
+        },
+    },
+}
+
+
+def _channels_first(a: np.ndarray) -> np.ndarray:
+    """[H][W] -> (1, H, W); (C, H, W) stays."""
+    return a[None] if a.ndim == 2 else a
+
+
+def _trace_region(
+    trace_region: TraceRegion | None, geo: Geometry, channels: int, window: int, s: Settings
+) -> tuple[tuple[int, int], tuple[int, int]]:
+    region = resolve_region(trace_region and trace_region.model_dump(), geo.output)
+    steps = step_count(channels, region)
+    if steps > s.max_trace_steps or steps * window * 2 > s.max_trace_values:
+        raise ParamError(
+            "trace",
+            f"the trace would have {steps:,} steps of {window} cells each, over the trace limit "
+            f"({s.max_trace_steps:,} steps, {s.max_trace_values:,} values; "
+            "CONVSCOPE_MAX_TRACE_STEPS / CONVSCOPE_MAX_TRACE_VALUES); use trace_region to "
+            "trace part of the output",
+        )
+    return region
+
+
+@router.post(
+    "/conv2d",
+    response_model=Conv2dResponse,
+    response_model_exclude_none=True,
+    summary="2-D convolution",
+)
+def conv2d(
+    req: Annotated[Conv2dRequest, Body(openapi_examples=CONV_EXAMPLES)], s: SettingsDep
+) -> Any:
+    """Cross-correlation (no kernel flip) as ``torch.nn.functional.conv2d``.
+
+    With ``"trace": true`` the response also holds every window step.
+    """
+    x = _channels_first(to_array(req.input, "input", s))
+    k = to_array(req.kernel, "kernel", s)
+    one_filter = k.ndim < 4
+    w = k.reshape((1,) * (4 - k.ndim) + k.shape)  # (kh,kw) | (C/g,kh,kw) -> (O,C/g,kh,kw)
+    c, o = x.shape[0], w.shape[0]
+    if k.ndim == 2 and req.groups == 1 and c != 1:
+        raise ParamError(
+            "kernel",
+            f"a 2-D kernel needs a 1-channel input, but input has {c} channels; give the "
+            f"kernel as [{c}][kh][kw] to span them all, or set groups",
+        )
+    bias = to_array(req.bias, "bias", s)
+    geo = core.conv_geometry(
+        x.shape[1:], w.shape[2:], stride=req.stride, padding=req.padding, dilation=req.dilation
+    )
+    check_window_op(geo, c, o, w.shape[1], s)
+    region = None
+    if req.trace:
+        region = _trace_region(req.trace_region, geo, o, w[0].size, s)
+    with np.errstate(all="ignore"):
+        out = core.conv2d(
+            x,
+            w,
+            bias,
+            stride=req.stride,
+            padding=req.padding,
+            dilation=req.dilation,
+            groups=req.groups,
+            padding_mode=req.padding_mode,
+        )
+    if one_filter:
+        out = out[0]
+    body: dict[str, Any] = {
+        "output": to_list(out),
+        "shape": list(out.shape),
+        "geometry": geo.as_dict(),
+    }
+    if region is not None:
+        bias_vec = np.broadcast_to(bias, (o,))
+        with np.errstate(all="ignore"):
+            body |= conv2d_trace(
+                x, w, bias_vec, geo, groups=req.groups, padding_mode=req.padding_mode, region=region
+            )
+    return body
+
+
+@router.post(
+    "/conv_transpose2d", response_model=ConvTranspose2dResponse, summary="Transposed convolution"
+)
+def conv_transpose2d(req: ConvTranspose2dRequest, s: SettingsDep) -> Any:
+    """As ``torch.nn.functional.conv_transpose2d``; kernel ``[C][O/groups][kh][kw]``."""
+    x = _channels_first(to_array(req.input, "input", s))
+    k = to_array(req.kernel, "kernel", s)
+    w = k[None, None] if k.ndim == 2 else k
+    if k.ndim == 2 and x.shape[0] != 1:
+        raise ParamError(
+            "kernel",
+            f"a 2-D kernel needs a 1-channel input, but input has "
+            f"{x.shape[0]} channels; give it as [C][O/groups][kh][kw]",
+        )
+    geo = core.conv_transpose_geometry(
+        x.shape[1:],
+        w.shape[2:],
+        stride=req.stride,
+        padding=req.padding,
+        output_padding=req.output_padding,
+        dilation=req.dilation,
+    )
+    o = w.shape[1] * req.groups
+    check_window_op(geo, x.shape[0], o, w.shape[0], s)
+    with np.errstate(all="ignore"):
+        out = core.conv_transpose2d(
+            x,
+            w,
+            to_array(req.bias, "bias", s),
+            stride=req.stride,
+            padding=req.padding,
+            output_padding=req.output_padding,
+            groups=req.groups,
+            dilation=req.dilation,
+        )
+    if k.ndim == 2:
+        out = out[0]
+    return {"output": to_list(out), "shape": list(out.shape), "geometry": geo.as_dict()}
+
+
+@router.post(
+    "/pool2d",
+    response_model=Pool2dResponse,
+    response_model_exclude_none=True,
+    summary="Max or average pooling",
+)
+def pool2d(req: Pool2dRequest, s: SettingsDep) -> Any:
+    """``max_pool2d`` (with indices) or ``avg_pool2d``, including ``ceil_mode``."""
+    a = to_array(req.input, "input", s)
+    x = _channels_first(a)
+    if req.mode == "avg" and req.dilation not in (1, [1, 1]):
+        raise ParamError("dilation", "dilation applies to max pooling only (avg_pool2d has none)")
+    geo = core.pool_geometry(
+        x.shape[1:],
+        req.kernel_size,
+        stride=req.stride,
+        padding=req.padding,
+        dilation=req.dilation,
+        ceil_mode=req.ceil_mode,
+    )
+    check_window_op(geo, x.shape[0], x.shape[0], 1, s)
+    region = None
+    if req.trace:
+        region = _trace_region(req.trace_region, geo, x.shape[0], geo.kernel[0] * geo.kernel[1], s)
+    body: dict[str, Any] = {"geometry": geo.as_dict()}
+    if req.mode == "max":
+        out, idx = core.max_pool2d(
+            x,
+            req.kernel_size,
+            stride=req.stride,
+            padding=req.padding,
+            dilation=req.dilation,
+            ceil_mode=req.ceil_mode,
+            return_indices=True,
+        )
+        body["indices"] = (idx[0] if a.ndim == 2 else idx).tolist()
+    else:
+        out = core.avg_pool2d(
+            x,
+            req.kernel_size,
+            stride=req.stride,
+            padding=req.padding,
+            ceil_mode=req.ceil_mode,
+            count_include_pad=req.count_include_pad,
+        )
+    out = out[0] if a.ndim == 2 else out
+    body |= {"output": to_list(out), "shape": list(out.shape)}
+    if region is not None:
+        body |= pool2d_trace(
+            x, geo, mode=req.mode, count_include_pad=req.count_include_pad, region=region
+        )
+    return body
+
+
+@router.post("/activation", response_model=TensorOut, summary="Activation function")
+def activation(req: ActivationRequest, s: SettingsDep) -> Any:
+    """Elementwise activation, or softmax over ``dim`` (all elements when null)."""
+    x = to_array(req.input, "input", s)
+    with np.errstate(all="ignore"):
+        out = core.activation(
+            x, req.function, negative_slope=req.negative_slope, alpha=req.alpha, dim=req.dim
+        )
+    return {"output": to_list(out), "shape": list(out.shape)}
+
+
+@router.post("/batch_norm", response_model=BatchNormResponse, summary="Batch normalisation")
+def batch_norm(req: BatchNormRequest, s: SettingsDep) -> Any:
+    """``torch.nn.functional.batch_norm``; training statistics come from the input."""
+    x = to_array(req.input, "input", s)
+    vectors = {
+        name: None if value is None else to_array(value, name, s)
+        for name, value in [
+            ("weight", req.weight),
+            ("bias", req.bias),
+            ("running_mean", req.running_mean),
+            ("running_var", req.running_var),
+        ]
+    }
+    with np.errstate(all="ignore"):
+        result = core.batch_norm(
+            x, training=req.training, momentum=req.momentum, eps=req.eps, **vectors
+        )
+    return {
+        "output": to_list(result.output),
+        "shape": list(result.output.shape),
+        "mean": to_list(result.mean, "mean"),
+        "var": to_list(result.var, "var"),
+        "running_mean": to_list(result.running_mean, "running_mean"),
+        "running_var": to_list(result.running_var, "running_var"),
+    }
+
+
+@router.post("/dropout", response_model=DropoutResponse, summary="Inverted dropout")
+def dropout(req: DropoutRequest, s: SettingsDep) -> Any:
+    """Zero each element with probability ``p`` and scale the rest by ``1/(1-p)``; seeded."""
+    x = to_array(req.input, "input", s)
+    with np.errstate(all="ignore"):
+        out, mask = core.dropout(x, req.p, req.training, seed=req.seed)
+    return {"output": to_list(out), "shape": list(out.shape), "mask": mask.astype(int).tolist()}
+
+
+@router.post("/geometry", response_model=GeometryResponse, summary="Shape arithmetic")
+def geometry(req: GeometryRequest, s: SettingsDep) -> Any:
+    """Sizes with no data, plus which input rows/cols each output row/col reads."""
+    size = (req.input_size[0], req.input_size[1])
+    if max(size) > s.max_side:
+        raise LimitExceeded("input_size side", max(size), s.max_side, "max_side")
+    if req.transposed:
+        if isinstance(req.padding, str) or (
+            isinstance(req.padding, list) and len(req.padding) != 2
+        ):
+            raise ParamError("padding", "a transposed convolution takes padding as p or [ph, pw]")
+        geo = core.conv_transpose_geometry(
+            size,
+            req.kernel_size,
+            stride=req.stride,
+            padding=req.padding,
+            output_padding=req.output_padding,
+            dilation=req.dilation,
+        )
+    else:
+        geo = core.conv_geometry(
+            size, req.kernel_size, stride=req.stride, padding=req.padding, dilation=req.dilation
+        )
+    if max(geo.kernel) > s.max_kernel_side:
+        raise LimitExceeded("kernel side", max(geo.kernel), s.max_kernel_side, "max_kernel_side")
+    if max(geo.output) > s.max_side:
+        raise LimitExceeded("output side", max(geo.output), s.max_side, "max_side")
+    check_elements("output", geo.output[0] * geo.output[1], s)
+    fields = core.receptive_fields(geo, transposed=req.transposed)
+    return {
+        "geometry": geo.as_dict(),
+        "shape": list(geo.output),
+        **fields,
+        "formula": _formulas(geo, req.transposed, req.output_padding),
+    }
+
+
+def _formulas(geo: Geometry, transposed: bool, output_padding: Any) -> dict[str, str]:
+    """The output-size formula per axis with this request's numbers filled in."""
+    op = output_padding if isinstance(output_padding, list) else [output_padding] * 2
+    out: dict[str, str] = {}
+    for name, axis in (("rows", 0), ("cols", 1)):
+        n, k, st, d = geo.input[axis], geo.kernel[axis], geo.stride[axis], geo.dilation[axis]
+        before, after = geo.padding[2 * axis], geo.padding[2 * axis + 1]
+        if transposed:
+            out[name] = (
+                f"({n} - 1) * {st} - 2 * {before} + {d} * ({k} - 1) + {op[axis]} + 1 "
+                f"= {geo.output[axis]}"
+            )
+        else:
+            out[name] = (
+                f"floor(({n} + {before} + {after} - {d} * ({k} - 1) - 1) / {st}) + 1 "
+                f"= {geo.output[axis]}"
+            )
+    return out

@@ -1,0 +1,220 @@
+"""Request and response models of the JSON API (see API.md).
+
+Tensors are nested lists of finite numbers; booleans, strings, NaN and
+Infinity are refused by the types, ragged lists when they become arrays.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import AllowInfNan, BaseModel, ConfigDict, Field, Strict, StrictBool
+
+Number = Annotated[float, Strict(), AllowInfNan(False)]
+Vector = Annotated[list[Number], Field(min_length=1)]
+Matrix = Annotated[list[Vector], Field(min_length=1)]
+Tensor3 = Annotated[list[Matrix], Field(min_length=1)]
+Tensor4 = Annotated[list[Tensor3], Field(min_length=1)]
+AnyTensor = Vector | Matrix | Tensor3 | Tensor4
+
+PositiveInt = Annotated[int, Strict(), Field(ge=1)]
+NonNegativeInt = Annotated[int, Strict(), Field(ge=0)]
+PairParam = PositiveInt | Annotated[list[PositiveInt], Field(min_length=2, max_length=2)]
+NonNegativePair = (
+    NonNegativeInt | Annotated[list[NonNegativeInt], Field(min_length=2, max_length=2)]
+)
+PaddingParam = (
+    NonNegativeInt
+    | Annotated[list[NonNegativeInt], Field(min_length=2, max_length=4)]
+    | Literal["valid", "same", "full"]
+)
+PaddingMode = Literal["zeros", "reflect", "replicate", "circular"]
+
+EDGE_PATCH: list[Any] = [[0.6, 0.2, 0.6], [0.1, -0.2, -0.3], [-0.5, -0.1, -0.3]]
+EDGE_KERNEL: list[Any] = [[1, 1, 1], [0, 0, 0], [-1, -1, -1]]
+
+
+class RequestModel(BaseModel):
+    """Base of every request: unknown fields are refused, so a typo never passes silently."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class TraceRegion(RequestModel):
+    """Output rows and columns to trace, end-exclusive: ``[start, end)``."""
+
+    rows: Annotated[list[NonNegativeInt], Field(min_length=2, max_length=2)]
+    cols: Annotated[list[NonNegativeInt], Field(min_length=2, max_length=2)]
+
+
+class Conv2dRequest(RequestModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"input": EDGE_PATCH, "kernel": EDGE_KERNEL}]},
+    )
+
+    input: Matrix | Tensor3 = Field(description="[H][W] (one channel) or [C][H][W].")
+    kernel: Matrix | Tensor3 | Tensor4 = Field(
+        description="[kh][kw], [C/groups][kh][kw] (one filter) or [O][C/groups][kh][kw]."
+    )
+    bias: Number | Vector = Field(0.0, description="A number, or one per filter [O].")
+    stride: PairParam = 1
+    padding: PaddingParam = Field(
+        0, description='p, [ph, pw], [top, bottom, left, right], "valid", "same" or "full".'
+    )
+    padding_mode: PaddingMode = "zeros"
+    dilation: PairParam = 1
+    groups: PositiveInt = 1
+    trace: StrictBool = False
+    trace_region: TraceRegion | None = None
+
+
+class ConvTranspose2dRequest(RequestModel):
+    input: Matrix | Tensor3 = Field(description="[H][W] (one channel) or [C][H][W].")
+    kernel: Matrix | Tensor4 = Field(
+        description="[C][O/groups][kh][kw], or [kh][kw] when C = O = 1."
+    )
+    bias: Number | Vector = 0.0
+    stride: PairParam = 1
+    padding: NonNegativePair = 0
+    output_padding: NonNegativePair = 0
+    dilation: PairParam = 1
+    groups: PositiveInt = 1
+
+
+class Pool2dRequest(RequestModel):
+    input: Matrix | Tensor3 = Field(description="[H][W] or [C][H][W]; pooled per channel.")
+    mode: Literal["max", "avg"] = "max"
+    kernel_size: PairParam = 2
+    stride: PairParam | None = Field(None, description="Defaults to kernel_size.")
+    padding: NonNegativePair = Field(0, description="At most half the kernel (PyTorch).")
+    dilation: PairParam = Field(1, description="Max pooling only.")
+    ceil_mode: StrictBool = False
+    count_include_pad: StrictBool = Field(True, description="Average pooling only.")
+    trace: StrictBool = False
+    trace_region: TraceRegion | None = None
+
+
+ActivationName = Literal["step", "sigmoid", "tanh", "relu", "leaky_relu", "elu", "gelu", "softmax"]
+
+
+class ActivationRequest(RequestModel):
+    input: AnyTensor
+    function: ActivationName = "relu"
+    negative_slope: Number = Field(0.01, description="leaky_relu only.")
+    alpha: Number = Field(1.0, description="elu only.")
+    dim: Annotated[int, Strict()] | None = Field(
+        0, description="softmax only: the axis, or null for all elements."
+    )
+
+
+class BatchNormRequest(RequestModel):
+    input: Tensor3 | Tensor4 = Field(description="[C][H][W] (a batch of one) or [N][C][H][W].")
+    weight: Vector | None = None
+    bias: Vector | None = None
+    running_mean: Vector | None = Field(None, description="Defaults to zeros.")
+    running_var: Vector | None = Field(None, description="Defaults to ones.")
+    training: StrictBool = True
+    momentum: Annotated[Number, Field(ge=0, le=1)] = 0.1
+    eps: Annotated[Number, Field(gt=0)] = 1e-5
+
+
+class DropoutRequest(RequestModel):
+    input: AnyTensor
+    p: Annotated[Number, Field(ge=0, le=1)] = 0.5
+    seed: Annotated[int, Strict(), Field(ge=0, le=2**63 - 1)] = 0
+    training: StrictBool = True
+
+
+class GeometryRequest(RequestModel):
+    input_size: Annotated[list[PositiveInt], Field(min_length=2, max_length=2)]
+    kernel_size: PairParam
+    stride: PairParam = 1
+    padding: PaddingParam = 0
+    dilation: PairParam = 1
+    transposed: StrictBool = False
+    output_padding: NonNegativePair = 0
+
+
+# ---- responses -------------------------------------------------------------------------
+
+
+class GeometryOut(BaseModel):
+    input: list[int]
+    padding: list[int] = Field(description="[top, bottom, left, right]")
+    kernel: list[int]
+    effective_kernel: list[int]
+    stride: list[int]
+    dilation: list[int]
+    output: list[int]
+
+
+class ConvStep(BaseModel):
+    out: list[int] = Field(description="[filter, row, col]")
+    origin: list[int] = Field(description="The window's top-left cell, padded coordinates.")
+    window: list[Any]
+    products: list[Any]
+    bias: float
+    sum: float
+
+
+class PoolStep(BaseModel):
+    out: list[int] = Field(description="[channel, row, col]")
+    origin: list[int]
+    window: list[Any] = Field(description="[kh][kw]; null where a cell does not count.")
+    value: float
+    argmax: list[int] | None = Field(None, description="Max only: input [row, col].")
+    divisor: int | None = Field(None, description="Avg only.")
+    sum: float | None = None
+
+
+class TensorOut(BaseModel):
+    output: list[Any]
+    shape: list[int]
+
+
+class Conv2dResponse(TensorOut):
+    geometry: GeometryOut
+    padded_input: list[Any] | None = None
+    steps: list[ConvStep] | None = None
+
+
+class ConvTranspose2dResponse(TensorOut):
+    geometry: GeometryOut
+
+
+class Pool2dResponse(TensorOut):
+    geometry: GeometryOut
+    indices: list[Any] | None = Field(None, description="Max only: flat r * W + c.")
+    padded_input: list[Any] | None = None
+    steps: list[PoolStep] | None = None
+
+
+class BatchNormResponse(TensorOut):
+    mean: list[float]
+    var: list[float]
+    running_mean: list[float]
+    running_var: list[float]
+
+
+class DropoutResponse(TensorOut):
+    mask: list[Any]
+
+
+class GeometryResponse(BaseModel):
+    geometry: GeometryOut
+    shape: list[int]
+    rows: list[list[int]]
+    cols: list[list[int]]
+    formula: dict[str, str]
+
+
+class Kernel(BaseModel):
+    name: str
+    label: str
+    description: str
+    values: list[list[float]]
+
+
+class ErrorMessage(BaseModel):
+    detail: str
