@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     )
     default_max_side: int = Field(512, ge=1, description="Default downscale for uploads.")
     max_image_side: int = Field(2048, ge=1, description="Largest max_side a request may ask for.")
+    max_feature_elements: int = Field(
+        33_554_432, ge=1, description="Most values in one image feature tensor (C x H x W)."
+    )
     max_pipeline_layers: int = Field(16, ge=1, description="Most layers in images/pipeline.")
     static_dir: Path = ROOT / "static"
     templates_dir: Path = ROOT / "templates"

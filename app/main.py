@@ -2,9 +2,10 @@
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+from starlette.formparsers import MultiPartParser
 
 from app import __version__, pages
-from app.api import docs, errors, kernels, ops
+from app.api import docs, errors, images, kernels, ops
 from app.config import get_settings
 from app.middleware import BodyLimit
 
@@ -17,6 +18,8 @@ JSON endpoints compute in float64. Tensors are channel-first nested lists.
 
 def create_app() -> FastAPI:
     settings = get_settings()
+    # Uploads stay in memory (never spooled to a temporary file); BodyLimit bounds them.
+    MultiPartParser.spool_max_size = settings.max_upload_bytes + 1
     app = FastAPI(
         title="ConvScope",
         version=__version__,
@@ -29,7 +32,7 @@ def create_app() -> FastAPI:
     )
     errors.install(app)
     app.mount("/static", StaticFiles(directory=settings.static_dir), name="static")
-    for module in (ops, kernels, docs, pages):
+    for module in (ops, images, kernels, docs, pages):
         app.include_router(module.router)
 
     @app.get("/healthz", tags=["health"], summary="Liveness check")

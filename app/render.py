@@ -146,7 +146,9 @@ def _to_index(values: np.ndarray, vmin: float, vmax: float) -> np.ndarray:
     return t.astype(np.uint8)
 
 
-def colorize(values: np.ndarray, *, kind: Kind = "auto") -> Colorized:
+def colorize(
+    values: np.ndarray, *, kind: Kind = "auto", value_range: tuple[float, float] | None = None
+) -> Colorized:
     """Map a ``(H, W)`` map or a ``(1|3, H, W)`` image to uint8 pixels with a stated range.
 
     ``kind``:
@@ -161,11 +163,13 @@ def colorize(values: np.ndarray, *, kind: Kind = "auto") -> Colorized:
       negative value means ``"diverging"``, else ``"sequential"``.
 
     Only finite values set the range; non-finite values never raise.
+    ``value_range`` (lo, hi) replaces the data's own range, so several maps (a layer)
+    can share one colour scale.
     """
     arr = _check(np.asarray(values))
     if arr.ndim == 3 and arr.shape[0] == 1:
         arr = arr[0]  # (1, H, W) -> (H, W)
-    lo, hi = _finite_range(arr)
+    lo, hi = _finite_range(arr) if value_range is None else value_range
     if kind == "auto":
         if arr.ndim == 3 and lo >= 0.0 and hi <= 1.0:
             kind = "image"
@@ -191,14 +195,16 @@ def colorize(values: np.ndarray, *, kind: Kind = "auto") -> Colorized:
     return Colorized(np.take(_lut(kind), index, axis=0), kind, vmin, vmax)  # (H, W, 3)
 
 
-def render_map(values: np.ndarray, *, kind: Kind = "auto") -> dict[str, Any]:
+def render_map(
+    values: np.ndarray, *, kind: Kind = "auto", value_range: tuple[float, float] | None = None
+) -> dict[str, Any]:
     """Render a map as a PNG data URL with its colormap, value range and shape.
 
     Returns ``{"data_url", "colormap", "vmin", "vmax", "shape"}``: the colour bar runs
     from ``vmin`` (first colour) to ``vmax`` (last colour); ``shape`` is the input's.
     See ``colorize`` for the rules.
     """
-    out = colorize(values, kind=kind)
+    out = colorize(values, kind=kind, value_range=value_range)
     return {
         "data_url": png_data_url(out.pixels),
         "colormap": out.colormap,

@@ -218,3 +218,146 @@ class Kernel(BaseModel):
 
 class ErrorMessage(BaseModel):
     detail: str
+
+
+# ---- image endpoints --------------------------------------------------------------------
+
+PresetName = Annotated[str, Field(min_length=1, max_length=64)]
+ImageKernel = (
+    PresetName | Annotated[list[PresetName], Field(min_length=1)] | Matrix | Tensor3 | Tensor4
+)
+
+
+class ConvLayerParams(RequestModel):
+    kernel: ImageKernel = Field(
+        description='A preset name ("sobel_x"), a list of names (one filter each), '
+        "[kh][kw], [C/groups][kh][kw] or [O][C/groups][kh][kw]."
+    )
+    bias: Number | Vector = 0.0
+    stride: PairParam = 1
+    padding: PaddingParam = 0
+    padding_mode: PaddingMode = "zeros"
+    dilation: PairParam = 1
+    groups: PositiveInt = Field(1, description="For 4-D kernels only.")
+    channel_mode: Literal["depthwise", "sum"] = Field(
+        "depthwise",
+        description="How a 2-D kernel meets several channels: per channel (an image filter) "
+        "or across all of them, summed (a CNN filter).",
+    )
+
+
+class PoolLayerParams(RequestModel):
+    mode: Literal["max", "avg"] = "max"
+    kernel_size: PairParam = 2
+    stride: PairParam | None = None
+    padding: NonNegativePair = 0
+    dilation: PairParam = 1
+    ceil_mode: StrictBool = False
+    count_include_pad: StrictBool = True
+
+
+class ActivationLayerParams(RequestModel):
+    function: ActivationName = "relu"
+    negative_slope: Number = 0.01
+    alpha: Number = 1.0
+    dim: Annotated[int, Strict()] | None = Field(0, description="softmax: 0 = across channels.")
+
+
+class BatchNormLayerParams(RequestModel):
+    weight: Vector | None = None
+    bias: Vector | None = None
+    running_mean: Vector | None = None
+    running_var: Vector | None = None
+    training: StrictBool = True
+    momentum: Annotated[Number, Field(ge=0, le=1)] = 0.1
+    eps: Annotated[Number, Field(gt=0)] = 1e-5
+
+
+class DropoutLayerParams(RequestModel):
+    p: Annotated[Number, Field(ge=0, le=1)] = 0.5
+    seed: Annotated[int, Strict(), Field(ge=0, le=2**63 - 1)] = 0
+    training: StrictBool = True
+
+
+class ImageConv2dParams(ConvLayerParams):
+    trace_region: TraceRegion | None = None
+
+
+class ImagePool2dParams(PoolLayerParams):
+    trace_region: TraceRegion | None = None
+
+
+class Conv2dLayer(ConvLayerParams):
+    type: Literal["conv2d"]
+
+
+class Pool2dLayer(PoolLayerParams):
+    type: Literal["pool2d"]
+
+
+class ActivationLayer(ActivationLayerParams):
+    type: Literal["activation"]
+
+
+class BatchNormLayer(BatchNormLayerParams):
+    type: Literal["batch_norm"]
+
+
+class DropoutLayer(DropoutLayerParams):
+    type: Literal["dropout"]
+
+
+Layer = Annotated[
+    Conv2dLayer | Pool2dLayer | ActivationLayer | BatchNormLayer | DropoutLayer,
+    Field(discriminator="type"),
+]
+
+
+class PipelineParams(RequestModel):
+    layers: Annotated[list[Layer], Field(min_length=1)]
+    value_range: Literal["map", "layer"] = Field(
+        "map", description="Colour scale per feature map, or one shared by a layer's maps."
+    )
+
+
+class FeatureMap(BaseModel):
+    data_url: str = Field(description="PNG data URL.")
+    colormap: str = Field(description='"gray", "rgb", "diverging" or "sequential".')
+    vmin: float = Field(description="The value drawn with the colour bar's first colour.")
+    vmax: float = Field(description="The value drawn with the colour bar's last colour.")
+    shape: list[int]
+    label: str = ""
+
+
+class ImageResponse(BaseModel):
+    input: FeatureMap
+    output: list[FeatureMap]
+    shape: list[int]
+    geometry: GeometryOut | None = None
+    steps: list[ConvStep] | list[PoolStep] | None = None
+
+
+class LayerResult(BaseModel):
+    index: int
+    type: str
+    shape: list[int]
+    geometry: GeometryOut | None = None
+    maps: list[FeatureMap]
+    masks: list[FeatureMap] | None = None
+    mean: list[float] | None = None
+    var: list[float] | None = None
+
+
+class PipelineResponse(BaseModel):
+    input: FeatureMap
+    layers: list[LayerResult]
+    shape: list[int]
+
+
+class Sample(BaseModel):
+    name: str
+    label: str
+    description: str
+    url: str
+    width: int
+    height: int

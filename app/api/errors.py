@@ -17,6 +17,7 @@ from app.schemas import ErrorMessage
 
 # Added to every API route's OpenAPI so each status we send is declared.
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorMessage, "description": "Body is not decodable (e.g. not UTF-8)"},
     413: {"model": ErrorMessage, "description": "Body, tensor or work over a limit"},
 }
 UPLOAD_ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -67,8 +68,13 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     seen: set[tuple[str, str]] = set()
     detail = []
     for err in exc.errors():
-        field = _field_path(tuple(err.get("loc", ())))
-        msg = f"{field}: {err.get('msg', 'invalid')}"
+        if err.get("type") == "json_invalid":  # loc is ("body", character offset)
+            position = err["loc"][-1] if err.get("loc") else "?"
+            reason = (err.get("ctx") or {}).get("error", "invalid JSON")
+            field, msg = "body", f"body: not valid JSON at character {position} ({reason})"
+        else:
+            field = _field_path(tuple(err.get("loc", ())))
+            msg = f"{field}: {err.get('msg', 'invalid')}"
         if (field, msg) in seen:  # union branches repeat the same complaint
             continue
         seen.add((field, msg))

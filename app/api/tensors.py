@@ -26,24 +26,35 @@ def to_array(data: Any, field: str, settings: Settings) -> np.ndarray:
     return a
 
 
-def check_elements(what: str, count: int, settings: Settings) -> None:
-    if count > settings.max_tensor_elements:
-        raise LimitExceeded(
-            f"{what} elements", count, settings.max_tensor_elements, "max_tensor_elements"
-        )
+def check_elements(what: str, count: int, settings: Settings, *, image: bool = False) -> None:
+    """JSON tensors are bounded by max_tensor_elements, image feature maps by
+    max_feature_elements."""
+    limit, name = (
+        (settings.max_feature_elements, "max_feature_elements")
+        if image
+        else (settings.max_tensor_elements, "max_tensor_elements")
+    )
+    if count > limit:
+        raise LimitExceeded(f"{what} elements", count, limit, name)
 
 
 def check_window_op(
-    geo: Geometry, channels_in: int, channels_out: int, window_channels: int, settings: Settings
+    geo: Geometry,
+    channels_in: int,
+    channels_out: int,
+    window_channels: int,
+    settings: Settings,
+    *,
+    image: bool = False,
 ) -> None:
     """Bound the padded input, the output and the multiply-adds before any work starts."""
     kh, kw = geo.kernel
     if max(kh, kw) > settings.max_kernel_side:
         raise LimitExceeded("kernel side", max(kh, kw), settings.max_kernel_side, "max_kernel_side")
     ph, pw = geo.padded
-    check_elements("padded input", channels_in * ph * pw, settings)
+    check_elements("padded input", channels_in * ph * pw, settings, image=image)
     out = channels_out * geo.output[0] * geo.output[1]
-    check_elements("output", out, settings)
+    check_elements("output", out, settings, image=image)
     work = out * window_channels * kh * kw
     if work > settings.max_work:
         raise LimitExceeded(

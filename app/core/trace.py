@@ -56,8 +56,12 @@ def conv2d_trace(
     groups: int = 1,
     padding_mode: str = "zeros",
     region: Region | None = None,
+    include_padded: bool = True,
 ) -> dict[str, Any]:
-    """Trace of ``conv2d`` on one (C, H, W) input with (O, C/groups, kh, kw) weights."""
+    """Trace of ``conv2d`` on one (C, H, W) input with (O, C/groups, kh, kw) weights.
+
+    Returns ``{"steps": [...]}`` and, with ``include_padded``, ``"padded_input"``.
+    """
     x = np.asarray(input, dtype=np.float64)
     w = np.asarray(weight, dtype=np.float64)
     xp = pad(x, geo.padding, padding_mode)
@@ -83,7 +87,7 @@ def conv2d_trace(
                         "sum": float(products.sum()) + b,
                     }
                 )
-    return {"padded_input": xp.tolist(), "steps": steps}
+    return {"padded_input": xp.tolist(), "steps": steps} if include_padded else {"steps": steps}
 
 
 def pool2d_trace(
@@ -93,6 +97,7 @@ def pool2d_trace(
     mode: str,
     count_include_pad: bool = True,
     region: Region | None = None,
+    include_padded: bool = True,
 ) -> dict[str, Any]:
     """Trace of max or avg pooling on (C, H, W). Window cells outside the input that do
     not count (max: all padding; both: past the padded input) are ``None``."""
@@ -140,5 +145,6 @@ def pool2d_trace(
                     step["sum"] = total
                     step["value"] = total / divisor
                 steps.append(step)
-    padded = pad(x, geo.padding, "zeros")
-    return {"padded_input": padded.tolist(), "steps": steps}
+    if not include_padded:
+        return {"steps": steps}
+    return {"padded_input": pad(x, geo.padding, "zeros").tolist(), "steps": steps}

@@ -1,0 +1,304 @@
+"""Image endpoints: multipart upload in, feature maps (PNG data URLs) or raw arrays out."""
+
+from __future__ import annotations
+
+import io
+import json
+from typing import Annotated, Any, Literal, TypeVar
+
+import numpy as np
+from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, UploadFile
+from fastapi.responses import Response
+from pydantic import BaseModel, ValidationError
+
+from app.api.errors import UPLOAD_ERROR_RESPONSES, LimitExceeded
+from app.config import Settings, get_settings
+from app.core.geometry import ParamError
+from app.imaging import ImageError, decode_image
+from app.layers import (
+    LayerOutput,
+    apply_activation,
+    apply_batch_norm,
+    apply_conv,
+    apply_dropout,
+    apply_pool,
+)
+from app.render import render_map, render_png
+from app.samples import SAMPLES, sample_path
+from app.schemas import (
+    ActivationLayerParams,
+    ImageConv2dParams,
+    ImagePool2dParams,
+    ImageResponse,
+    PipelineParams,
+    PipelineResponse,
+    Sample,
+)
+
+router = APIRouter(prefix="/api/v1", tags=["images"])
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+Format = Literal["json", "npy", "png"]
+M = TypeVar("M", bound=BaseModel)
+
+FORMAT_RESPONSES: dict[int | str, dict[str, Any]] = {
+    **UPLOAD_ERROR_RESPONSES,
+    200: {
+        "description": "JSON feature maps; or with ?format=npy the float32 array of the last "
+        "output, or with ?format=png its first map as a PNG",
+        "content": {
+            "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
+            "image/png": {"schema": {"type": "string", "format": "binary"}},
+        },
+    },
+}
+IMAGE_DOC = (
+    "Upload in ``image`` (PNG, JPEG, GIF first frame, BMP, WebP) or name a ``sample``; "
+    "``params`` is a JSON object; ``color`` is gray or rgb; the image is downscaled so its "
+    "longest side is at most ``max_side``, and its values are float32 in [0, 1]."
+)
+
+
+class ImageForm:
+    """The multipart fields every image endpoint shares, decoded into a (C, H, W) array."""
+
+    def __init__(
+        self,
+        image: Annotated[UploadFile | None, File(description="The image file.")] = None,
+        sample: Annotated[
+            str | None, Form(description="A sample's name instead of an upload.")
+        ] = None,
+        params: Annotated[str, Form(description="The operation's parameters as JSON.")] = "{}",
+        color: Annotated[Literal["gray", "rgb"], Form()] = "gray",
+        max_side: Annotated[
+            int, Form(ge=1, description="Downscale the longest side to this.")
+        ] = 512,
+    ) -> None:
+        self.image, self.sample, self.params = image, sample, params
+        self.color, self.max_side = color, max_side
+
+    def pixels(self, settings: Settings) -> np.ndarray:
+        if self.max_side > settings.max_image_side:
+            raise ParamError(
+                "max_side",
+                f"max_side ({self.max_side}) is over the limit of "
+                f"{settings.max_image_side} (CONVSCOPE_MAX_IMAGE_SIDE)",
+            )
+        if self.image is not None:
+            data = self.image.file.read(settings.max_upload_bytes + 1)
+        elif self.sample is not None:
+            try:
+                data = sample_path(self.sample).read_bytes()
+            except KeyError:
+                names = ", ".join(s["name"] for s in SAMPLES)
+                raise ParamError(
+                    "sample", f"sample {self.sample!r} does not exist; known: {names}"
+                ) from None
+        else:
+            raise ParamError(
+                "image",
+                "image is required: upload a file in the 'image' field "
+                "or name a sample in 'sample'",
+            )
+        if len(data) > settings.max_upload_bytes:
+            raise LimitExceeded(
+                "image bytes", len(data), settings.max_upload_bytes, "max_upload_bytes"
+            )
+        try:
+            return decode_image(
+                data, color=self.color, max_side=self.max_side, max_pixels=settings.max_image_pixels
+            )
+        except ImageError as exc:
+            raise HTTPException(exc.status_code, exc.detail) from None
+
+    def parse(self, model: type[M]) -> M:
+        """``params`` JSON -> ``model``; errors become 422s that name ``params.<field>``."""
+        try:
+            raw = json.loads(self.params)
+        except json.JSONDecodeError as exc:
+            raise ParamError(
+                "params", f"params must be a JSON object: {exc.msg} at character {exc.pos}"
+            ) from None
+        if not isinstance(raw, dict):
+            raise ParamError("params", "params must be a JSON object")
+        try:
+            return model.model_validate(raw)
+        except ValidationError as exc:
+            raise ParamError("params", _describe_errors(exc)) from None
+
+
+FormDep = Annotated[ImageForm, Depends()]
+
+
+def _describe_errors(exc: ValidationError) -> str:
+    """Every complaint as ``params.<field>: <why>``, union branch tags dropped, deduplicated."""
+    messages: list[str] = []
+    for err in exc.errors():
+        path = "".join(
+            f"[{p}]" if isinstance(p, int) else f".{p}"
+            for p in err["loc"]
+            if isinstance(p, int)
+            or not p.startswith(("list[", "constrained", "literal", "function", "str", "tagged"))
+        )
+        message = f"params{path}: {err['msg']}"
+        if message not in messages:
+            messages.append(message)
+    return "; ".join(messages[:5])
+
+
+def render_layer(
+    result: LayerOutput, *, shared: bool = False, rgb: bool = True
+) -> list[dict[str, Any]]:
+    """One map per output channel, or one RGB map per group of 3 when ``rgb``."""
+    out = result.output
+    value_range = None
+    if shared:
+        lo, hi = float(out.min()), float(out.max())
+        value_range = (-max(abs(lo), abs(hi)), max(abs(lo), abs(hi))) if lo < 0 else (lo, hi)
+    maps, start = [], 0
+    groups = result.groups if rgb and result.groups else [1] * out.shape[0]
+    for size in groups:
+        block = out[start : start + size]
+        label = result.labels[start] if size == 1 else result.labels[start].split(" · ")[0]
+        rendered = render_map(block[0] if size == 1 else block, value_range=value_range)
+        maps.append(rendered | {"label": label})
+        start += size
+    return maps
+
+
+def _answer(x: np.ndarray, result: LayerOutput, fmt: Format, color: str) -> Any:
+    if fmt == "npy":
+        buffer = io.BytesIO()
+        np.save(buffer, result.output.astype(np.float32, copy=False))
+        return Response(
+            buffer.getvalue(),
+            media_type="application/octet-stream",
+            headers={"Content-Disposition": 'attachment; filename="output.npy"'},
+        )
+    maps_source = result.groups[0] if result.groups else 1
+    if fmt == "png":
+        block = result.output[:maps_source]
+        return Response(render_png(block[0] if maps_source == 1 else block), media_type="image/png")
+    body: dict[str, Any] = {
+        "input": render_map(x if color == "rgb" else x[0], kind="image") | {"label": "input"},
+        "output": render_layer(result),
+        "shape": list(result.output.shape),
+        "geometry": result.geometry.as_dict() if result.geometry else None,
+    }
+    if "steps" in result.extras:
+        body["steps"] = result.extras["steps"]
+    return body
+
+
+@router.get("/samples", response_model=list[Sample], summary="Sample images the app ships")
+def samples() -> Any:
+    return SAMPLES
+
+
+def _image_route(path: str, response_model: type[BaseModel], summary: str, what: str) -> Any:
+    return router.post(
+        path,
+        response_model=response_model,
+        response_model_exclude_none=True,
+        responses=FORMAT_RESPONSES,
+        summary=summary,
+        description=f"{what} {IMAGE_DOC}",
+    )
+
+
+@_image_route(
+    "/images/conv2d",
+    ImageResponse,
+    "Convolve an image",
+    "Convolve an image; a preset name works as `kernel`.",
+)
+def image_conv2d(form: FormDep, s: SettingsDep, format: Format = Query("json")) -> Any:
+    p = form.parse(ImageConv2dParams)
+    x = form.pixels(s)
+    with np.errstate(all="ignore"):
+        result = apply_conv(x, p, s, p.trace_region)
+    return _answer(x, result, format, form.color)
+
+
+@_image_route(
+    "/images/pool2d", ImageResponse, "Pool an image", "Max or average pooling per channel."
+)
+def image_pool2d(form: FormDep, s: SettingsDep, format: Format = Query("json")) -> Any:
+    p = form.parse(ImagePool2dParams)
+    x = form.pixels(s)
+    return _answer(x, apply_pool(x, p, s, p.trace_region), format, form.color)
+
+
+@_image_route(
+    "/images/activation",
+    ImageResponse,
+    "Apply an activation to an image",
+    "An activation on every pixel (softmax across channels).",
+)
+def image_activation(form: FormDep, s: SettingsDep, format: Format = Query("json")) -> Any:
+    p = form.parse(ActivationLayerParams)
+    x = form.pixels(s)
+    return _answer(x, apply_activation(x, p), format, form.color)
+
+
+@_image_route(
+    "/images/pipeline",
+    PipelineResponse,
+    "Run a stack of layers on an image",
+    '`params` is `{"layers": [{"type": "conv2d" | "pool2d" | "activation" | '
+    '"batch_norm" | "dropout", ...}], "value_range": "map" | "layer"}`; every '
+    "layer's feature maps come back, one per channel.",
+)
+def image_pipeline(form: FormDep, s: SettingsDep, format: Format = Query("json")) -> Any:
+    p = form.parse(PipelineParams)
+    if len(p.layers) > s.max_pipeline_layers:
+        raise LimitExceeded(
+            "pipeline layers", len(p.layers), s.max_pipeline_layers, "max_pipeline_layers"
+        )
+    x = form.pixels(s)
+    current, layers = x, []
+    for index, layer in enumerate(p.layers):
+        try:
+            with np.errstate(all="ignore"):
+                result = _run_layer(current, layer, s)
+        except ParamError as exc:
+            raise ParamError(
+                f"params.layers[{index}].{exc.field}",
+                f"layer {index} ({layer.type}): {exc.message}",
+            ) from None
+        if not np.all(np.isfinite(result.output)):
+            raise ParamError(
+                f"params.layers[{index}]",
+                f"layer {index} ({layer.type}) produced values too large for float32",
+            )
+        current = result.output
+        entry: dict[str, Any] = {
+            "index": index,
+            "type": layer.type,
+            "shape": list(current.shape),
+            "geometry": result.geometry.as_dict() if result.geometry else None,
+            "maps": render_layer(result, shared=p.value_range == "layer", rgb=False),
+        }
+        if "mask" in result.extras:
+            entry["masks"] = [render_map(m, kind="image") for m in result.extras["mask"]]
+        if "mean" in result.extras:
+            entry |= {"mean": result.extras["mean"], "var": result.extras["var"]}
+        layers.append(entry)
+    if format != "json":
+        return _answer(x, result, format, form.color)
+    return {
+        "input": render_map(x if form.color == "rgb" else x[0], kind="image") | {"label": "input"},
+        "layers": layers,
+        "shape": list(current.shape),
+    }
+
+
+def _run_layer(x: np.ndarray, layer: Any, s: Settings) -> LayerOutput:
+    if layer.type == "conv2d":
+        return apply_conv(x, layer, s)
+    if layer.type == "pool2d":
+        return apply_pool(x, layer, s)
+    if layer.type == "activation":
+        return apply_activation(x, layer)
+    if layer.type == "batch_norm":
+        return apply_batch_norm(x, layer)
+    return apply_dropout(x, layer)

@@ -1,0 +1,273 @@
+"""Layers on image tensors: what the image endpoints and the pipeline run.
+
+Each ``apply_*`` takes a (C, H, W) float32 array and a layer's parameters and
+returns a ``LayerOutput``; no HTTP and no PIL here. Limits are checked before
+any work starts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from app import core
+from app.api.tensors import check_window_op
+from app.config import Settings
+from app.core.geometry import Geometry, ParamError
+from app.core.kernels import PRESETS
+from app.core.trace import Region, conv2d_trace, pool2d_trace, resolve_region, step_count
+from app.schemas import (
+    ActivationLayerParams,
+    BatchNormLayerParams,
+    ConvLayerParams,
+    DropoutLayerParams,
+    PoolLayerParams,
+    TraceRegion,
+)
+
+CHANNEL_NAMES = {1: ("",), 3: ("R", "G", "B")}
+
+
+@dataclass
+class LayerOutput:
+    output: np.ndarray  # (C', H', W') float32
+    labels: list[str]  # one per output channel
+    geometry: Geometry | None = None
+    groups: list[int] = field(default_factory=list)  # output channels drawn as one RGB map
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+def channel_label(index: int, channels: int) -> str:
+    names = CHANNEL_NAMES.get(channels)
+    return names[index] if names else f"ch {index}"
+
+
+@dataclass
+class Filters:
+    """A conv layer's kernel resolved to arrays."""
+
+    flat: np.ndarray | None  # (O, kh, kw): 2-D filters that channel_mode spreads over channels
+    weight: np.ndarray | None  # (O, C/groups, kh, kw): a literal PyTorch weight
+    names: list[str]
+
+
+def resolve_kernel(kernel: Any, settings: Settings) -> Filters:
+    """Preset name(s) or numbers -> 2-D filters or a literal weight."""
+    names = [kernel] if isinstance(kernel, str) else kernel
+    if isinstance(names, list) and names and all(isinstance(n, str) for n in names):
+        unknown = [n for n in names if n not in PRESETS]
+        if unknown:
+            raise ParamError(
+                "kernel", f"unknown preset kernel {unknown[0]!r}; known: {', '.join(PRESETS)}"
+            )
+        arrays = [PRESETS[n].array() for n in names]
+        if len({a.shape for a in arrays}) > 1:
+            raise ParamError(
+                "kernel",
+                "preset kernels in one layer must share a size, got "
+                + ", ".join(
+                    f"{n} {a.shape[0]}x{a.shape[1]}" for n, a in zip(names, arrays, strict=True)
+                ),
+            )
+        return Filters(np.stack(arrays), None, list(names))
+    try:
+        k = np.array(kernel, dtype=np.float64)
+    except ValueError:
+        raise ParamError(
+            "kernel", "kernel must be rectangular: every row needs the same length"
+        ) from None
+    if max(k.shape[-2:]) > settings.max_kernel_side:
+        raise ParamError(
+            "kernel",
+            f"kernel side {max(k.shape[-2:])} is over the limit of "
+            f"{settings.max_kernel_side} (CONVSCOPE_MAX_KERNEL_SIDE)",
+        )
+    if k.ndim == 2:
+        return Filters(k[None], None, ["custom"])
+    w = k[None] if k.ndim == 3 else k
+    return Filters(None, w, [f"filter {i}" for i in range(w.shape[0])])
+
+
+def trace_region_for(
+    trace_region: TraceRegion | None, geo: Geometry, channels: int, settings: Settings
+) -> Region | None:
+    """Check a requested trace region against the output and the trace limit."""
+    if trace_region is None:
+        return None
+    region = resolve_region(trace_region.model_dump(), geo.output)
+    steps = step_count(channels, region)
+    if steps > settings.max_trace_steps:
+        raise ParamError(
+            "trace_region",
+            f"trace_region covers {steps:,} steps, over the limit of "
+            f"{settings.max_trace_steps:,} (CONVSCOPE_MAX_TRACE_STEPS); ask for a smaller region",
+        )
+    return region
+
+
+def apply_conv(
+    x: np.ndarray,
+    p: ConvLayerParams,
+    settings: Settings,
+    trace_region: TraceRegion | None = None,
+) -> LayerOutput:
+    """2-D filters: per channel (``depthwise``) or across channels (``sum``); 4-D: literal."""
+    c = x.shape[0]
+    filters = resolve_kernel(p.kernel, settings)
+    kshape = (filters.flat if filters.flat is not None else filters.weight).shape  # type: ignore[union-attr]
+    geo = core.conv_geometry(
+        x.shape[1:], kshape[-2:], stride=p.stride, padding=p.padding, dilation=p.dilation
+    )
+    # One (weight, groups) per filter; depthwise filters each become C output channels.
+    jobs: list[tuple[np.ndarray, int]] = []
+    if filters.weight is not None:
+        jobs.append((filters.weight, p.groups))
+        per_job = filters.weight.shape[0]
+    elif p.channel_mode == "depthwise":
+        jobs += [(np.repeat(f[None, None], c, axis=0), c) for f in filters.flat]  # type: ignore[union-attr]
+        per_job = c
+    else:
+        jobs += [(np.repeat(f[None, None], c, axis=1), 1) for f in filters.flat]  # type: ignore[union-attr]
+        per_job = 1
+    total = len(jobs) * per_job
+    check_window_op(geo, c, total, jobs[0][0].shape[1], settings, image=True)
+    region = trace_region_for(trace_region, geo, total, settings)
+    bias = np.asarray(p.bias, dtype=np.float64)
+    n_filters = len(filters.names)
+    if bias.ndim == 1 and bias.shape[0] != n_filters:
+        raise ParamError(
+            "bias",
+            f"bias must be a number or have {n_filters} values (one per "
+            f"filter), got {bias.shape[0]}",
+        )
+    biases = np.broadcast_to(bias, (n_filters,))
+    outs, labels, steps = [], [], []
+    for j, (w, groups) in enumerate(jobs):
+        b = biases if filters.weight is not None else np.full(per_job, biases[j])
+        outs.append(
+            core.conv2d(
+                x,
+                w.astype(np.float32),
+                b.astype(np.float32),
+                stride=p.stride,
+                padding=p.padding,
+                dilation=p.dilation,
+                groups=groups,
+                padding_mode=p.padding_mode,
+            )
+        )
+        if filters.weight is not None:
+            labels += filters.names
+        elif per_job == 1:
+            labels.append(filters.names[j])
+        else:
+            labels += [f"{filters.names[j]} · {channel_label(i, c)}" for i in range(c)]
+        if region is not None:
+            trace = conv2d_trace(
+                x,
+                w,
+                b,
+                geo,
+                groups=groups,
+                padding_mode=p.padding_mode,
+                region=region,
+                include_padded=False,
+            )
+            for step in trace["steps"]:
+                step["out"][0] += j * per_job
+            steps += trace["steps"]
+    out = np.concatenate(outs)
+    rgb_groups = [per_job] * len(jobs) if filters.flat is not None and per_job == 3 else []
+    extras = {"steps": steps} if region is not None else {}
+    return LayerOutput(out, labels, geo, rgb_groups, extras)
+
+
+def apply_pool(
+    x: np.ndarray,
+    p: PoolLayerParams,
+    settings: Settings,
+    trace_region: TraceRegion | None = None,
+) -> LayerOutput:
+    if p.mode == "avg" and p.dilation not in (1, [1, 1]):
+        raise ParamError("dilation", "dilation applies to max pooling only")
+    geo = core.pool_geometry(
+        x.shape[1:],
+        p.kernel_size,
+        stride=p.stride,
+        padding=p.padding,
+        dilation=p.dilation,
+        ceil_mode=p.ceil_mode,
+    )
+    check_window_op(geo, x.shape[0], x.shape[0], 1, settings, image=True)
+    region = trace_region_for(trace_region, geo, x.shape[0], settings)
+    if p.mode == "max":
+        out = core.max_pool2d(
+            x,
+            p.kernel_size,
+            stride=p.stride,
+            padding=p.padding,
+            dilation=p.dilation,
+            ceil_mode=p.ceil_mode,
+        )
+    else:
+        out = core.avg_pool2d(
+            x,
+            p.kernel_size,
+            stride=p.stride,
+            padding=p.padding,
+            ceil_mode=p.ceil_mode,
+            count_include_pad=p.count_include_pad,
+        )
+    assert isinstance(out, np.ndarray)
+    c = x.shape[0]
+    extras = {}
+    if region is not None:
+        extras = pool2d_trace(
+            x,
+            geo,
+            mode=p.mode,
+            count_include_pad=p.count_include_pad,
+            region=region,
+            include_padded=False,
+        )
+    labels = [f"{p.mode} pool {channel_label(i, c)}".strip() for i in range(c)]
+    return LayerOutput(out, labels, geo, [3] if c == 3 else [], extras)
+
+
+def apply_activation(x: np.ndarray, p: ActivationLayerParams) -> LayerOutput:
+    with np.errstate(all="ignore"):
+        out = core.activation(
+            x, p.function, negative_slope=p.negative_slope, alpha=p.alpha, dim=p.dim
+        )
+    c = x.shape[0]
+    labels = [f"{p.function} {channel_label(i, c)}".strip() for i in range(c)]
+    return LayerOutput(out.astype(np.float32, copy=False), labels)
+
+
+def apply_batch_norm(x: np.ndarray, p: BatchNormLayerParams) -> LayerOutput:
+    result = core.batch_norm(
+        x,
+        running_mean=p.running_mean,
+        running_var=p.running_var,
+        weight=p.weight,
+        bias=p.bias,
+        training=p.training,
+        momentum=p.momentum,
+        eps=p.eps,
+    )
+    c = x.shape[0]
+    labels = [f"batch norm {channel_label(i, c)}".strip() for i in range(c)]
+    return LayerOutput(
+        result.output.astype(np.float32, copy=False),
+        labels,
+        extras={"mean": result.mean.tolist(), "var": result.var.tolist()},
+    )
+
+
+def apply_dropout(x: np.ndarray, p: DropoutLayerParams) -> LayerOutput:
+    out, mask = core.dropout(x, p.p, p.training, seed=p.seed)
+    c = x.shape[0]
+    labels = [f"dropout {channel_label(i, c)}".strip() for i in range(c)]
+    return LayerOutput(out, labels, extras={"mask": mask})
