@@ -70,17 +70,23 @@ class ImageForm:
         params: Annotated[str, Form(description="The operation's parameters as JSON.")] = "{}",
         color: Annotated[Literal["gray", "rgb"], Form()] = "gray",
         max_side: Annotated[
-            int, Form(ge=1, description="Downscale the longest side to this.")
-        ] = 512,
+            int | None,
+            Form(
+                ge=1,
+                description="Downscale the longest side to at most this "
+                "(default CONVSCOPE_DEFAULT_MAX_SIDE, 512).",
+            ),
+        ] = None,
     ) -> None:
         self.image, self.sample, self.params = image, sample, params
         self.color, self.max_side = color, max_side
 
     def pixels(self, settings: Settings) -> np.ndarray:
-        if self.max_side > settings.max_image_side:
+        max_side = settings.default_max_side if self.max_side is None else self.max_side
+        if max_side > settings.max_image_side:
             raise ParamError(
                 "max_side",
-                f"max_side ({self.max_side}) is over the limit of "
+                f"max_side ({max_side}) is over the limit of "
                 f"{settings.max_image_side} (CONVSCOPE_MAX_IMAGE_SIDE)",
             )
         if self.image is not None:
@@ -105,7 +111,7 @@ class ImageForm:
             )
         try:
             return decode_image(
-                data, color=self.color, max_side=self.max_side, max_pixels=settings.max_image_pixels
+                data, color=self.color, max_side=max_side, max_pixels=settings.max_image_pixels
             )
         except ImageError as exc:
             raise HTTPException(exc.status_code, exc.detail) from None

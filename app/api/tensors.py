@@ -49,6 +49,10 @@ def check_window_op(
 ) -> None:
     """Bound the padded input, the output and the multiply-adds before any work starts."""
     kh, kw = geo.kernel
+    if max(channels_in, channels_out) > settings.max_channels:
+        raise LimitExceeded(
+            "channels", max(channels_in, channels_out), settings.max_channels, "max_channels"
+        )
     if max(kh, kw) > settings.max_kernel_side:
         raise LimitExceeded("kernel side", max(kh, kw), settings.max_kernel_side, "max_kernel_side")
     ph, pw = geo.padded

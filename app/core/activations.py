@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from app.core._arrays import float_array
 from app.core.geometry import ParamError
 
 _erf = np.frompyfunc(math.erf, 1, 1)
@@ -80,9 +81,7 @@ def activation(
     dim: int | None = 0,
 ) -> np.ndarray:
     """Apply the activation named ``function``; the parameters only reach those that take them."""
-    a = np.asarray(x)
-    if a.dtype not in (np.float32, np.float64):
-        a = a.astype(np.float64)
+    a = float_array(x, "input")  # float32 stays float32; NaN/Infinity are a ParamError
     if function == "leaky_relu":
         return leaky_relu(a, negative_slope)
     if function == "elu":
