@@ -54,7 +54,8 @@ bench: $(VENV)/.installed-test
 lock:
 	rm -rf /tmp/convscope-lock && $(PYTHON) -m venv /tmp/convscope-lock
 	/tmp/convscope-lock/bin/pip install -q -e '.[test,bench]'
-	/tmp/convscope-lock/bin/pip freeze --exclude-editable | grep -v '^convscope' > requirements.lock
+	/tmp/convscope-lock/bin/pip freeze --exclude-editable | grep -v '^convscope' \
+	  | grep -vE '^(nvidia-|cuda-|triton==)' > requirements.lock
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -44,6 +44,13 @@ class Settings(BaseSettings):
         33_554_432, ge=1, description="Most values in one image feature tensor (C x H x W)."
     )
     max_pipeline_layers: int = Field(16, ge=1, description="Most layers in images/pipeline.")
+    max_concurrent: int = Field(
+        32, ge=1, description="Most API computations in progress per worker; past it, 503."
+    )
+    cors_origins: list[str] = Field(
+        default_factory=list,
+        description="Origins allowed by CORS, as a JSON list; CORS is off when empty.",
+    )
     static_dir: Path = ROOT / "static"
     templates_dir: Path = ROOT / "templates"
 

@@ -1,13 +1,14 @@
 """Build the ConvScope app: static files, routers, error handlers, limits."""
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 from starlette.formparsers import MultiPartParser
 
 from app import __version__, pages
 from app.api import docs, errors, images, kernels, ops
 from app.config import get_settings
-from app.middleware import BodyLimit
+from app.middleware import AccessLog, BodyLimit, ConcurrencyLimit, SecurityHeaders
 
 DESCRIPTION = """
 Convolution, pooling, activations, batch norm and dropout with PyTorch's semantics
@@ -27,9 +28,20 @@ def create_app() -> FastAPI:
         docs_url=None,
         redoc_url=None,
     )
+    # Added last = outermost: the log and the headers see every answer, even a 413 or 503.
     app.add_middleware(
         BodyLimit, json_limit=settings.max_body_bytes, upload_limit=settings.max_upload_bytes
     )
+    app.add_middleware(ConcurrencyLimit, limit=settings.max_concurrent)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["content-type"],
+        )
+    app.add_middleware(SecurityHeaders)
+    app.add_middleware(AccessLog)
     errors.install(app)
     app.mount("/static", StaticFiles(directory=settings.static_dir), name="static")
     for module in (ops, images, kernels, docs, pages):

@@ -1,10 +1,19 @@
-"""ASGI middleware that bounds request bodies while they are read."""
+"""Pure ASGI middleware: body limits, security headers, access logs, a concurrency cap."""
 
 from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+import uuid
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.api.errors import LimitExceeded
+
+access_log = logging.getLogger("convscope.access")
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 
 class BodyLimit:
@@ -32,9 +41,8 @@ class BodyLimit:
         )
         declared = headers.get(b"content-length", b"")
         if declared.isdigit() and int(declared) > limit:
-            await _send_413(
-                send, LimitExceeded("request body bytes", int(declared), limit, setting).detail
-            )
+            detail = LimitExceeded("request body bytes", int(declared), limit, setting).detail
+            await _send_json(send, 413, str(detail), [(b"connection", b"close")])
             return
         received = 0
 
@@ -50,19 +58,125 @@ class BodyLimit:
         await self.app(scope, bounded_receive, send)
 
 
-async def _send_413(send: Send, detail: str) -> None:
-    import json
-
+async def _send_json(
+    send: Send, status: int, detail: str, headers: list[tuple[bytes, bytes]] | None = None
+) -> None:
     body = json.dumps({"detail": detail}).encode()
     await send(
         {
             "type": "http.response.start",
-            "status": 413,
+            "status": status,
             "headers": [
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(body)).encode()),
-                (b"connection", b"close"),
+                *(headers or []),
             ],
         }
     )
     await send({"type": "http.response.body", "body": body})
+
+
+# Pages load only the app's own scripts and styles; feature maps arrive as data: URLs.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+    "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'self'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
+SECURITY_HEADERS = [
+    (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"x-frame-options", b"DENY"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+]
+
+
+class SecurityHeaders:
+    """Adds CSP (no inline script), nosniff, Referrer-Policy and frame denial to every answer."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                names = {name.lower() for name, _ in message.get("headers", [])}
+                extra = [(n, v) for n, v in SECURITY_HEADERS if n not in names]
+                message["headers"] = list(message.get("headers", [])) + extra
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+class AccessLog:
+    """One structured log line per request (request id, method, path, status, duration),
+    and an ``X-Request-ID`` header: the client's own if it sent a sane one, else a new one."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        given = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
+        request_id = given if _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
+        status = 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [
+                    *message.get("headers", []),
+                    (b"x-request-id", request_id.encode()),
+                ]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            access_log.info(
+                json.dumps(
+                    {
+                        "request_id": request_id,
+                        "method": scope["method"],
+                        "path": scope["path"],
+                        "status": status,
+                        "ms": round((time.perf_counter() - start) * 1000, 1),
+                    }
+                )
+            )
+
+
+class ConcurrencyLimit:
+    """At most ``limit`` API computations at once per worker; past that, 503 with
+    ``Retry-After`` instead of an unbounded queue (pages and static files are not counted)."""
+
+    def __init__(self, app: ASGIApp, *, limit: int, retry_after: int = 1) -> None:
+        self.app = app
+        self.limit = limit
+        self.retry_after = retry_after
+        self.active = 0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
+        if self.active >= self.limit:
+            detail = (
+                f"the server is busy ({self.active} requests in progress, limit {self.limit}, "
+                "CONVSCOPE_MAX_CONCURRENT); retry shortly"
+            )
+            await _send_json(send, 503, detail, [(b"retry-after", str(self.retry_after).encode())])
+            return
+        self.active += 1
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.active -= 1

@@ -183,6 +183,8 @@ def colorize(
         vmin, vmax = -m, m
     elif kind == "sequential":
         vmin, vmax = (lo, hi) if hi > lo else (lo, lo + 1.0)
+        if vmax <= vmin:  # |lo| so large (>= 2**53) that lo + 1 rounds back to lo
+            vmax = vmin + abs(vmin)
     else:
         raise ValueError(f"kind must be 'auto', 'image', 'diverging' or 'sequential', got {kind!r}")
 

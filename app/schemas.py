@@ -17,8 +17,11 @@ Tensor3 = Annotated[list[Matrix], Field(min_length=1)]
 Tensor4 = Annotated[list[Tensor3], Field(min_length=1)]
 AnyTensor = Vector | Matrix | Tensor3 | Tensor4
 
-PositiveInt = Annotated[int, Strict(), Field(ge=1)]
-NonNegativeInt = Annotated[int, Strict(), Field(ge=0)]
+# Hyperparameters past int32 mean nothing for these sizes and overflow numpy's int64 index
+# arithmetic (e.g. a pooling stride of 10**20), so they are refused here.
+MAX_INT = 2**31 - 1
+PositiveInt = Annotated[int, Strict(), Field(ge=1, le=MAX_INT)]
+NonNegativeInt = Annotated[int, Strict(), Field(ge=0, le=MAX_INT)]
 PairParam = PositiveInt | Annotated[list[PositiveInt], Field(min_length=2, max_length=2)]
 NonNegativePair = (
     NonNegativeInt | Annotated[list[NonNegativeInt], Field(min_length=2, max_length=2)]

@@ -124,6 +124,10 @@ class ImageForm:
             raise ParamError(
                 "params", f"params must be a JSON object: {exc.msg} at character {exc.pos}"
             ) from None
+        except RecursionError:  # nested deeper than the decoder's recursion limit
+            raise ParamError("params", "params is nested too deeply to be parameters") from None
+        except ValueError as exc:  # e.g. an integer with more digits than Python converts
+            raise ParamError("params", f"params is not usable JSON: {exc}") from None
         if not isinstance(raw, dict):
             raise ParamError("params", "params must be a JSON object")
         try:
@@ -135,16 +139,31 @@ class ImageForm:
 FormDep = Annotated[ImageForm, Depends()]
 
 
+_TYPE_TAGS = frozenset({"int", "float", "str", "bool", "list", "dict", "none"})
+_LAYER_TAGS = frozenset({"conv2d", "pool2d", "activation", "batch_norm", "dropout"})
+
+
 def _describe_errors(exc: ValidationError) -> str:
     """Every complaint as ``params.<field>: <why>``, union branch tags dropped, deduplicated."""
     messages: list[str] = []
     for err in exc.errors():
-        path = "".join(
-            f"[{p}]" if isinstance(p, int) else f".{p}"
-            for p in err["loc"]
-            if isinstance(p, int)
-            or not p.startswith(("list[", "constrained", "literal", "function", "str", "tagged"))
-        )
+        parts: list[str] = []
+        previous: Any = None
+        for p in err["loc"]:
+            if isinstance(p, int):
+                parts.append(f"[{p}]")
+            # Pydantic's union branch tags ("constrained-int", "list[...]", "str") and, after
+            # a list index, a layer's discriminator tag ("conv2d") are not field names; a
+            # field may still start like one ("stride", "function").
+            elif not (
+                "[" in p
+                or "-" in p
+                or p in _TYPE_TAGS
+                or (isinstance(previous, int) and p in _LAYER_TAGS)
+            ):
+                parts.append(f".{p}")
+            previous = p
+        path = "".join(parts)
         message = f"params{path}: {err['msg']}"
         if message not in messages:
             messages.append(message)

@@ -84,7 +84,65 @@ def conv2d(
     return out[0] if added else out
 
 
-def _correlate(xp: np.ndarray, w: np.ndarray, geo: Geometry, groups: int) -> np.ndarray:
+# --- fast paths -----------------------------------------------------------------------
+#
+# ``_correlate`` picks one strategy per call (``_choose_strategy``); every strategy takes the
+# padded input (N, C, Hp, Wp) and returns (N, O, H', W') in the input's dtype.
+#
+#   taps     one (O_g, C_g) @ (C_g, H'W') matmul per kernel tap; float64 and tiny inputs
+#            (the exact path: float64 results stay within rounding of PyTorch's).
+#   shift    shifted multiply-adds into a preallocated output, in row blocks that stay in
+#            cache; one filter per group and at most 3x3 taps (no BLAS: cheap and steady).
+#   banded   one filter per group (gray, RGB summed, depthwise), larger kernels: per block
+#            of output rows one BLAS product of a banded (Toeplitz) matrix built from the
+#            kernel with the input rows as they lie in memory (no im2col copy), then one
+#            shifted add per kernel column. Handles stride and dilation.
+#   im2col   several filters per group: im2col in chunks of output rows (a reused buffer of
+#            at most ~8 MB) and one BLAS matmul per chunk.
+#   fft      float32, one filter per group, stride 1, no dilation, very large kernels:
+#            products of rfft2 spectra (single-precision rounding, like the input).
+
+_BLOCK_BYTES = 1 << 20  # output rows per shift-add block (fits in L2 with its scratch row)
+_IM2COL_BYTES = 8 << 20  # im2col buffer per chunk
+_IM2COL_MIN_COLS = 16384  # ... but at least this many output cells per chunk
+_BAND_ROWS = 16  # output rows per banded product
+_FFT_MIN_TAPS = 19 * 19  # kernels at least this large go through the FFT (float32 only)
+_FFT_MAX_PIXELS = 1 << 21  # ... on padded images up to this size
+_TAPS_MAX_WORK = 1 << 16  # below this many multiply-adds the per-tap loop is the fastest
+
+
+def _choose_strategy(xp: np.ndarray, w: np.ndarray, geo: Geometry, groups: int) -> str:
+    """Which fast path ``_correlate`` uses for these shapes (see the table above)."""
+    n, _c, hp, wp = xp.shape
+    o, cg, kh, kw = w.shape
+    og = o // groups
+    ho, wo = geo.output
+    work = n * o * cg * kh * kw * ho * wo
+    if xp.dtype != np.float32 or work < _TAPS_MAX_WORK:
+        return "taps"
+    if og > 1:
+        return "im2col"
+    if (
+        geo.stride == (1, 1)
+        and geo.dilation == (1, 1)
+        and kh * kw >= _FFT_MIN_TAPS
+        and hp * wp <= _FFT_MAX_PIXELS
+    ):
+        return "fft"
+    if kh * kw <= 9:
+        return "shift"
+    return "banded"
+
+
+def _correlate(
+    xp: np.ndarray, w: np.ndarray, geo: Geometry, groups: int, strategy: str | None = None
+) -> np.ndarray:
+    """Cross-correlate the padded input with ``w``; ``strategy`` forces a path (for tests)."""
+    name = strategy or _choose_strategy(xp, w, geo, groups)
+    return _STRATEGIES[name](xp, w, geo, groups)
+
+
+def _correlate_taps(xp: np.ndarray, w: np.ndarray, geo: Geometry, groups: int) -> np.ndarray:
     """Shifted matrix multiply-adds: one (O_g, C_g) @ (C_g, H'W') per kernel tap."""
     n, _c, _, _ = xp.shape
     o, cg, kh, kw = w.shape
@@ -103,6 +161,170 @@ def _correlate(xp: np.ndarray, w: np.ndarray, geo: Geometry, groups: int) -> np.
                 acc += wg[:, :, a, bb] @ patch.reshape(n, cg, ho * wo)
         out[:, gi * og : (gi + 1) * og] = acc.reshape(n, og, ho, wo)
     return out
+
+
+def _tap(x: np.ndarray, geo: Geometry, row0: int, rows: int, a: int, b: int) -> np.ndarray:
+    """(…, rows, W') view of the cells tap (a, b) reads for output rows row0 .. row0+rows-1."""
+    wo, (sh, sw), (dh, dw) = geo.output[1], geo.stride, geo.dilation
+    r = row0 * sh + a * dh
+    c = b * dw
+    return x[..., r : r + (rows - 1) * sh + 1 : sh, c : c + (wo - 1) * sw + 1 : sw]
+
+
+def _correlate_shift(xp: np.ndarray, w: np.ndarray, geo: Geometry, groups: int) -> np.ndarray:
+    """One filter per group: out += w[c, a, b] * shifted input, in cache-sized row blocks."""
+    n = xp.shape[0]
+    o, cg, kh, kw = w.shape
+    ho, wo = geo.output
+    out = np.empty((n, o, ho, wo), dtype=xp.dtype)
+    rows = max(1, min(ho, _BLOCK_BYTES // (wo * xp.itemsize)))
+    scratch = np.empty((rows, wo), dtype=xp.dtype)
+    weights = w.tolist()
+    for bi in range(n):
+        for oi in range(o):  # one filter per group: filter oi reads channels oi*cg ...
+            xg = xp[bi, oi * cg : (oi + 1) * cg]
+            for r0 in range(0, ho, rows):
+                m = min(rows, ho - r0)
+                acc, tmp = out[bi, oi, r0 : r0 + m], scratch[:m]
+                first = True
+                for ci in range(cg):
+                    for a in range(kh):
+                        for b in range(kw):
+                            src = _tap(xg[ci], geo, r0, m, a, b)
+                            if first:
+                                np.multiply(src, weights[oi][ci][a][b], out=acc)
+                                first = False
+                            else:
+                                np.multiply(src, weights[oi][ci][a][b], out=tmp)
+                                acc += tmp
+    return out
+
+
+def _band_matrix(wg: np.ndarray, rows: int, geo: Geometry) -> np.ndarray:
+    """(O_g * kw * rows, span * C_g) banded matrix for ``rows`` output rows.
+
+    Row (o, b, i), column (r, c) holds ``w[o, c, a, b]`` where ``r = i * sh + a * dh``, so
+    the product with ``span`` input rows laid out (r, c, W) gives, for each kernel column
+    b, every output row's sum over a and c at every input column.
+    """
+    og, cg, kh, kw = wg.shape
+    (sh, _), (dh, _) = geo.stride, geo.dilation
+    span = (rows - 1) * sh + (kh - 1) * dh + 1
+    band = np.zeros((og, kw, rows, span, cg), dtype=wg.dtype)
+    taps = wg.transpose(0, 3, 2, 1)  # (O_g, kw, kh, C_g)
+    for i in range(rows):
+        band[:, :, i, i * sh : i * sh + (kh - 1) * dh + 1 : dh, :] = taps
+    return band.reshape(og * kw * rows, span * cg)
+
+
+def _correlate_banded(xp: np.ndarray, w: np.ndarray, geo: Geometry, groups: int) -> np.ndarray:
+    """Banded-matrix BLAS products over blocks of output rows, then one add per kernel column."""
+    n, c, hp, wp = xp.shape
+    o, cg, kh, kw = w.shape
+    og = o // groups
+    (ho, wo), (sh, sw), (dh, dw) = geo.output, geo.stride, geo.dilation
+    rows = min(_BAND_ROWS, ho)
+    # (N, G, Hp, C_g, Wp): a block of input rows of all channels of a group is one matrix
+    xt = xp.reshape(n, groups, cg, hp, wp)
+    if cg > 1:
+        xt = np.ascontiguousarray(xt.transpose(0, 1, 3, 2, 4))
+    else:
+        xt = xt.reshape(n, groups, hp, cg, wp)
+    out = np.empty((n, o, ho, wo), dtype=xp.dtype)
+    prod = np.empty((og * kw * rows, wp), dtype=xp.dtype)
+    cols = [slice(b * dw, b * dw + (wo - 1) * sw + 1, sw) for b in range(kw)]
+    for gi in range(groups):
+        wg = w[gi * og : (gi + 1) * og]
+        band = _band_matrix(wg, rows, geo)
+        for r0 in range(0, ho, rows):
+            m = min(rows, ho - r0)
+            if m < rows:
+                band = _band_matrix(wg, m, geo)
+            span = (m - 1) * sh + (kh - 1) * dh + 1
+            for bi in range(n):
+                block = xt[bi, gi, r0 * sh : r0 * sh + span].reshape(span * cg, wp)
+                p = prod[: og * kw * m]
+                np.matmul(band, block, out=p)
+                p4 = p.reshape(og, kw, m, wp)
+                acc = out[bi, gi * og : (gi + 1) * og, r0 : r0 + m]
+                if kw == 1:
+                    np.copyto(acc, p4[:, 0, :, cols[0]])
+                    continue
+                np.add(p4[:, 0, :, cols[0]], p4[:, 1, :, cols[1]], out=acc)
+                for b in range(2, kw):
+                    acc += p4[:, b, :, cols[b]]
+    return out
+
+
+def _correlate_im2col(xp: np.ndarray, w: np.ndarray, geo: Geometry, groups: int) -> np.ndarray:
+    """im2col into a reused buffer, chunk by chunk of output rows, and one matmul per chunk."""
+    n = xp.shape[0]
+    o, cg, kh, kw = w.shape
+    og = o // groups
+    ho, wo = geo.output
+    k = cg * kh * kw
+    rows = max(_IM2COL_MIN_COLS // wo, _IM2COL_BYTES // (k * wo * xp.itemsize), 1)
+    rows = min(rows, ho)
+    buf = np.empty((k, rows * wo), dtype=xp.dtype)
+    out = np.empty((n, o, ho, wo), dtype=xp.dtype)
+    for gi in range(groups):
+        wmat = np.ascontiguousarray(w[gi * og : (gi + 1) * og].reshape(og, k))
+        for bi in range(n):
+            xg = xp[bi, gi * cg : (gi + 1) * cg]
+            for r0 in range(0, ho, rows):
+                m = min(rows, ho - r0)
+                cols = buf[:, : m * wo]
+                planes = cols.reshape(cg, kh, kw, m, wo)
+                for a in range(kh):
+                    for b in range(kw):
+                        np.copyto(planes[:, a, b], _tap(xg, geo, r0, m, a, b))
+                dst = out[bi, gi * og : (gi + 1) * og, r0 : r0 + m].reshape(og, m * wo)
+                np.matmul(wmat, cols, out=dst)
+    return out
+
+
+def _fast_len(n: int) -> int:
+    """The smallest 2-3-5-smooth number >= n (cheap FFT sizes)."""
+    best = 1 << max(n - 1, 0).bit_length()
+    p5 = 1
+    while p5 < best:
+        p35 = p5
+        while p35 < best:
+            p = p35
+            while p < n:
+                p *= 2
+            best = min(best, p)
+            p35 *= 3
+        p5 *= 5
+    return best
+
+
+def _correlate_fft(xp: np.ndarray, w: np.ndarray, geo: Geometry, groups: int) -> np.ndarray:
+    """One filter per group, stride 1, no dilation: sum over channels of spectrum products."""
+    n, _c, hp, wp = xp.shape
+    o, cg, kh, kw = w.shape
+    ho, wo = geo.output
+    shape = (_fast_len(hp), _fast_len(wp))
+    out = np.empty((n, o, ho, wo), dtype=xp.dtype)
+    # correlation = convolution with the flipped kernel, read at offset (kh - 1, kw - 1)
+    spectra = np.fft.rfft2(w[:, :, ::-1, ::-1], shape)
+    for bi in range(n):
+        for oi in range(o):
+            xs = np.fft.rfft2(xp[bi, oi * cg : (oi + 1) * cg], shape)
+            xs *= spectra[oi]
+            total = xs.sum(axis=0) if cg > 1 else xs[0]
+            full = np.fft.irfft2(total, shape)
+            out[bi, oi] = full[kh - 1 : kh - 1 + ho, kw - 1 : kw - 1 + wo]
+    return out
+
+
+_STRATEGIES = {
+    "taps": _correlate_taps,
+    "shift": _correlate_shift,
+    "banded": _correlate_banded,
+    "im2col": _correlate_im2col,
+    "fft": _correlate_fft,
+}
 
 
 def conv_transpose2d(

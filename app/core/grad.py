@@ -1,0 +1,156 @@
+"""The backward pass of ``conv2d``: gradients w.r.t. input, weight and bias.
+
+For ``out[n, o, i, j] = b[o] + sum_{c, a, b} w[o, c, a, b] * xp[n, g*Cg + c, i*sh + a*dh, j*sw + b*dw]``
+(``xp`` the padded input, ``g`` the filter's group), given ``go = dL/d out``:
+
+    dL/db[o]          = sum_{n, i, j} go[n, o, i, j]
+    dL/dw[o, c, a, b] = sum_{n, i, j} go[n, o, i, j] * xp[n, g*Cg + c, i*sh + a*dh, j*sw + b*dw]
+    dL/dxp[n, g*Cg + c, r, s] = sum over the (o, a, b, i, j) that tap (r, s) of go * w
+
+and ``dL/dx`` folds ``dL/dxp`` back through the padding: every padded cell adds its
+gradient to the input cell it copies (none for zeros)::
+
+    reflect:    c b | a b c d | c b      padded cells add into b, c
+    replicate:  a a | a b c d | d d      into a, d
+    circular:   c d | a b c d | a b      into c, d and a, b
+
+These match ``torch.autograd`` through ``F.pad`` + ``F.conv2d``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from app.core._arrays import batched, check_groups, float_array
+from app.core.conv import conv2d_geometry
+from app.core.geometry import Padding4, ParamError
+from app.core.padding import pad
+
+
+def conv2d_backward(
+    grad_output: Any,
+    input: Any,
+    weight: Any,
+    *,
+    stride: Any = 1,
+    padding: Any = 0,
+    dilation: Any = 1,
+    groups: int = 1,
+    padding_mode: str = "zeros",
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Gradients of a loss through ``conv2d`` (cross-correlation, the kernel is not flipped).
+
+    Parameters
+    ----------
+    grad_output : (O, H', W') or (N, O, H', W'), dL/d(conv2d output)
+    input : (C, H, W) or (N, C, H, W), the forward pass's input
+    weight : (O, C / groups, kh, kw)
+    stride, padding, dilation, groups, padding_mode : as in ``conv2d``
+
+    Returns
+    -------
+    (grad_input, grad_weight, grad_bias) shaped like input, weight and (O,); float32
+    when the input is float32, else float64.
+    """
+    x, added = batched(float_array(input, "input"), "input")
+    w = float_array(weight, "weight").astype(x.dtype, copy=False)
+    if w.ndim != 4:
+        raise ParamError(
+            "weight", f"weight must be 4-D (O, C/groups, kh, kw), got shape {list(w.shape)}"
+        )
+    n, c, h, wd = x.shape
+    o, cg, _kh, _kw = w.shape
+    g = check_groups(groups, c, o)
+    if cg * g != c:
+        raise ParamError(
+            "weight",
+            f"weight has {cg} input channels per filter but input has {c} channels "
+            f"in {g} group(s) ({c // g} per group)",
+        )
+    geo = conv2d_geometry(x.shape, w.shape, stride=stride, padding=padding, dilation=dilation)
+    go = float_array(grad_output, "grad_output").astype(x.dtype, copy=False)
+    expected = (n, o, *geo.output)
+    if go.shape != (expected[1:] if added else expected):
+        want = list(expected[1:]) if added else list(expected)
+        raise ParamError(
+            "grad_output",
+            f"grad_output must have the conv2d output's shape {want}, got {list(go.shape)}",
+        )
+    go = go.reshape(expected)
+    xp = pad(x, geo.padding, padding_mode)
+    grad_xp, grad_w = _correlate_backward(go, xp, w, geo.output, geo.stride, geo.dilation, g)
+    grad_x = _fold_padding(grad_xp, geo.padding, (h, wd), padding_mode)
+    grad_b = go.sum(axis=(0, 2, 3))
+    return (grad_x[0] if added else grad_x), grad_w, grad_b
+
+
+def _correlate_backward(
+    go: np.ndarray,
+    xp: np.ndarray,
+    w: np.ndarray,
+    output: tuple[int, int],
+    stride: tuple[int, int],
+    dilation: tuple[int, int],
+    groups: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per kernel tap: one (O_g, N*H'W') @ (N*H'W', C_g) for the weight, one
+    (C_g, O_g) @ (N, O_g, H'W') scattered at stride steps for the padded input."""
+    n = xp.shape[0]
+    o, cg, kh, kw = w.shape
+    og = o // groups
+    (ho, wo), (sh, sw), (dh, dw) = output, stride, dilation
+    grad_xp = np.zeros_like(xp)
+    grad_w = np.zeros_like(w)
+    for gi in range(groups):
+        # (N, O_g, H', W') -> (N, O_g, H'W') and (O_g, N*H'W')
+        go_g = go[:, gi * og : (gi + 1) * og].reshape(n, og, ho * wo)
+        go_flat = go_g.transpose(1, 0, 2).reshape(og, n * ho * wo)
+        xg = xp[:, gi * cg : (gi + 1) * cg]
+        gxg = grad_xp[:, gi * cg : (gi + 1) * cg]
+        wg = w[gi * og : (gi + 1) * og]
+        for a in range(kh):
+            for b in range(kw):
+                rows = slice(a * dh, a * dh + (ho - 1) * sh + 1, sh)
+                cols = slice(b * dw, b * dw + (wo - 1) * sw + 1, sw)
+                # (N, C_g, H', W') -> (N*H'W', C_g): the cells this tap saw
+                patch = xg[:, :, rows, cols].transpose(0, 2, 3, 1).reshape(n * ho * wo, cg)
+                grad_w[gi * og : (gi + 1) * og, :, a, b] = go_flat @ patch
+                # (C_g, O_g) @ (N, O_g, H'W') -> (N, C_g, H', W'), back onto the tapped cells
+                back = (wg[:, :, a, b].T @ go_g).reshape(n, cg, ho, wo)
+                gxg[:, :, rows, cols] += back
+    return grad_xp, grad_w
+
+
+def _source(i: int, size: int, mode: str) -> int | None:
+    """The input index a padded coordinate ``i`` (< 0 or >= size) copies; None for zeros."""
+    if mode == "replicate":
+        return 0 if i < 0 else size - 1
+    if mode == "circular":
+        return i % size
+    if mode == "reflect":  # d c b | a b c d | c b a
+        return -i if i < 0 else 2 * (size - 1) - i
+    return None
+
+
+def _fold_padding(
+    grad_xp: np.ndarray, padding: Padding4, size: tuple[int, int], mode: str
+) -> np.ndarray:
+    """dL/d(padded input) -> dL/d(input): crop, then add each padding row/column's
+    gradient onto the cell it copies (rows first, then columns: the mapping is separable)."""
+    top, _bottom, left, _right = padding
+    h, w = size
+    # (N, C, Hp, Wp) -> (N, C, H, Wp): fold the padded rows
+    rows = grad_xp[:, :, top : top + h, :].copy()
+    for r in [*range(top), *range(top + h, grad_xp.shape[2])]:
+        src = _source(r - top, h, mode)
+        if src is not None:
+            rows[:, :, src, :] += grad_xp[:, :, r, :]
+    # (N, C, H, Wp) -> (N, C, H, W): fold the padded columns
+    out = rows[:, :, :, left : left + w].copy()
+    for col in [*range(left), *range(left + w, grad_xp.shape[3])]:
+        src = _source(col - left, w, mode)
+        if src is not None:
+            out[:, :, :, src] += rows[:, :, :, col]
+    return out
