@@ -6,19 +6,32 @@ from __future__ import annotations
 import base64
 import io
 import struct
-import time
 import warnings
 import zlib
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageFile
 
 from app.imaging import ImageError, decode_image, encode_png, png_data_url
 
 RNG = np.random.default_rng(1234)
 RGB = RNG.integers(0, 256, size=(12, 16, 3), dtype=np.uint8)  # (H, W, 3)
 
+
+
+@pytest.fixture
+def pixel_loads(monkeypatch: pytest.MonkeyPatch) -> list:
+    """Records every pixel decode (``ImageFile.load``), to prove a refusal came before it."""
+    calls: list = []
+    original = ImageFile.ImageFile.load
+
+    def spy(self):  # type: ignore[no-untyped-def]
+        calls.append(self.size)
+        return original(self)
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", spy)
+    return calls
 
 def save(im: Image.Image, fmt: str, **options: object) -> bytes:
     buf = io.BytesIO()
@@ -226,9 +239,7 @@ def test_large_jpeg_is_downscaled_with_right_colours() -> None:
     pixels[:, :1000] = (255, 0, 0)
     pixels[:, 1000:] = (0, 0, 255)
     data = save(Image.fromarray(pixels), "JPEG", quality=90)
-    start = time.perf_counter()
     out = decode_image(data, color="rgb", max_side=250)
-    assert time.perf_counter() - start < 1.0
     assert out.shape == (3, 125, 250)
     np.testing.assert_allclose(out[:, 60, 50], [1.0, 0.0, 0.0], atol=0.08)
     np.testing.assert_allclose(out[:, 60, 200], [0.0, 0.0, 1.0], atol=0.08)
@@ -301,12 +312,11 @@ def test_corrupt_png_pixel_data_is_400() -> None:
     assert err.status_code == 400
 
 
-def test_header_declaring_a_giant_size_is_413_fast() -> None:
+def test_header_declaring_a_giant_size_is_413_before_decoding(pixel_loads: list) -> None:
     data = png_with_header(100_000, 100_000)
     assert len(data) < 100
-    start = time.perf_counter()
     err = refused(data)
-    assert time.perf_counter() - start < 1.0
+    assert pixel_loads == []
     assert err.status_code == 413
     assert "40,000,000" in err.detail
 
@@ -321,20 +331,20 @@ def test_pillow_bomb_warning_becomes_413_and_never_leaks() -> None:
     assert caught == []
 
 
-def test_header_over_max_pixels_is_413_before_decoding() -> None:
+def test_header_over_max_pixels_is_413_before_decoding(pixel_loads: list) -> None:
     data = png_with_header(5000, 4000)  # 20 MP declared, pixel data missing
     err = refused(data, max_pixels=10_000_000)
+    assert pixel_loads == []
     assert err.status_code == 413
     assert "5000x4000" in err.detail
     assert "10,000,000" in err.detail
 
 
-def test_small_file_with_many_real_pixels_is_413() -> None:
+def test_small_file_with_many_real_pixels_is_413(pixel_loads: list) -> None:
     data = save(Image.new("L", (8000, 8000), 0), "PNG", compress_level=9)
     assert len(data) < 200_000  # a compression bomb: 64 MB of pixels in a small file
-    start = time.perf_counter()
     err = refused(data, max_pixels=16_000_000)
-    assert time.perf_counter() - start < 1.0
+    assert pixel_loads == []
     assert err.status_code == 413
     assert "8000x8000" in err.detail
 

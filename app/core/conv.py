@@ -91,23 +91,31 @@ def conv2d(
 #
 #   taps     one (O_g, C_g) @ (C_g, H'W') matmul per kernel tap; float64 and tiny inputs
 #            (the exact path: float64 results stay within rounding of PyTorch's).
-#   shift    shifted multiply-adds into a preallocated output, in row blocks that stay in
-#            cache; one filter per group and at most 3x3 taps (no BLAS: cheap and steady).
-#   banded   one filter per group (gray, RGB summed, depthwise), larger kernels: per block
-#            of output rows one BLAS product of a banded (Toeplitz) matrix built from the
-#            kernel with the input rows as they lie in memory (no im2col copy), then one
-#            shifted add per kernel column. Handles stride and dilation.
+#   shift    one filter per group (gray, RGB summed, depthwise): shifted multiply-adds into
+#            a preallocated output, in row blocks that stay in cache. Only numpy ufuncs, no
+#            BLAS: its speed holds when other processes or requests share the cores.
+#   fft      float32, one filter per group, stride 1, no dilation, kernels of 11x11 or more
+#            on images up to about 1 MP: products of rfft2 spectra (float32 rounding).
+#   banded   one filter per group, kernels larger than 7x7 that the FFT does not take
+#            (stride, dilation, very large images): per chunk of output rows one BLAS
+#            product of a banded (Toeplitz) matrix built from the kernel with the input
+#            rows, then one shifted add per kernel column.
 #   im2col   several filters per group: im2col in chunks of output rows (a reused buffer of
-#            at most ~8 MB) and one BLAS matmul per chunk.
-#   fft      float32, one filter per group, stride 1, no dilation, very large kernels:
-#            products of rfft2 spectra (single-precision rounding, like the input).
+#            about 8 MB) and one BLAS matmul per chunk.
+#
+# BLAS-based paths are 2-4x faster than shift-adds for larger kernels on an idle machine,
+# but multi-threaded OpenBLAS makes many calls collapse (10x and worse) when the cores are
+# oversubscribed, so the single-filter cases with small kernels avoid BLAS altogether, and
+# the BLAS paths make few, large calls.
 
-_BLOCK_BYTES = 1 << 20  # output rows per shift-add block (fits in L2 with its scratch row)
+_BLOCK_BYTES = 1 << 19  # output rows per shift-add block (with its scratch, fits in L2)
 _IM2COL_BYTES = 8 << 20  # im2col buffer per chunk
 _IM2COL_MIN_COLS = 16384  # ... but at least this many output cells per chunk
-_BAND_ROWS = 16  # output rows per banded product
-_FFT_MIN_TAPS = 19 * 19  # kernels at least this large go through the FFT (float32 only)
-_FFT_MAX_PIXELS = 1 << 21  # ... on padded images up to this size
+_BAND_ROWS = 16  # output rows per block of the banded product
+_BAND_BYTES = 4 << 20  # product and gathered input per banded BLAS call
+_BAND_MIN_TAPS = 8 * 8  # the banded product takes one-filter kernels at least this large
+_FFT_MIN_TAPS = 11 * 11  # one-filter kernels at least this large go through the FFT
+_FFT_MAX_PIXELS = 1200 * 1000  # ... on padded images up to this size (float32 only)
 _TAPS_MAX_WORK = 1 << 16  # below this many multiply-adds the per-tap loop is the fastest
 
 
@@ -129,9 +137,9 @@ def _choose_strategy(xp: np.ndarray, w: np.ndarray, geo: Geometry, groups: int) 
         and hp * wp <= _FFT_MAX_PIXELS
     ):
         return "fft"
-    if kh * kw <= 9:
-        return "shift"
-    return "banded"
+    if kh * kw >= _BAND_MIN_TAPS:
+        return "banded"
+    return "shift"
 
 
 def _correlate(
@@ -218,42 +226,63 @@ def _band_matrix(wg: np.ndarray, rows: int, geo: Geometry) -> np.ndarray:
 
 
 def _correlate_banded(xp: np.ndarray, w: np.ndarray, geo: Geometry, groups: int) -> np.ndarray:
-    """Banded-matrix BLAS products over blocks of output rows, then one add per kernel column."""
-    n, c, hp, wp = xp.shape
+    """Banded-matrix BLAS products over chunks of output rows, then one add per kernel column.
+
+    A chunk is ``tiles`` blocks of ``_BAND_ROWS`` output rows; the input rows each block
+    reads are gathered side by side (a copy of about ``span / rows`` times the chunk's input)
+    so that one BLAS call covers the chunk: few, large calls.
+    """
+    n, _c, _hp, wp = xp.shape
     o, cg, kh, kw = w.shape
     og = o // groups
     (ho, wo), (sh, sw), (dh, dw) = geo.output, geo.stride, geo.dilation
     rows = min(_BAND_ROWS, ho)
-    # (N, G, Hp, C_g, Wp): a block of input rows of all channels of a group is one matrix
-    xt = xp.reshape(n, groups, cg, hp, wp)
-    if cg > 1:
-        xt = np.ascontiguousarray(xt.transpose(0, 1, 3, 2, 4))
-    else:
-        xt = xt.reshape(n, groups, hp, cg, wp)
+    span = (rows - 1) * sh + (kh - 1) * dh + 1
+    per_tile = (og * kw * rows + span * cg) * wp * xp.itemsize
+    tiles = max(1, min(_BAND_BYTES // per_tile, ho // rows))
     out = np.empty((n, o, ho, wo), dtype=xp.dtype)
-    prod = np.empty((og * kw * rows, wp), dtype=xp.dtype)
+    gathered = np.empty((span, cg, tiles, wp), dtype=xp.dtype)
+    prod = np.empty((og * kw * rows, tiles * wp), dtype=xp.dtype)
     cols = [slice(b * dw, b * dw + (wo - 1) * sw + 1, sw) for b in range(kw)]
+    full = (ho // rows) * rows
     for gi in range(groups):
         wg = w[gi * og : (gi + 1) * og]
         band = _band_matrix(wg, rows, geo)
-        for r0 in range(0, ho, rows):
-            m = min(rows, ho - r0)
-            if m < rows:
-                band = _band_matrix(wg, m, geo)
-            span = (m - 1) * sh + (kh - 1) * dh + 1
-            for bi in range(n):
-                block = xt[bi, gi, r0 * sh : r0 * sh + span].reshape(span * cg, wp)
-                p = prod[: og * kw * m]
-                np.matmul(band, block, out=p)
-                p4 = p.reshape(og, kw, m, wp)
-                acc = out[bi, gi * og : (gi + 1) * og, r0 : r0 + m]
-                if kw == 1:
-                    np.copyto(acc, p4[:, 0, :, cols[0]])
-                    continue
-                np.add(p4[:, 0, :, cols[0]], p4[:, 1, :, cols[1]], out=acc)
-                for b in range(2, kw):
-                    acc += p4[:, b, :, cols[b]]
+        for bi in range(n):
+            xg = xp[bi, gi * cg : (gi + 1) * cg]
+            og_out = out[bi, gi * og : (gi + 1) * og]
+            for r0 in range(0, full, tiles * rows):
+                t = min(tiles, (full - r0) // rows)
+                g = gathered[:, :, :t]
+                for r in range(span):
+                    start = r0 * sh + r
+                    np.copyto(g[r], xg[:, start : start + (t - 1) * rows * sh + 1 : rows * sh])
+                p = prod[:, : t * wp]
+                np.matmul(band, g.reshape(span * cg, t * wp), out=p)
+                p5 = p.reshape(og, kw, rows, t, wp)
+                # output row r0 + tile * rows + i  <-  p5[:, :, i, tile]
+                acc = og_out[:, r0 : r0 + t * rows].reshape(og, t, rows, wo).transpose(0, 2, 1, 3)
+                _sum_columns(p5, cols, acc)
+            if full < ho:  # the last, shorter block
+                m = ho - full
+                tail = _band_matrix(wg, m, geo)
+                tspan = (m - 1) * sh + (kh - 1) * dh + 1
+                block = np.ascontiguousarray(
+                    xg[:, full * sh : full * sh + tspan].transpose(1, 0, 2)
+                ).reshape(tspan * cg, wp)
+                p5 = (tail @ block).reshape(og, kw, m, 1, wp)
+                _sum_columns(p5, cols, og_out[:, full:, None, :])
     return out
+
+
+def _sum_columns(p5: np.ndarray, cols: list[slice], acc: np.ndarray) -> None:
+    """``acc = sum over b of p5[:, b, ..., cols[b]]`` (one shifted add per kernel column)."""
+    if len(cols) == 1:
+        np.copyto(acc, p5[:, 0, ..., cols[0]])
+        return
+    np.add(p5[:, 0, ..., cols[0]], p5[:, 1, ..., cols[1]], out=acc)
+    for b in range(2, len(cols)):
+        acc += p5[:, b, ..., cols[b]]
 
 
 def _correlate_im2col(xp: np.ndarray, w: np.ndarray, geo: Geometry, groups: int) -> np.ndarray:

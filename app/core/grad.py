@@ -1,7 +1,10 @@
 """The backward pass of ``conv2d``: gradients w.r.t. input, weight and bias.
 
-For ``out[n, o, i, j] = b[o] + sum_{c, a, b} w[o, c, a, b] * xp[n, g*Cg + c, i*sh + a*dh, j*sw + b*dw]``
-(``xp`` the padded input, ``g`` the filter's group), given ``go = dL/d out``:
+With ``xp`` the padded input and ``g`` filter ``o``'s group, the forward pass is::
+
+    out[n, o, i, j] = b[o] + sum_{c, a, b} w[o, c, a, b] * xp[n, g*Cg + c, i*sh + a*dh, j*sw + b*dw]
+
+so, given ``go = dL/d out``:
 
     dL/db[o]          = sum_{n, i, j} go[n, o, i, j]
     dL/dw[o, c, a, b] = sum_{n, i, j} go[n, o, i, j] * xp[n, g*Cg + c, i*sh + a*dh, j*sw + b*dw]

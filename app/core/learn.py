@@ -1,15 +1,26 @@
 """Watch a kernel learn: gradient descent on a conv2d kernel to match a target filter.
 
-The target feature map is ``conv2d(image, target_kernel)``. A small random kernel
-(seeded) and a zero bias then descend the mean squared error between their
-feature map and the target's, with the gradients from ``conv2d_backward``::
+The image is standardised (zero mean, unit variance, as a network's input
+would be) and the target feature map is ``conv2d(image, target_kernel)``. A small
+random kernel (seeded) and a zero bias then descend the mean squared error
+between their feature map and the target's, with gradients from
+``conv2d_backward``::
 
     loss   = mean((conv2d(image, k) + b - target_map) ** 2)
     dL/dy  = 2 * (y - target_map) / M                       (M output cells)
     dL/dk, dL/db = conv2d_backward(dL/dy, image, k)
 
-The problem is a linear least-squares fit, so the minimum is the target kernel
-itself (and bias 0) whenever the image has enough texture.
+This is a linear least-squares fit, so its minimum is the target kernel itself
+(and bias 0) when the image has enough texture. Standardising matters: a raw
+[0, 1] image's mean makes the problem hundreds of times more ill-conditioned.
+
+Optimizers (full batch, every step sees the whole image):
+
+- ``"sgd"``: gradient descent with heavy-ball momentum, the step normalised by
+  the loss's largest curvature ``L`` (found by power iteration), so ``lr = 1``
+  is the largest step that never overshoots along any direction; momentum 0.9
+  speeds up the flat directions. Diverges beyond ``lr = 2 * (1 + momentum)``.
+- ``"adam"``: Adam (betas 0.9, 0.999); each value moves by about ``lr`` a step.
 """
 
 from __future__ import annotations
@@ -26,9 +37,12 @@ from app.core.grad import conv2d_backward
 
 Optimizer = Literal["adam", "sgd"]
 OPTIMIZERS = ("adam", "sgd")
+DEFAULT_LR = {"adam": 0.1, "sgd": 1.0}
 INIT_SCALE = 0.1  # standard deviation of the starting kernel's values
 ADAM_BETAS = (0.9, 0.999)
 ADAM_EPS = 1e-8
+DIVERGED_FACTOR = 1e6  # stop once the loss exceeds this many times its starting value
+_POWER_ITERATIONS = 30
 
 
 def embed_kernel(target: np.ndarray, size: tuple[int, int]) -> np.ndarray:
@@ -45,81 +59,120 @@ def embed_kernel(target: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return out
 
 
+def _curvature(
+    xb: np.ndarray, shape: tuple[int, ...], conv: dict[str, Any], rng: np.random.Generator
+) -> float:
+    """The loss's largest curvature L (top eigenvalue of its Hessian over kernel and
+    bias) by power iteration, with H v = conv2d_backward(2/M * conv2d(image, v))."""
+    v = rng.normal(size=math.prod(shape) + 1)
+    top = 0.0
+    for _ in range(_POWER_ITERATIONS):
+        v /= np.linalg.norm(v)
+        k = v[:-1].reshape(1, 1, *shape)
+        y = conv2d(xb, k, v[-1], **conv)
+        _gx, gk, gb = conv2d_backward(2.0 * y / y.size, xb, k, **conv)
+        hv = np.concatenate([gk.ravel(), gb])
+        top = float(v @ hv)
+        v = hv
+    return max(top, 1e-12)
+
+
+def _check(image: np.ndarray, target: np.ndarray, steps: Any, lr: float, optimizer: str) -> None:
+    if image.ndim != 2:
+        raise ParamError("image", f"image must be 2-D (H, W), got shape {list(image.shape)}")
+    if target.ndim != 2:
+        raise ParamError(
+            "target", f"target kernel must be 2-D (kh, kw), got shape {list(target.shape)}"
+        )
+    if not (np.all(np.isfinite(image)) and np.all(np.isfinite(target))):
+        raise ParamError("target", "image and target kernel must hold finite numbers")
+    if optimizer not in OPTIMIZERS:
+        raise ParamError(
+            "optimizer", f"optimizer must be one of {list(OPTIMIZERS)}, got {optimizer!r}"
+        )
+    if not (isinstance(steps, int) and steps >= 0):
+        raise ParamError("steps", f"steps must be an int >= 0, got {steps!r}")
+    if not (math.isfinite(lr) and lr > 0):
+        raise ParamError("lr", f"lr must be a finite number > 0, got {lr!r}")
+
+
 def learn_kernel(
     image: Any,
     target_kernel: Any,
     *,
     steps: int,
-    lr: float,
+    lr: float | None = None,
     seed: int = 0,
     padding: Any = "same",
     padding_mode: str = "zeros",
-    optimizer: Optimizer = "adam",
-    learn_bias: bool = True,
-    standardize: bool = True,
+    optimizer: Optimizer = "sgd",
     momentum: float = 0.9,
+    learn_bias: bool = True,
 ) -> Iterator[dict[str, Any]]:
     """Yield one record per step, from step 0 (the random start) to ``steps``.
 
     Parameters
     ----------
-    image : (H, W), values of any scale (a [0, 1] gray image works well)
+    image : (H, W); standardised before use
     target_kernel : (kh, kw), the filter to recover; the learned kernel has its shape
     steps : number of updates (>= 0)
-    lr : the learning rate. Adam moves each value by about ``lr`` per step (0.01-0.1);
-        "sgd" is plain gradient descent normalised by the image's mean square
-        (the Hessian's diagonal), so ``lr`` below 1 is stable for most images.
+    lr : learning rate; None for the optimizer's default (sgd 1.0, adam 0.1).
+        For "sgd" it is a fraction of the safe step 1 / L.
     seed : seeds the starting kernel (normal, standard deviation 0.1)
     padding, padding_mode : as ``conv2d``; "same" keeps the feature map the image's size
-    optimizer : "adam" or "sgd"
+    optimizer : "sgd" (normalised, with momentum) or "adam"
+    momentum : "sgd" only, in [0, 1)
     learn_bias : also learn a bias (its target is 0)
 
     Yields
     ------
-    ``{"step", "loss", "kernel" (kh, kw) array, "bias", "grad_norm", "output" (H', W')}``,
-    where step k's kernel is the one after k updates, and loss, grad_norm (of the
-    kernel and bias together) and output are that kernel's.
+    ``{"step", "loss", "kernel" (kh, kw), "bias", "grad_norm", "output" (H', W'),
+    "diverged"}``: step k's kernel is the one after k updates; loss, grad_norm (over
+    kernel and bias) and output are that kernel's. The first record also holds
+    ``"target_output"``. The generator stops early after a record whose loss is over
+    ``DIVERGED_FACTOR`` times the first one (``"diverged": True``; lr too large).
     """
     x = np.asarray(image, dtype=np.float64)
     t = np.asarray(target_kernel, dtype=np.float64)
-    if x.ndim != 2:
-        raise ParamError("image", f"image must be 2-D (H, W), got shape {list(x.shape)}")
-    if t.ndim != 2:
-        raise ParamError("target", f"target kernel must be 2-D (kh, kw), got shape {list(t.shape)}")
-    if optimizer not in OPTIMIZERS:
-        raise ParamError("optimizer", f"optimizer must be one of {list(OPTIMIZERS)}, got {optimizer!r}")
-    if not (isinstance(steps, int) and steps >= 0):
-        raise ParamError("steps", f"steps must be an int >= 0, got {steps!r}")
-    if not (math.isfinite(lr) and lr > 0):
-        raise ParamError("lr", f"lr must be a finite number > 0, got {lr!r}")
-    if standardize:
-        x = (x - x.mean()) / (x.std() or 1.0)
+    rate = DEFAULT_LR.get(optimizer, 0.0) if lr is None else float(lr)
+    _check(x, t, steps, rate, optimizer)
+    if not 0 <= momentum < 1:
+        raise ParamError("momentum", f"momentum must be in [0, 1), got {momentum}")
+    x = (x - x.mean()) / (x.std() or 1.0)
     conv = {"padding": padding, "padding_mode": padding_mode}
     xb = x[None]  # (H, W) -> (1, H, W): one channel
     target_map = conv2d(xb, t[None, None], **conv)[0]  # (H', W')
+    cells = target_map.size
     rng = np.random.default_rng(seed)
     k = rng.normal(0.0, INIT_SCALE, size=t.shape)
     b = 0.0
-    m = np.zeros(t.size + 1)  # Adam's moments for (kernel values, bias)
+    inv_curvature = 1.0 / _curvature(xb, t.shape, conv, rng) if optimizer == "sgd" else 0.0
+    m = np.zeros(t.size + 1)  # Adam's moments, or sgd's velocity in m, over (kernel, bias)
     v = np.zeros(t.size + 1)
-    sgd_scale = 1.0 / (2.0 * max(float(np.mean(x * x)), 1e-12))
-    cells = target_map.size
+    first_loss = math.inf
     for step in range(steps + 1):
-        y = conv2d(xb, k[None, None], b, **conv)[0]  # (H', W')
-        diff = y - target_map
-        loss = float(np.mean(diff * diff))
-        _gx, gk, gb = conv2d_backward((2.0 / cells) * diff[None], xb, k[None, None], **conv)
-        grad = np.concatenate([gk[0, 0].ravel(), gb if learn_bias else [0.0]])
-        yield {
+        with np.errstate(over="ignore", invalid="ignore"):
+            y = conv2d(xb, k[None, None], b, **conv)[0]  # (H', W')
+            diff = y - target_map
+            loss = float(np.mean(diff * diff))
+            _gx, gk, gb = conv2d_backward((2.0 / cells) * diff[None], xb, k[None, None], **conv)
+            grad = np.concatenate([gk[0, 0].ravel(), gb if learn_bias else [0.0]])
+            grad_norm = float(np.linalg.norm(grad))
+        first_loss = loss if step == 0 else first_loss
+        diverged = not math.isfinite(loss) or loss > DIVERGED_FACTOR * max(first_loss, 1e-300)
+        record = {
             "step": step,
             "loss": loss,
             "kernel": k.copy(),
             "bias": b,
-            "grad_norm": float(np.linalg.norm(grad)),
+            "grad_norm": grad_norm,
             "output": y,
-            "target_output": target_map,
+            "diverged": diverged,
         }
-        if step == steps:
+        if step == 0:
+            record["target_output"] = target_map
+        yield record
+        if step == steps or diverged:
             return
         if optimizer == "adam":
             b1, b2 = ADAM_BETAS
@@ -127,8 +180,9 @@ def learn_kernel(
             v = b2 * v + (1 - b2) * grad * grad
             m_hat = m / (1 - b1 ** (step + 1))
             v_hat = v / (1 - b2 ** (step + 1))
-            update = lr * m_hat / (np.sqrt(v_hat) + ADAM_EPS)
+            update = rate * m_hat / (np.sqrt(v_hat) + ADAM_EPS)
         else:
-            update = lr * sgd_scale * grad
+            m = momentum * m + grad
+            update = rate * inv_curvature * m
         k = k - update[:-1].reshape(k.shape)
         b = b - float(update[-1])

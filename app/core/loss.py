@@ -89,7 +89,8 @@ def _class_indices(target: np.ndarray, n: int, classes: int, squeeze: bool) -> n
     if bad.any():
         first = int(idx[bad][0])
         raise ParamError(
-            "target", f"class index {first} is out of range: there are {classes} classes (0..{classes - 1})"
+            "target",
+            f"class index {first} is out of range: there are {classes} classes (0..{classes - 1})",
         )
     return idx
 
@@ -171,8 +172,16 @@ def cross_entropy_details(
         per_sample = (1 - eps) * nll + eps * smooth
         # PyTorch's weighted mean divides by the summed weights of the target classes
         denom = w[idx].sum()
+        if reduction == "mean" and denom == 0:
+            raise ParamError(
+                "weight",
+                "weight of the target classes sums to 0, so the weighted mean is "
+                "undefined (PyTorch returns NaN); use reduction 'sum' or 'none'",
+            )
         loss = (
-            np.asarray(per_sample.sum() / denom) if reduction == "mean" else _reduce(per_sample, reduction)
+            np.asarray(per_sample.sum() / denom)
+            if reduction == "mean"
+            else _reduce(per_sample, reduction)
         )
         dist = onehot * (1 - eps) + eps / classes
     else:

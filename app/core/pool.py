@@ -18,7 +18,10 @@ def _tap_view(xp: np.ndarray, geo: Geometry, a: int, b: int) -> np.ndarray:
 
 
 def _pad_for_windows(x: np.ndarray, geo: Geometry, value: float) -> np.ndarray:
-    """Pad by ``padding`` and, for ceil_mode, far enough that every window is in bounds."""
+    """Pad by ``padding`` and, for ceil_mode, far enough that every window is in bounds.
+
+    Returns ``x`` itself (no copy) when every window already lies inside it.
+    """
     (ho, wo), (sh, sw) = geo.output, geo.stride
     top, _, left, _ = geo.padding
     h, w = geo.input
@@ -26,8 +29,61 @@ def _pad_for_windows(x: np.ndarray, geo: Geometry, value: float) -> np.ndarray:
     need_w = (wo - 1) * sw + geo.effective_kernel[1]
     bottom = max(need_h - top - h, 0)
     right = max(need_w - left - w, 0)
+    if not (top or bottom or left or right):
+        return x
     widths = [(0, 0)] * (x.ndim - 2) + [(top, bottom), (left, right)]
     return np.pad(x, widths, mode="constant", constant_values=value)
+
+
+_BLOCK_BYTES = 1 << 20  # scratch of the row pass per block (stays in cache)
+
+
+def _separable(xp: np.ndarray, geo: Geometry, op: np.ufunc, out: np.ndarray) -> None:
+    """``out = op``-reduction of every window: along the window's rows, then its columns.
+
+    ``op`` is ``np.maximum`` or ``np.add``. The row pass reduces ``kh`` strided rows into a
+    scratch block (one row per output row, all needed columns); the column pass reduces
+    ``kw`` strided columns of that block into ``out``. Blocks of planes and output rows keep
+    the scratch small and reused.
+    """
+    (ho, wo), (sh, sw), (dh, dw) = geo.output, geo.stride, geo.dilation
+    kh, kw = geo.kernel
+    width = (wo - 1) * sw + (kw - 1) * dw + 1
+    planes = xp.reshape(-1, xp.shape[-2], xp.shape[-1])
+    dst = out.reshape(-1, ho, wo)
+    per_plane = ho * width * xp.itemsize
+    if per_plane <= _BLOCK_BYTES:
+        step_p, step_r = max(1, _BLOCK_BYTES // per_plane), ho
+    else:
+        step_p, step_r = 1, max(1, _BLOCK_BYTES // (width * xp.itemsize))
+    scratch = np.empty(min(step_p * step_r * width, planes.shape[0] * ho * width), xp.dtype)
+    for p0 in range(0, planes.shape[0], step_p):
+        p1 = min(p0 + step_p, planes.shape[0])
+        for r0 in range(0, ho, step_r):
+            m = min(step_r, ho - r0)
+
+            def rows(a: int, p0: int = p0, p1: int = p1, r0: int = r0, m: int = m) -> np.ndarray:
+                start = r0 * sh + a * dh
+                return planes[p0:p1, start : start + (m - 1) * sh + 1 : sh, :width]
+
+            if kh == 1:
+                acc = rows(0)
+            else:
+                acc = scratch[: (p1 - p0) * m * width].reshape(p1 - p0, m, width)
+                op(rows(0), rows(1), out=acc)
+                for a in range(2, kh):
+                    op(acc, rows(a), out=acc)
+            target = dst[p0:p1, r0 : r0 + m]
+
+            def cols(b: int, acc: np.ndarray = acc) -> np.ndarray:
+                return acc[..., b * dw : b * dw + (wo - 1) * sw + 1 : sw]
+
+            if kw == 1:
+                np.copyto(target, cols(0))
+                continue
+            op(cols(0), cols(1), out=target)
+            for b in range(2, kw):
+                op(target, cols(b), out=target)
 
 
 def max_pool2d(
@@ -60,6 +116,34 @@ def max_pool2d(
         ceil_mode=ceil_mode,
     )
     xp = _pad_for_windows(x, geo, -np.inf)
+    if return_indices:
+        best, tap = _max_with_taps(xp, geo)
+    else:
+        best = np.empty(x.shape[:2] + geo.output, dtype=x.dtype)
+        _separable(xp, geo, np.maximum, best)
+    if xp is not x and np.isneginf(best).any():
+        raise ParamError(
+            "dilation",
+            "a max-pooling window covers only padding, so it has no value; "
+            "reduce padding or dilation",
+        )
+    out = best[0] if added else best
+    if not return_indices:
+        return out
+    kw = geo.kernel[1]
+    (ho, wo), (sh, sw), (dh, dw) = geo.output, geo.stride, geo.dilation
+    rows = np.arange(ho)[:, None] * sh - geo.padding[0] + (tap // kw) * dh
+    cols = np.arange(wo)[None, :] * sw - geo.padding[2] + (tap % kw) * dw
+    indices = (rows * geo.input[1] + cols).astype(np.int64)
+    return out, indices[0] if added else indices
+
+
+def _max_with_taps(xp: np.ndarray, geo: Geometry) -> tuple[np.ndarray, np.ndarray]:
+    """Per-tap running maximum and which tap (``a * kw + b``) holds it.
+
+    Only a strictly greater value replaces the best, so ties keep the first tap in
+    row-major window order, as PyTorch's CPU kernel does.
+    """
     kh, kw = geo.kernel
     best = _tap_view(xp, geo, 0, 0).copy()
     tap = np.zeros(best.shape, dtype=np.int32)
@@ -71,20 +155,7 @@ def max_pool2d(
             better = cand > best
             np.copyto(best, cand, where=better)
             tap[better] = a * kw + b
-    if np.isneginf(best).any():
-        raise ParamError(
-            "dilation",
-            "a max-pooling window covers only padding, so it has no value; "
-            "reduce padding or dilation",
-        )
-    out = best[0] if added else best
-    if not return_indices:
-        return out
-    (ho, wo), (sh, sw), (dh, dw) = geo.output, geo.stride, geo.dilation
-    rows = np.arange(ho)[:, None] * sh - geo.padding[0] + (tap // kw) * dh
-    cols = np.arange(wo)[None, :] * sw - geo.padding[2] + (tap % kw) * dw
-    indices = (rows * geo.input[1] + cols).astype(np.int64)
-    return out, indices[0] if added else indices
+    return best, tap
 
 
 def avg_pool2d(
@@ -112,10 +183,14 @@ def avg_pool2d(
     )
     xp = _pad_for_windows(x, geo, 0.0)
     kh, kw = geo.kernel
-    total = np.zeros(x.shape[:2] + geo.output, dtype=x.dtype)
-    for a in range(kh):
-        for b in range(kw):
-            total += _tap_view(xp, geo, a, b)
+    if x.dtype == np.float32:  # separable sums: rows, then columns
+        total = np.empty(x.shape[:2] + geo.output, dtype=x.dtype)
+        _separable(xp, geo, np.add, total)
+    else:  # float64: PyTorch's summation order (row-major over the window)
+        total = np.zeros(x.shape[:2] + geo.output, dtype=x.dtype)
+        for a in range(kh):
+            for b in range(kw):
+                total += _tap_view(xp, geo, a, b)
     divisor = np.outer(*avg_divisors(geo, count_include_pad)).astype(x.dtype)
     out = total / divisor
     return out[0] if added else out

@@ -6,4 +6,5 @@ SwaggerUIBundle({
   deepLinking: true,
   defaultModelsExpandDepth: 0,
   tryItOutEnabled: true,
+  validatorUrl: null, // no badge request to an online validator
 });

@@ -1,0 +1,432 @@
+"""Training endpoints: loss calculators and watching a kernel learn (streamed).
+
+``POST /api/v1/loss`` evaluates ``mse_loss`` or ``cross_entropy`` with the values a
+calculator shows. ``POST /api/v1/learn`` runs ``app.core.learn.learn_kernel`` in a
+worker thread and streams its progress as server-sent events (or, with
+``?format=json``, returns the whole history at once).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator
+from functools import lru_cache
+from typing import Annotated, Any, Literal
+
+import numpy as np
+from fastapi import APIRouter, Body, Depends, Query
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, Field, Strict, StrictBool
+from starlette.concurrency import iterate_in_threadpool
+
+from app.api.errors import ERROR_RESPONSES, LimitExceeded
+from app.api.tensors import to_array, to_list
+from app.config import Settings, get_settings
+from app.core.geometry import ParamError, pair
+from app.core.kernels import PRESETS
+from app.core.learn import embed_kernel, learn_kernel
+from app.core.loss import cross_entropy_details, mse_loss
+from app.imaging import decode_image
+from app.render import render_map
+from app.samples import SAMPLES, sample_path
+from app.schemas import (
+    AnyTensor,
+    FeatureMap,
+    Matrix,
+    Number,
+    PaddingMode,
+    PaddingParam,
+    PairParam,
+    RequestModel,
+    Vector,
+)
+
+router = APIRouter(prefix="/api/v1", tags=["training"], responses=ERROR_RESPONSES)
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+MAX_LEARN_KERNEL_SIDE = 15
+MAX_LEARN_IMAGE_SIDE = 128
+
+# ---- loss ---------------------------------------------------------------------------------
+
+
+class LossRequest(RequestModel):
+    function: Literal["mse", "cross_entropy"] = "mse"
+    input: AnyTensor = Field(
+        description="mse: predictions, any shape. cross_entropy: logits [C] or [N][C]."
+    )
+    target: Number | AnyTensor = Field(
+        description="mse: the input's shape. cross_entropy: a class index (for [C] logits), "
+        "[N] class indices, or class probabilities of the input's shape (each row >= 0, "
+        "summing to 1 within 1e-6)."
+    )
+    reduction: Literal["mean", "sum", "none"] = "mean"
+    weight: Vector | None = Field(None, description="cross_entropy only: one weight per class.")
+    label_smoothing: Annotated[Number, Field(ge=0, le=1)] = Field(
+        0.0, description="cross_entropy only."
+    )
+
+
+class LossResponse(BaseModel):
+    function: str
+    reduction: str
+    loss: float | list[Any] = Field(
+        description="PyTorch's result: a number for mean/sum, the unreduced values for none."
+    )
+    shape: list[int] = Field(description="The shape of loss ([] for mean/sum).")
+    per_element: list[Any] | None = Field(
+        None, description="mse: (input - target)^2, the input's shape."
+    )
+    per_sample: float | list[float] | None = Field(
+        None, description="cross_entropy: the loss of each sample, [N] (a number for [C] logits)."
+    )
+    probabilities: list[Any] | None = Field(
+        None, description="cross_entropy: softmax(input) over the classes."
+    )
+    log_probabilities: list[Any] | None = Field(
+        None, description="cross_entropy: log_softmax(input) over the classes."
+    )
+    target_distribution: list[Any] | None = Field(
+        None,
+        description="cross_entropy: the distribution compared with (one-hot or the given "
+        "probabilities, after label smoothing).",
+    )
+
+
+LOSS_EXAMPLES = {
+    "cross_entropy": {
+        "summary": "Cross-entropy, logits [2, 1, 0], class 0 (0.4076)",
+        "value": {"function": "cross_entropy", "input": [2.0, 1.0, 0.0], "target": 0},
+    },
+    "mse": {
+        "summary": "MSE of [1, 2, 3] against [1, 0, 5] (8/3)",
+        "value": {"function": "mse", "input": [1.0, 2.0, 3.0], "target": [1.0, 0.0, 5.0]},
+    },
+}
+
+
+def _class_target(t: np.ndarray, logits: np.ndarray) -> np.ndarray:
+    """Rank one below the logits -> integer class indices; same rank -> probabilities."""
+    if t.ndim == logits.ndim - 1:
+        if not np.all(t == np.round(t)):
+            raise ParamError("target", "target class indices must be whole numbers")
+        return t.astype(np.int64)
+    if t.ndim == logits.ndim:
+        return t
+    want = "a number" if logits.ndim == 1 else f"[{logits.shape[0]}]"
+    raise ParamError(
+        "target",
+        f"target must be class indices ({want}) or probabilities {list(logits.shape)}, "
+        f"got shape {list(t.shape)}",
+    )
+
+
+@router.post(
+    "/loss", response_model=LossResponse, response_model_exclude_none=True, summary="Loss function"
+)
+def loss(req: Annotated[LossRequest, Body(openapi_examples=LOSS_EXAMPLES)], s: SettingsDep) -> Any:
+    """``mse_loss`` or ``cross_entropy`` (from logits) as ``torch.nn.functional``."""
+    x = to_array(req.input, "input", s)
+    t = to_array(req.target, "target", s)
+    body: dict[str, Any] = {"function": req.function, "reduction": req.reduction}
+    with np.errstate(all="ignore"):
+        if req.function == "mse":
+            value = mse_loss(x, t, req.reduction)
+            body["per_element"] = to_list(mse_loss(x, t, "none"), "per_element")
+        else:
+            if x.ndim > 2:
+                raise ParamError(
+                    "input",
+                    f"input must be logits [C] or [N][C] for cross_entropy, got shape "
+                    f"{list(x.shape)}",
+                )
+            weight = None if req.weight is None else to_array(req.weight, "weight", s)
+            ce = cross_entropy_details(
+                x,
+                _class_target(t, x),
+                weight=weight,
+                reduction=req.reduction,
+                label_smoothing=req.label_smoothing,
+            )
+            value = ce.loss
+            body["per_sample"] = to_list(ce.per_sample, "per_sample")
+            body["probabilities"] = to_list(ce.probabilities, "probabilities")
+            body["log_probabilities"] = to_list(ce.log_probabilities, "input")
+            body["target_distribution"] = to_list(ce.target_distribution, "target_distribution")
+    body["loss"] = to_list(value, "loss")
+    body["shape"] = list(value.shape)
+    return body
+
+
+# ---- learn --------------------------------------------------------------------------------
+
+
+class LearnRequest(RequestModel):
+    sample: Annotated[str, Field(min_length=1, max_length=64)] | None = Field(
+        "scene",
+        description="A bundled sample image by name (GET /api/v1/samples), gray; "
+        "null for seeded white noise (the easiest image to learn from).",
+    )
+    target: Annotated[str, Field(min_length=1, max_length=64)] | Matrix = Field(
+        "sobel_x", description='A preset kernel name ("sobel_x") or [kh][kw] values.'
+    )
+    kernel_size: PairParam | None = Field(
+        None,
+        description="The learned kernel's size; defaults to the target's. A larger size "
+        "learns the target centred in zeros.",
+    )
+    steps: Annotated[int, Strict(), Field(ge=1)] = Field(
+        200, description="Gradient steps (at most CONVSCOPE_MAX_LEARN_STEPS, default 2000)."
+    )
+    optimizer: Literal["sgd", "adam"] = Field(
+        "sgd",
+        description="sgd: gradient descent with momentum, the step normalised by the "
+        "loss's largest curvature (lr 1 = the largest safe step); adam: Adam.",
+    )
+    lr: Annotated[Number, Field(gt=0, le=100)] | None = Field(
+        None, description="Learning rate; null for the optimizer's default (sgd 1.0, adam 0.1)."
+    )
+    momentum: Annotated[Number, Field(ge=0, lt=1)] = Field(0.9, description="sgd only.")
+    seed: Annotated[int, Strict(), Field(ge=0, le=2**32 - 1)] = Field(
+        0, description="Seeds the random starting kernel (and the noise image)."
+    )
+    every: Annotated[int, Strict(), Field(ge=1)] = Field(
+        5, description="Send an event every this many steps (plus the first and last)."
+    )
+    max_side: Annotated[int, Strict(), Field(ge=8, le=MAX_LEARN_IMAGE_SIDE)] = Field(
+        64, description="Downscale the image so its longest side is at most this."
+    )
+    padding: PaddingParam = "same"
+    padding_mode: PaddingMode = "zeros"
+    learn_bias: StrictBool = True
+
+
+Reason = Literal["finished", "time_limit", "diverged"]
+
+
+class LearnEvent(BaseModel):
+    """One progress event (one SSE ``data:`` line, or one entry of ``events``)."""
+
+    step: int = Field(description="Updates made so far (0 = the random start).")
+    loss: float | None = Field(description="MSE of this kernel's map vs the target map.")
+    losses: list[float | None] = Field(
+        description="The loss of every step since the previous event, ending with this one's."
+    )
+    kernel: list[list[float]] = Field(description="The current kernel [kh][kw].")
+    bias: float | None
+    grad_norm: float | None = Field(description="|dL/d(kernel, bias)|.")
+    target_kernel: list[list[float]]
+    output: FeatureMap = Field(
+        description="The current feature map, drawn on the target map's colour scale."
+    )
+    elapsed: float = Field(description="Seconds since the run started.")
+    done: bool
+    reason: Reason | None = Field(
+        None, description="On the last event: finished, time_limit or diverged (lr too large)."
+    )
+    input: FeatureMap | None = Field(None, description="First event only: the image.")
+    target_output: FeatureMap | None = Field(
+        None, description="First event only: the target feature map."
+    )
+
+
+class LearnHistory(BaseModel):
+    events: list[LearnEvent]
+    losses: list[float | None] = Field(description="The loss of every step, from step 0.")
+    kernel: list[list[float]] = Field(description="The final kernel.")
+    target_kernel: list[list[float]]
+    reason: Reason
+
+
+LEARN_DESCRIPTION = """
+Gradient descent on a conv2d kernel until its feature map matches the target kernel's
+on a sample image (MSE loss, gradients from the core's conv2d backward pass).
+
+By default the response is a stream of **server-sent events** (`text/event-stream`):
+one `data: <LearnEvent JSON>` message every `every` steps, the first (step 0) also
+carrying `input` and `target_output` images, the last with `"done": true` and a
+`reason`: `finished`, `time_limit` (CONVSCOPE_MAX_LEARN_SECONDS, default 20 s) or
+`diverged`. A browser reads it with `fetch` and a stream reader (EventSource cannot
+POST). With `?format=json` the whole run comes back at once as a `LearnHistory`
+(for curl and notebooks). Steps are bounded by CONVSCOPE_MAX_LEARN_STEPS (413 above).
+The run stops when the client disconnects.
+"""
+
+LEARN_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "Server-sent events (one LearnEvent per `data:` line), or with "
+        "`?format=json` a LearnHistory.",
+        "content": {
+            "text/event-stream": {
+                "schema": {
+                    "type": "string",
+                    "description": "Messages `data: <LearnEvent JSON>` separated by blank lines.",
+                },
+                "example": 'data: {"step": 0, "loss": 5.2, "done": false, ...}\n\n',
+            },
+        },
+    },
+}
+
+
+@lru_cache(maxsize=32)
+def _sample_image(name: str, max_side: int) -> np.ndarray:
+    """A bundled sample as a gray (H, W) float64 array in [0, 1] (read-only, cached)."""
+    try:
+        data = sample_path(name).read_bytes()
+    except KeyError:
+        names = ", ".join(s["name"] for s in SAMPLES)
+        raise ParamError(
+            "sample", f"sample {name!r} is not a bundled sample; known samples: {names}"
+        ) from None
+    image = decode_image(data, color="gray", max_side=max_side)[0].astype(np.float64)
+    image.flags.writeable = False
+    return image
+
+
+def _image(req: LearnRequest) -> np.ndarray:
+    if req.sample is None:
+        rng = np.random.default_rng(req.seed)
+        return rng.random((req.max_side, req.max_side))
+    return _sample_image(req.sample, req.max_side)
+
+
+def _target(req: LearnRequest, settings: Settings) -> np.ndarray:
+    if isinstance(req.target, str):
+        if req.target not in PRESETS:
+            raise ParamError(
+                "target",
+                f"target {req.target!r} is not a preset kernel; known presets: "
+                f"{', '.join(PRESETS)}",
+            )
+        t = PRESETS[req.target].array()
+    else:
+        t = to_array(req.target, "target", settings)
+    size = t.shape if req.kernel_size is None else pair(req.kernel_size, "kernel_size")
+    if max(size) > MAX_LEARN_KERNEL_SIDE:
+        raise ParamError(
+            "kernel_size" if req.kernel_size is not None else "target",
+            f"{'kernel_size' if req.kernel_size is not None else 'target'} "
+            f"({size[0]}x{size[1]}) is larger than the learned kernel's limit of "
+            f"{MAX_LEARN_KERNEL_SIDE}x{MAX_LEARN_KERNEL_SIDE}",
+        )
+    return embed_kernel(t, (size[0], size[1]))
+
+
+def _finite(value: float) -> float | None:
+    return value if math.isfinite(value) else None
+
+
+def _events(
+    req: LearnRequest, image: np.ndarray, target: np.ndarray, seconds: float, stop: threading.Event
+) -> Iterator[dict[str, Any]]:
+    """Run the learning loop; yield the events to send (every ``every`` steps, first, last)."""
+    start = time.monotonic()
+    target_list = target.tolist()
+    scale: tuple[float, float] = (0.0, 1.0)
+    pending: list[float | None] = []
+    records = learn_kernel(
+        image,
+        target,
+        steps=req.steps,
+        lr=req.lr,
+        seed=req.seed,
+        padding=req.padding,
+        padding_mode=req.padding_mode,
+        optimizer=req.optimizer,
+        momentum=req.momentum,
+        learn_bias=req.learn_bias,
+    )
+    for rec in records:
+        if stop.is_set():
+            return
+        step = rec["step"]
+        pending.append(_finite(rec["loss"]))
+        elapsed = time.monotonic() - start
+        reason: Reason | None = None
+        if step == req.steps:
+            reason = "finished"
+        elif rec["diverged"]:
+            reason = "diverged"
+        elif elapsed > seconds:
+            reason = "time_limit"
+        if step % req.every and reason is None:
+            continue
+        event: dict[str, Any] = {
+            "step": step,
+            "loss": pending[-1],
+            "losses": pending,
+            "kernel": np.nan_to_num(rec["kernel"], posinf=1e300, neginf=-1e300).tolist(),
+            "bias": _finite(rec["bias"]),
+            "grad_norm": _finite(rec["grad_norm"]),
+            "target_kernel": target_list,
+            "elapsed": round(elapsed, 4),
+            "done": reason is not None,
+            "reason": reason,
+        }
+        if step == 0:
+            t_map = rec["target_output"]
+            scale = (float(t_map.min()), float(t_map.max()))
+            event["input"] = render_map(image, kind="image")
+            event["target_output"] = render_map(t_map, kind="diverging")
+        event["output"] = render_map(rec["output"], kind="diverging", value_range=scale)
+        pending = []
+        yield event
+        if reason is not None:
+            return
+
+
+async def _sse(
+    first: dict[str, Any], rest: Iterator[dict[str, Any]], stop: threading.Event
+) -> AsyncIterator[str]:
+    """Server-sent events; the learning runs in a worker thread, one event per pull, so
+    the event loop stays free and a disconnect (which stops the pulls) stops the run."""
+    try:
+        yield f"data: {json.dumps(first)}\n\n"
+        async for event in iterate_in_threadpool(rest):
+            yield f"data: {json.dumps(event)}\n\n"
+    finally:
+        stop.set()
+
+
+@router.post(
+    "/learn",
+    response_model=LearnHistory,
+    responses=LEARN_RESPONSES,
+    summary="Watch a kernel learn (server-sent events)",
+    description=LEARN_DESCRIPTION,
+)
+def learn(
+    req: LearnRequest,
+    s: SettingsDep,
+    response_format: Annotated[
+        Literal["sse", "json"],
+        Query(alias="format", description="sse (a stream, default) or json (all at once)."),
+    ] = "sse",
+) -> Any:
+    max_steps = int(getattr(s, "max_learn_steps", 2000))
+    if req.steps > max_steps:
+        raise LimitExceeded("steps", req.steps, max_steps, "max_learn_steps")
+    seconds = float(getattr(s, "max_learn_seconds", 20.0))
+    image, target = _image(req), _target(req, s)
+    stop = threading.Event()
+    events = _events(req, image, target, seconds, stop)
+    first = next(events)  # argument errors surface here, as a 422 before any streaming
+    if response_format == "json":
+        history = [first, *events]
+        losses = [x for e in history for x in e["losses"]]
+        return {
+            "events": history,
+            "losses": losses,
+            "kernel": history[-1]["kernel"],
+            "target_kernel": first["target_kernel"],
+            "reason": history[-1]["reason"],
+        }
+    return StreamingResponse(
+        _sse(first, events, stop),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
