@@ -84,6 +84,11 @@ def resolve_kernel(kernel: Any, settings: Settings) -> Filters:
             f"kernel side {max(k.shape[-2:])} is over the limit of "
             f"{settings.max_kernel_side} (CONVSCOPE_MAX_KERNEL_SIDE)",
         )
+    if np.abs(k).max() > np.finfo(np.float32).max:
+        raise ParamError(
+            "kernel",
+            "kernel values must fit in float32 (|value| <= 3.4e38): images are computed in float32",
+        )
     if k.ndim == 2:
         return Filters(k[None], None, ["custom"])
     w = k[None] if k.ndim == 3 else k

@@ -20,7 +20,9 @@ JSON endpoints compute in float64. Tensors are channel-first nested lists.
 def create_app() -> FastAPI:
     settings = get_settings()
     # Uploads stay in memory (never spooled to a temporary file); BodyLimit bounds them.
-    MultiPartParser.spool_max_size = settings.max_upload_bytes + 1
+    MultiPartParser.spool_max_size = max(
+        MultiPartParser.spool_max_size, settings.max_upload_bytes + 1
+    )
     app = FastAPI(
         title="ConvScope",
         version=__version__,

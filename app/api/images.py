@@ -190,7 +190,13 @@ def render_layer(
     return maps
 
 
+def _require_finite(result: LayerOutput, field: str, what: str) -> None:
+    if not np.all(np.isfinite(result.output)):
+        raise ParamError(field, f"{what} produced values too large for float32")
+
+
 def _answer(x: np.ndarray, result: LayerOutput, fmt: Format, color: str) -> Any:
+    _require_finite(result, "params", "the operation")
     if fmt == "npy":
         buffer = io.BytesIO()
         np.save(buffer, result.output.astype(np.float32, copy=False))
@@ -290,11 +296,7 @@ def image_pipeline(form: FormDep, s: SettingsDep, format: Format = Query("json")
                 f"params.layers[{index}].{exc.field}",
                 f"layer {index} ({layer.type}): {exc.message}",
             ) from None
-        if not np.all(np.isfinite(result.output)):
-            raise ParamError(
-                f"params.layers[{index}]",
-                f"layer {index} ({layer.type}) produced values too large for float32",
-            )
+        _require_finite(result, f"params.layers[{index}]", f"layer {index} ({layer.type})")
         current = result.output
         entry: dict[str, Any] = {
             "index": index,

@@ -98,8 +98,10 @@ def _correlate_backward(
     dilation: tuple[int, int],
     groups: int,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Per kernel tap: one (O_g, N*H'W') @ (N*H'W', C_g) for the weight, one
-    (C_g, O_g) @ (N, O_g, H'W') scattered at stride steps for the padded input."""
+    """Per kernel tap: contract dL/d out with the cells the tap saw (the weight's
+    gradient) and spread it back, times the tap's weights, onto those cells (the
+    padded input's). einsum, not matmul: these skinny products (a 1 x H'W' by
+    H'W' x 1) are slower through BLAS."""
     n = xp.shape[0]
     o, cg, kh, kw = w.shape
     og = o // groups
@@ -107,9 +109,7 @@ def _correlate_backward(
     grad_xp = np.zeros_like(xp)
     grad_w = np.zeros_like(w)
     for gi in range(groups):
-        # (N, O_g, H', W') -> (N, O_g, H'W') and (O_g, N*H'W')
-        go_g = go[:, gi * og : (gi + 1) * og].reshape(n, og, ho * wo)
-        go_flat = go_g.transpose(1, 0, 2).reshape(og, n * ho * wo)
+        go_g = go[:, gi * og : (gi + 1) * og].reshape(n, og, ho * wo)  # (N, O_g, H'W')
         xg = xp[:, gi * cg : (gi + 1) * cg]
         gxg = grad_xp[:, gi * cg : (gi + 1) * cg]
         wg = w[gi * og : (gi + 1) * og]
@@ -117,11 +117,11 @@ def _correlate_backward(
             for b in range(kw):
                 rows = slice(a * dh, a * dh + (ho - 1) * sh + 1, sh)
                 cols = slice(b * dw, b * dw + (wo - 1) * sw + 1, sw)
-                # (N, C_g, H', W') -> (N*H'W', C_g): the cells this tap saw
-                patch = xg[:, :, rows, cols].transpose(0, 2, 3, 1).reshape(n * ho * wo, cg)
-                grad_w[gi * og : (gi + 1) * og, :, a, b] = go_flat @ patch
-                # (C_g, O_g) @ (N, O_g, H'W') -> (N, C_g, H', W'), back onto the tapped cells
-                back = (wg[:, :, a, b].T @ go_g).reshape(n, cg, ho, wo)
+                # (N, C_g, H', W') -> (N, C_g, H'W'): the cells this tap saw
+                patch = xg[:, :, rows, cols].reshape(n, cg, ho * wo)
+                grad_w[gi * og : (gi + 1) * og, :, a, b] = np.einsum("nok,nck->oc", go_g, patch)
+                # (O_g, C_g) x (N, O_g, H'W') -> (N, C_g, H', W'), back onto the tapped cells
+                back = np.einsum("oc,nok->nck", wg[:, :, a, b], go_g).reshape(n, cg, ho, wo)
                 gxg[:, :, rows, cols] += back
     return grad_xp, grad_w
 
