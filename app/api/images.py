@@ -23,7 +23,7 @@ from app.layers import (
     apply_dropout,
     apply_pool,
 )
-from app.render import render_map, render_png
+from app.render import Kind, render_map, render_png
 from app.samples import SAMPLES, sample_path
 from app.schemas import (
     ActivationLayerParams,
@@ -170,21 +170,29 @@ def _describe_errors(exc: ValidationError) -> str:
     return "; ".join(messages[:5])
 
 
+def _kind(block: np.ndarray, as_image: bool) -> Kind:
+    """Image-filter outputs that stay within [0, 1] are drawn as plain gray/RGB images."""
+    if as_image and float(block.min()) >= 0.0 and float(block.max()) <= 1.0:
+        return "image"
+    return "auto"
+
+
 def render_layer(
-    result: LayerOutput, *, shared: bool = False, rgb: bool = True
+    result: LayerOutput, *, shared: bool = False, as_image: bool = True
 ) -> list[dict[str, Any]]:
-    """One map per output channel, or one RGB map per group of 3 when ``rgb``."""
+    """One map per output channel. With ``as_image`` (the single-operation endpoints) the
+    output is drawn like an image: groups of 3 channels as RGB, and [0, 1] maps in gray."""
     out = result.output
     value_range = None
     if shared:
         lo, hi = float(out.min()), float(out.max())
         value_range = (-max(abs(lo), abs(hi)), max(abs(lo), abs(hi))) if lo < 0 else (lo, hi)
     maps, start = [], 0
-    groups = result.groups if rgb and result.groups else [1] * out.shape[0]
+    groups = result.groups if as_image and result.groups else [1] * out.shape[0]
     for size in groups:
-        block = out[start : start + size]
+        block = out[start] if size == 1 else out[start : start + size]
         label = result.labels[start] if size == 1 else result.labels[start].split(" · ")[0]
-        rendered = render_map(block[0] if size == 1 else block, value_range=value_range)
+        rendered = render_map(block, kind=_kind(block, as_image), value_range=value_range)
         maps.append(rendered | {"label": label})
         start += size
     return maps
@@ -207,8 +215,8 @@ def _answer(x: np.ndarray, result: LayerOutput, fmt: Format, color: str) -> Any:
         )
     maps_source = result.groups[0] if result.groups else 1
     if fmt == "png":
-        block = result.output[:maps_source]
-        return Response(render_png(block[0] if maps_source == 1 else block), media_type="image/png")
+        block = result.output[0] if maps_source == 1 else result.output[:maps_source]
+        return Response(render_png(block, kind=_kind(block, True)), media_type="image/png")
     body: dict[str, Any] = {
         "input": render_map(x if color == "rgb" else x[0], kind="image") | {"label": "input"},
         "output": render_layer(result),
@@ -303,7 +311,7 @@ def image_pipeline(form: FormDep, s: SettingsDep, format: Format = Query("json")
             "type": layer.type,
             "shape": list(current.shape),
             "geometry": result.geometry.as_dict() if result.geometry else None,
-            "maps": render_layer(result, shared=p.value_range == "layer", rgb=False),
+            "maps": render_layer(result, shared=p.value_range == "layer", as_image=False),
         }
         if "mask" in result.extras:
             entry["masks"] = [render_map(m, kind="image") for m in result.extras["mask"]]

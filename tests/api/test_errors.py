@@ -319,7 +319,8 @@ def test_body_over_the_limit_by_content_length_is_413(
     r = client.post(CONV, content=body, headers=JSON)
     assert r.status_code == 413
     assert r.json()["detail"] == (
-        f"request body bytes ({len(body)}) is over the limit of 200 (set CONVSCOPE_MAX_BODY_BYTES to change it)"
+        f"request body bytes ({len(body)}) is over the limit of 200 "
+        "(set CONVSCOPE_MAX_BODY_BYTES to change it)"
     )
     assert client.post(CONV, content=_big_body(5), headers=JSON).status_code == 200
 

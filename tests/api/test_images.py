@@ -417,11 +417,21 @@ def test_nonnegative_maps_are_sequential_or_image(client: TestClient, rgb: bool)
     assert (r.json()["input"]["vmin"], r.json()["input"]["vmax"]) == (0.0, 1.0)
 
 
-def test_blur_map_range_is_the_data_range(client: TestClient) -> None:
+def test_blurred_image_stays_a_plain_gray_image(client: TestClient) -> None:
+    # A blur keeps values in [0, 1]: the map is drawn like the input image, not a heat map.
     pixels = noise(9, 9, seed=19)
     r = post(client, CONV, pixels, {"kernel": "box_blur"})
     (feature,) = r.json()["output"]
-    out = npy(post(client, CONV, pixels, {"kernel": "box_blur"}, fmt="npy"))
+    assert (feature["colormap"], feature["vmin"], feature["vmax"]) == ("gray", 0.0, 1.0)
+
+
+def test_non_negative_map_beyond_one_uses_the_data_range(client: TestClient) -> None:
+    pixels = noise(9, 9, seed=19)
+    kernel = [[1.0, 1.0, 1.0]] * 3  # sums of 9 pixels: up to 9
+    r = post(client, CONV, pixels, {"kernel": kernel})
+    (feature,) = r.json()["output"]
+    out = npy(post(client, CONV, pixels, {"kernel": kernel}, fmt="npy"))
+    assert out.max() > 1
     assert feature["colormap"] == "sequential"
     assert feature["vmin"] == pytest.approx(float(out.min()), rel=1e-6)
     assert feature["vmax"] == pytest.approx(float(out.max()), rel=1e-6)
@@ -562,7 +572,9 @@ def test_pool_response_fields(client: TestClient, rgb: bool, maps: int) -> None:
     assert body["shape"] == [channels, 4, 5]
     assert len(body["output"]) == maps
     assert body["output"][0]["label"].startswith("max pool")
-    assert body["output"][0]["colormap"] == ("rgb" if rgb else "sequential")
+    assert body["output"][0]["colormap"] == (
+        "rgb" if rgb else "gray"
+    )  # pooled pixels stay in [0, 1]
     image = decode_data_url(body["output"][0]["data_url"])
     assert image.size == (5, 4)
 

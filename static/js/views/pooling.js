@@ -1,0 +1,348 @@
+// /pooling: max and average pooling played window by window. The server computes the
+// trace (POST /api/v1/pool2d with trace: true); this view replays it with the Player.
+
+import * as api from "../api.js";
+import { byTestId, debounce, h, replaceChildren, sizeCanvas } from "../dom.js";
+import { Player } from "../player.js";
+import { diverging, maxAbs, mix } from "../render/colors.js";
+import { formatNumber } from "../render/format.js";
+import { drawGrid, gridLayout, outlineCells } from "../render/grid.js";
+import { createStore, field } from "../state.js";
+import { createMatrixEditor, resizeMatrix } from "./widgets/matrix-editor.js";
+import { createNotice } from "./widgets/notice.js";
+import { createNumberField } from "./widgets/number-field.js";
+import { bindPlayerKeys, createPlayerControls } from "./widgets/player-controls.js";
+import { canvasPoint } from "./shared.js";
+
+export const HIGHLIGHT = "#d62c6a"; // the chosen maximum
+const DEFAULT_INPUT = [
+  [1, 3, 2, 9, 0, 4],
+  [5, 6, 1, 2, 7, 3],
+  [0, 2, 8, 4, 1, 1],
+  [3, 1, 5, 7, 2, 6],
+  [9, 4, 2, 0, 3, 5],
+  [2, 8, 6, 1, 4, 0],
+];
+const LIMITS = { rows: [1, 8], cols: [1, 8], k: [1, 5], stride: [1, 5], padding: [0, 2] };
+
+const SCHEMA = {
+  x: field.matrix(DEFAULT_INPUT),
+  mode: field.choice("max", ["max", "avg"]),
+  k: field.int(2, { min: 1, max: LIMITS.k[1] }),
+  stride: field.int(2, { min: 1, max: LIMITS.stride[1] }),
+  padding: field.int(0, { min: 0, max: LIMITS.padding[1] }),
+  ceil: field.bool(false),
+  cip: field.bool(true),
+  step: field.int(0, { min: 0, max: 400 }),
+};
+
+/** Why a setting cannot be pooled (null if it can). */
+export function refusal(s) {
+  const H = s.x.length;
+  const W = s.x[0].length;
+  if (s.padding > Math.floor(s.k / 2)) {
+    return `Padding can be at most half the kernel size (⌊${s.k}/2⌋ = ${Math.floor(s.k / 2)}), as in PyTorch.`;
+  }
+  if (s.k > H + 2 * s.padding || s.k > W + 2 * s.padding) {
+    return `The ${s.k}×${s.k} window would be larger than the padded input (${H + 2 * s.padding}×${W + 2 * s.padding}).`;
+  }
+  return null;
+}
+
+export function mount(root) {
+  const store = createStore(SCHEMA);
+  const player = new Player({ speed: 2 });
+  const notice = createNotice(byTestId(root, "notice"));
+  const stage = byTestId(root, "pool-stage");
+  const canvases = { input: byTestId(root, "input-canvas"), output: byTestId(root, "output-canvas") };
+  const detail = byTestId(root, "step-detail");
+  const hoverInfo = byTestId(root, "hover-info");
+  const hoverHint = hoverInfo.textContent;
+  let result = null;
+  let layouts = { input: null, output: null };
+  let hoverInput = null;
+  let requestId = 0;
+
+  const settings = buildSettings(byTestId(root, "pool-settings"), store);
+  byTestId(root, "player").append(createPlayerControls(player, { label: "Pooling steps" }).root);
+  bindPlayerKeys(player);
+
+  async function compute() {
+    const s = store.state;
+    const reason = refusal(s);
+    if (reason) return notice.error(reason);
+    const id = ++requestId;
+    stage.setAttribute("aria-busy", "true");
+    const body = { input: s.x, mode: s.mode, kernel_size: s.k, stride: s.stride, padding: s.padding, ceil_mode: s.ceil, trace: true };
+    if (s.mode === "avg") body.count_include_pad = s.cip;
+    try {
+      const response = await api.pool2d(body);
+      if (id !== requestId) return;
+      notice.clear();
+      result = response;
+      player.setCount(response.steps.length, { index: store.state.step });
+      render();
+    } catch (error) {
+      if (id === requestId) notice.error(error.message);
+    } finally {
+      if (id === requestId) stage.removeAttribute("aria-busy");
+    }
+  }
+  const computeSoon = debounce(compute, 120);
+
+  store.subscribe((state, changed) => {
+    if (changed.size === 1 && changed.has("step")) return;
+    settings.sync(state);
+    computeSoon();
+  });
+  player.subscribe(({ index }) => {
+    store.set({ step: index });
+    render();
+  });
+
+  /** Rows and columns the drawing needs: the padded input, plus any ceil_mode overhang. */
+  function extent() {
+    const { geometry, steps } = result;
+    const [H, W] = geometry.input;
+    const [t, b, l, r] = geometry.padding;
+    let rows = H + t + b;
+    let cols = W + l + r;
+    const [ekh, ekw] = geometry.effective_kernel;
+    for (const step of steps) {
+      rows = Math.max(rows, step.origin[0] + ekh);
+      cols = Math.max(cols, step.origin[1] + ekw);
+    }
+    return { rows, cols, H, W, t, l, hp: H + t + b, wp: W + l + r };
+  }
+
+  function cellSize(cols, outCols) {
+    const available = stage.clientWidth - 48;
+    if (available >= 640) return Math.max(26, Math.min(56, Math.floor((available - 80) / (cols + outCols))));
+    return Math.max(26, Math.min(48, Math.floor((available - 8) / Math.max(cols, outCols))));
+  }
+
+  function windowCells(step) {
+    const [kh, kw] = result.geometry.kernel;
+    const [dh, dw] = result.geometry.dilation;
+    const cells = [];
+    for (let a = 0; a < kh; a += 1) for (let b = 0; b < kw; b += 1) cells.push([step.origin[0] + a * dh, step.origin[1] + b * dw]);
+    return cells;
+  }
+
+  function render() {
+    if (!result) return;
+    const step = result.steps[player.index];
+    const e = extent();
+    const size = cellSize(e.cols, result.geometry.output[1]);
+    drawInput(step, e, size);
+    drawOutput(step, size);
+    renderDetail(step);
+  }
+
+  function drawInput(step, e, size) {
+    const s = store.state;
+    const layout = gridLayout({ rows: e.rows, cols: e.cols, cellSize: size, gap: 2, x: 2, y: 2 });
+    layouts.input = layout;
+    const ctx = sizeCanvas(canvases.input, layout.width + 4, layout.height + 4);
+    Object.assign(canvases.input.dataset, { cell: size, gap: 2, x0: 2, y0: 2, padTop: e.t, padLeft: e.l });
+    const inInput = (r, c) => r >= e.t && r < e.t + e.H && c >= e.l && c < e.l + e.W;
+    const scale = maxAbs(s.x.flat());
+    const inWindow = new Set(windowCells(step).map(([r, c]) => `${r},${c}`));
+    const values = Array.from({ length: e.rows }, (_, r) => Array.from({ length: e.cols }, (_, c) => (inInput(r, c) ? s.x[r - e.t][c - e.l] : null)));
+    drawGrid(ctx, values, layout, {
+      fill: (v, r, c) => {
+        const base = v === null ? [226, 229, 235] : diverging(v, scale);
+        return inWindow.has(`${r},${c}`) ? mix(base, [255, 214, 102], 0.45) : base;
+      },
+      text: (v) => (v === null ? (s.mode === "max" ? "−∞" : "0") : formatNumber(v, 2)),
+      style: (r, c) => (r >= e.hp || c >= e.wp ? "outside" : inInput(r, c) ? null : "padding"),
+    });
+    const [ekh, ekw] = result.geometry.effective_kernel;
+    const [r0, c0] = step.origin;
+    outlineCells(ctx, layout, r0, c0, r0 + ekh - 1, c0 + ekw - 1, { color: "#111418", width: 3, inset: -2 });
+    if (step.argmax) {
+      const [ar, ac] = [step.argmax[0] + e.t, step.argmax[1] + e.l];
+      outlineCells(ctx, layout, ar, ac, ar, ac, { color: HIGHLIGHT, width: 4 });
+    }
+    if (hoverInput) outlineCells(ctx, layout, hoverInput[0], hoverInput[1], hoverInput[0], hoverInput[1], { color: "#1d4ed8", width: 3, dash: [4, 3] });
+    byTestId(root, "input-caption").textContent = `${e.H}×${e.W}${e.t || e.l ? `, padded to ${e.hp}×${e.wp}` : ""}`;
+  }
+
+  function drawOutput(step, size) {
+    const { output, geometry, steps } = result;
+    const [ho, wo] = geometry.output;
+    const layout = gridLayout({ rows: ho, cols: wo, cellSize: size, gap: 2, x: 2, y: 2 });
+    layouts.output = layout;
+    const ctx = sizeCanvas(canvases.output, layout.width + 4, layout.height + 4);
+    Object.assign(canvases.output.dataset, { cell: size, gap: 2, x0: 2, y0: 2 });
+    const done = new Set(steps.slice(0, player.index + 1).map((st) => `${st.out[1]},${st.out[2]}`));
+    const scale = maxAbs(store.state.x.flat());
+    drawGrid(ctx, output, layout, {
+      fill: (v) => diverging(v, scale),
+      text: (v) => formatNumber(v, 2),
+      style: (r, c) => (done.has(`${r},${c}`) ? null : "outside"),
+    });
+    outlineCells(ctx, layout, step.out[1], step.out[2], step.out[1], step.out[2], { color: "#111418", width: 3 });
+    if (hoverInput) {
+      for (const st of usersOf(hoverInput)) outlineCells(ctx, layout, st.out[1], st.out[2], st.out[1], st.out[2], { color: "#1d4ed8", width: 3, dash: [4, 3] });
+    }
+    byTestId(root, "output-caption").textContent = `${ho}×${wo}`;
+  }
+
+  function usersOf([r, c]) {
+    return result.steps.filter((st) => windowCells(st).some(([wr, wc]) => wr === r && wc === c));
+  }
+
+  function renderDetail(step) {
+    const [, i, j] = step.out;
+    const win = step.window.length && Array.isArray(step.window[0][0]) ? step.window[0] : step.window;
+    const real = win.flat().filter((v) => v !== null);
+    const canvas = h("canvas", { dataset: { testid: "detail-window" }, role: "img", aria: { label: "window values" } });
+    const layout = gridLayout({ rows: win.length, cols: win[0].length, cellSize: 32, gap: 2, x: 1, y: 1 });
+    const ctx = sizeCanvas(canvas, layout.width + 2, layout.height + 2);
+    const scale = maxAbs(store.state.x.flat());
+    const e = extent();
+    drawGrid(ctx, win, layout, {
+      fill: (v) => (v === null ? [226, 229, 235] : diverging(v, scale)),
+      text: (v) => (v === null ? "pad" : formatNumber(v, 2)),
+      style: (r, c) => (win[r][c] === null ? "padding" : null),
+      fontSize: 11,
+    });
+    let explanation;
+    if (step.argmax) {
+      const [ar, ac] = step.argmax;
+      outlineCells(ctx, layout, ar + e.t - step.origin[0], ac + e.l - step.origin[1], ar + e.t - step.origin[0], ac + e.l - step.origin[1], { color: HIGHLIGHT, width: 3 });
+      explanation = h(
+        "p",
+        { class: "sum-line" },
+        `max(${real.map((v) => formatNumber(v, 3)).join(", ")}) = `,
+        h("strong", { class: "result", dataset: { testid: "step-value" } }, formatNumber(step.value, 4)),
+        h("span", { dataset: { testid: "argmax-text" } }, ` at input row ${ar}, column ${ac}`),
+      );
+    } else {
+      const sum = step.sum ?? real.reduce((a, b) => a + b, 0);
+      explanation = h(
+        "p",
+        { class: "sum-line" },
+        `(${real.map((v) => formatNumber(v, 3)).join(" + ")}) = ${formatNumber(sum, 4)}; `,
+        `${formatNumber(sum, 4)} / `,
+        h("span", { class: "num", dataset: { testid: "divisor" } }, String(step.divisor)),
+        " = ",
+        h("strong", { class: "result", dataset: { testid: "step-value" } }, formatNumber(step.value, 4)),
+        h("span", { class: "muted" }, ` (divisor ${step.divisor}: the ${step.divisor === 1 ? "cell" : "cells"} counted)`),
+      );
+    }
+    replaceChildren(
+      detail,
+      h("h3", {}, `Step ${player.index + 1}: output cell (row ${i}, column ${j})`),
+      h("div", { class: "mini-row" }, h("figure", { class: "mini" }, canvas, h("figcaption", {}, "window"))),
+      explanation,
+    );
+  }
+
+  function jumpTo(event) {
+    if (!result) return;
+    const cell = layouts.output?.cellAt(...canvasPoint(canvases.output, event));
+    if (!cell) return;
+    const index = result.steps.findIndex((st) => st.out[1] === cell[0] && st.out[2] === cell[1]);
+    if (index >= 0) player.seek(index);
+  }
+  canvases.output.addEventListener("pointermove", jumpTo);
+  canvases.output.addEventListener("click", jumpTo);
+  canvases.input.addEventListener("pointermove", (event) => {
+    if (!result) return;
+    const cell = layouts.input?.cellAt(...canvasPoint(canvases.input, event)) ?? null;
+    if (cell && hoverInput && cell[0] === hoverInput[0] && cell[1] === hoverInput[1]) return;
+    hoverInput = cell;
+    if (cell) {
+      const users = usersOf(cell).map((st) => `(${st.out[1]}, ${st.out[2]})`);
+      hoverInfo.textContent = users.length
+        ? `Cell (row ${cell[0]}, column ${cell[1]}) falls in the window of output cell${users.length > 1 ? "s" : ""} ${users.join(", ")}.`
+        : `Cell (row ${cell[0]}, column ${cell[1]}) is in no window.`;
+    } else hoverInfo.textContent = hoverHint;
+    render();
+  });
+  canvases.input.addEventListener("pointerleave", () => {
+    hoverInput = null;
+    hoverInfo.textContent = hoverHint;
+    render();
+  });
+
+  new ResizeObserver(debounce(render, 60)).observe(stage);
+  settings.sync(store.state);
+  compute();
+}
+
+function buildSettings(container, store) {
+  const set = (patch) => store.set({ ...patch, step: 0 });
+  const radio = (name, value, text) =>
+    h("label", {}, h("input", { type: "radio", name, value, dataset: { testid: `${name}-${value}` }, onChange: () => set({ [name]: value }) }), text);
+  const modeGroup = h("div", { class: "choice-group", role: "radiogroup", aria: { label: "Pooling" } }, radio("mode", "max", "Max"), radio("mode", "avg", "Average"));
+  const check = (key, testid, text) => {
+    const box = h("input", { type: "checkbox", id: `pool-${key}`, dataset: { testid }, onChange: () => set({ [key]: box.checked }) });
+    return { box, root: h("label", { class: "check" }, box, text) };
+  };
+  const ceil = check("ceil", "ceil-mode", "ceil_mode (round the output size up)");
+  const cip = check("cip", "count-include-pad", "count padding in the divisor");
+
+  const spec = {
+    rows: { label: "Input rows", get: (s) => s.x.length, patch: (s, v) => ({ x: resizeMatrix(s.x, v, s.x[0].length) }) },
+    cols: { label: "Input columns", get: (s) => s.x[0].length, patch: (s, v) => ({ x: resizeMatrix(s.x, s.x.length, v) }) },
+    k: { label: "Kernel size", get: (s) => s.k, patch: (s, v) => ({ k: v }) },
+    stride: { label: "Stride", get: (s) => s.stride, patch: (s, v) => ({ stride: v }) },
+    padding: { label: "Padding", get: (s) => s.padding, patch: (s, v) => ({ padding: v }) },
+  };
+  const fields = {};
+  for (const [key, f] of Object.entries(spec)) {
+    fields[key] = createNumberField({
+      label: f.label,
+      testid: key === "k" ? "kernel-size" : key,
+      value: f.get(store.state),
+      min: LIMITS[key][0],
+      max: LIMITS[key][1],
+      check: (v) => refusal({ ...store.state, ...f.patch(store.state, v) }),
+      onChange: (v) => set(f.patch(store.state, v)),
+    });
+  }
+  const editorBox = h("div", { dataset: { testid: "input-editor-box" } });
+  let editor = null;
+  const shuffle = h("button", {
+    type: "button",
+    class: "btn",
+    dataset: { testid: "shuffle" },
+    onClick: () => set({ x: store.state.x.map((row) => row.map(() => Math.floor(Math.random() * 10))) }),
+  }, "New random values");
+
+  replaceChildren(
+    container,
+    h("fieldset", {}, h("legend", {}, "Pooling"), modeGroup),
+    h("fieldset", {}, h("legend", {}, "Window"), h("div", { class: "field-row" }, fields.k.root, fields.stride.root, fields.padding.root), h("div", { class: "checks" }, ceil.root, cip.root)),
+    h("fieldset", {}, h("legend", {}, "Input"), h("div", { class: "field-row" }, fields.rows.root, fields.cols.root), editorBox, shuffle),
+  );
+
+  let shape = "";
+  return {
+    sync(s) {
+      for (const input of modeGroup.querySelectorAll("input")) input.checked = input.value === s.mode;
+      ceil.box.checked = s.ceil;
+      cip.box.checked = s.cip;
+      cip.box.disabled = s.mode !== "avg";
+      for (const [key, f] of Object.entries(spec)) {
+        const current = f.get(s);
+        fields[key].setValue(current);
+        let hi = current;
+        while (hi < LIMITS[key][1] && !refusal({ ...s, ...f.patch(s, hi + 1) })) hi += 1;
+        let lo = current;
+        while (lo > LIMITS[key][0] && !refusal({ ...s, ...f.patch(s, lo - 1) })) lo -= 1;
+        const maxReason = hi < LIMITS[key][1] ? refusal({ ...s, ...f.patch(s, hi + 1) }) : "";
+        fields[key].setBounds({ min: lo, max: hi, maxReason });
+      }
+      const nextShape = `${s.x.length}x${s.x[0].length}`;
+      if (nextShape !== shape) {
+        shape = nextShape;
+        editor = createMatrixEditor({ label: "Input", testid: "input-editor", values: s.x, onChange: (values) => set({ x: values }) });
+        replaceChildren(editorBox, editor.root);
+      } else editor.setValues(s.x);
+    },
+  };
+}

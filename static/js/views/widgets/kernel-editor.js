@@ -1,0 +1,57 @@
+// The kernel editor: rows/columns fields and an editable, colour-tinted grid.
+// It reports every valid edit; the view decides that an edit makes the kernel "custom".
+
+import { h, replaceChildren } from "../../dom.js";
+import { createMatrixEditor, resizeMatrix } from "./matrix-editor.js";
+import { createNumberField } from "./number-field.js";
+
+/** createKernelEditor({values, maxSide, onChange}) -> {root, setValues(matrix)} */
+export function createKernelEditor({ values, maxSide, onChange }) {
+  let matrix = values.map((row) => row.slice());
+  const box = h("div");
+  const size = (label, testid, get, resize) =>
+    createNumberField({
+      label,
+      testid,
+      value: get(),
+      min: 1,
+      max: maxSide,
+      hint: "",
+      onChange: (n) => {
+        matrix = resize(n);
+        build();
+        onChange(matrix.map((row) => row.slice()));
+      },
+    });
+  const rows = size("Kernel rows", "kernel-rows", () => matrix.length, (n) => resizeMatrix(matrix, n, matrix[0].length));
+  const cols = size("Kernel columns", "kernel-cols", () => matrix[0].length, (n) => resizeMatrix(matrix, matrix.length, n));
+  rows.setBounds({ min: 1, max: maxSide, maxReason: `The server accepts kernels up to ${maxSide}×${maxSide}.` });
+  cols.setBounds({ min: 1, max: maxSide, maxReason: `The server accepts kernels up to ${maxSide}×${maxSide}.` });
+  let editor = null;
+
+  function build() {
+    editor = createMatrixEditor({
+      label: "Kernel",
+      testid: "kernel-editor",
+      values: matrix,
+      onChange: (next) => {
+        matrix = next;
+        onChange(next.map((row) => row.slice()));
+      },
+    });
+    replaceChildren(box, editor.root);
+    rows.setValue(matrix.length);
+    cols.setValue(matrix[0].length);
+  }
+  build();
+
+  return {
+    root: h("div", { class: "kernel-editor" }, h("div", { class: "field-row" }, rows.root, cols.root), box),
+    setValues(next) {
+      const reshape = next.length !== matrix.length || next[0].length !== matrix[0].length;
+      matrix = next.map((row) => row.slice());
+      if (reshape) build();
+      else editor.setValues(matrix);
+    },
+  };
+}
