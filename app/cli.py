@@ -1,8 +1,14 @@
 """The ``convscope`` command: serve the app with uvicorn."""
 
 import argparse
+import signal
+from types import FrameType
 
 import uvicorn
+
+
+def _exit_cleanly(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(0)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -12,6 +18,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--reload", action="store_true", help="restart on code changes")
     parser.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
     args = parser.parse_args(argv)
+    # On SIGTERM uvicorn finishes the requests in flight, then raises the signal again with
+    # the handler it found: with this one a clean shutdown ends with status 0, not -15.
+    signal.signal(signal.SIGTERM, _exit_cleanly)
     uvicorn.run(
         "app.main:app",
         host=args.host,

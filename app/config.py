@@ -2,7 +2,9 @@
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated
 
+from fastapi import Depends, Request
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -44,6 +46,12 @@ class Settings(BaseSettings):
         33_554_432, ge=1, description="Most values in one image feature tensor (C x H x W)."
     )
     max_pipeline_layers: int = Field(16, ge=1, description="Most layers in images/pipeline.")
+    max_learn_steps: int = Field(
+        2000, ge=1, description="Most gradient steps one /api/v1/learn run may ask for."
+    )
+    max_learn_seconds: float = Field(
+        20.0, gt=0, description="Wall-clock seconds after which a learn run stops."
+    )
     max_concurrent: int = Field(
         32, ge=1, description="Most API computations in progress per worker; past it, 503."
     )
@@ -57,4 +65,14 @@ class Settings(BaseSettings):
 
 @lru_cache
 def get_settings() -> Settings:
+    """The settings from the environment, read once per process."""
     return Settings()
+
+
+def app_settings(request: Request) -> Settings:
+    """FastAPI dependency: the settings the serving app was created with."""
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+SettingsDep = Annotated[Settings, Depends(app_settings)]

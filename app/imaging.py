@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import io
+import re
 import struct
 import warnings
 import zlib
@@ -179,9 +180,7 @@ def decode_image(
             with Image.open(io.BytesIO(data), formats=_PILLOW_FORMATS) as im:
                 return _decode_opened(im, kind, color, max_side, max_pixels)
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-            raise ImageError(
-                413, f"image: too many pixels, the limit is {max_pixels:,} ({exc})"
-            ) from None
+            raise ImageError(413, _bomb_detail(kind, exc, max_pixels)) from None
         except UnidentifiedImageError:
             raise ImageError(
                 400, f"image: looks like {kind} but the file header is corrupt"
@@ -190,6 +189,15 @@ def decode_image(
             raise ImageError(
                 400, f"image: the {kind} file is truncated or corrupt ({exc})"
             ) from None
+
+
+def _bomb_detail(kind: str, exc: Exception, max_pixels: int) -> str:
+    """The 413 detail when Pillow refused first, on its own limit: the declared size and the
+    limit that applied (Pillow's message quotes its own limit, which can contradict ours)."""
+    declared = re.search(r"\((\d+) pixels\)", str(exc))
+    size = f"{int(declared[1]):,} pixels" if declared else "more pixels than allowed"
+    limit = min(max_pixels, Image.MAX_IMAGE_PIXELS or max_pixels)
+    return f"image: too many pixels: the {kind} header declares {size}; the limit is {limit:,}"
 
 
 def _decode_opened(

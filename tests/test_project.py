@@ -23,11 +23,11 @@ def test_ci_runs_the_readme_test_command() -> None:
 
 
 def test_readme_lists_every_limit_with_its_default() -> None:
-    rows = dict(re.findall(r"^\| `(CONVSCOPE_[A-Z_]+)` \| (\d+) \|", README, re.MULTILINE))
+    rows = dict(re.findall(r"^\| `(CONVSCOPE_[A-Z_]+)` \| ([\d.]+) \|", README, re.MULTILINE))
     for name, field in Settings.model_fields.items():
         if name.endswith("_dir"):
             continue
-        if isinstance(field.default, int):
+        if isinstance(field.default, int | float):
             assert rows.get(f"CONVSCOPE_{name.upper()}") == str(field.default), name
         else:
             assert f"`CONVSCOPE_{name.upper()}`" in README, name

@@ -12,7 +12,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ValidationError
 
 from app.api.errors import UPLOAD_ERROR_RESPONSES, LimitExceeded
-from app.config import Settings, get_settings
+from app.config import Settings, SettingsDep
 from app.core.geometry import ParamError
 from app.imaging import ImageError, decode_image
 from app.layers import (
@@ -36,7 +36,6 @@ from app.schemas import (
 )
 
 router = APIRouter(prefix="/api/v1", tags=["images"])
-SettingsDep = Annotated[Settings, Depends(get_settings)]
 Format = Literal["json", "npy", "png"]
 M = TypeVar("M", bound=BaseModel)
 

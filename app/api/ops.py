@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import numpy as np
-from fastapi import APIRouter, Body, Depends
+from fastapi import APIRouter, Body
 
 from app import core
 from app.api.errors import ERROR_RESPONSES, LimitExceeded
 from app.api.tensors import check_elements, check_window_op, to_array, to_list
-from app.config import Settings, get_settings
+from app.config import Settings, SettingsDep
 from app.core.geometry import Geometry, ParamError
 from app.core.trace import conv2d_trace, pool2d_trace, resolve_region, step_count
 from app.schemas import (
@@ -34,7 +34,6 @@ from app.schemas import (
 )
 
 router = APIRouter(prefix="/api/v1", tags=["operations"], responses=ERROR_RESPONSES)
-SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 CONV_EXAMPLES = {
     "edge": {

@@ -17,14 +17,14 @@ from functools import lru_cache
 from typing import Annotated, Any, Literal
 
 import numpy as np
-from fastapi import APIRouter, Body, Depends, Query
+from fastapi import APIRouter, Body, Query
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field, Strict, StrictBool
 from starlette.concurrency import iterate_in_threadpool
 
 from app.api.errors import ERROR_RESPONSES, LimitExceeded
 from app.api.tensors import to_array, to_list
-from app.config import Settings, get_settings
+from app.config import Settings, SettingsDep
 from app.core.geometry import ParamError, pair
 from app.core.kernels import PRESETS
 from app.core.learn import embed_kernel, learn_kernel
@@ -45,7 +45,6 @@ from app.schemas import (
 )
 
 router = APIRouter(prefix="/api/v1", tags=["training"], responses=ERROR_RESPONSES)
-SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 MAX_LEARN_KERNEL_SIDE = 15
 MAX_LEARN_IMAGE_SIDE = 128
@@ -261,9 +260,19 @@ LEARN_RESPONSES: dict[int | str, dict[str, Any]] = {
         "`?format=json` a LearnHistory.",
         "content": {
             "text/event-stream": {
+                # OpenAPI 3.1: the schema of a text/event-stream describes one event
                 "schema": {
-                    "type": "string",
-                    "description": "Messages `data: <LearnEvent JSON>` separated by blank lines.",
+                    "type": "object",
+                    "description": "One server-sent event: `data` holds a LearnEvent as JSON.",
+                    "properties": {
+                        "event": {"type": "string"},
+                        "data": {
+                            "type": "string",
+                            "contentMediaType": "application/json",
+                            "contentSchema": {"$ref": "#/components/schemas/LearnEvent"},
+                        },
+                    },
+                    "required": ["data"],
                 },
                 "example": 'data: {"step": 0, "loss": 5.2, "done": false, ...}\n\n',
             },
@@ -407,10 +416,10 @@ def learn(
         Query(alias="format", description="sse (a stream, default) or json (all at once)."),
     ] = "sse",
 ) -> Any:
-    max_steps = int(getattr(s, "max_learn_steps", 2000))
+    max_steps = s.max_learn_steps
     if req.steps > max_steps:
         raise LimitExceeded("steps", req.steps, max_steps, "max_learn_steps")
-    seconds = float(getattr(s, "max_learn_seconds", 20.0))
+    seconds = s.max_learn_seconds
     image, target = _image(req), _target(req, s)
     stop = threading.Event()
     events = _events(req, image, target, seconds, stop)

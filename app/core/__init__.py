@@ -24,7 +24,9 @@ from app.core.geometry import (
     receptive_fields,
     resolve_padding,
 )
+from app.core.grad import conv2d_backward
 from app.core.kernels import PRESETS
+from app.core.loss import cross_entropy, mse_loss
 from app.core.norm import batch_norm, dropout
 from app.core.padding import pad
 from app.core.pool import avg_pool2d, max_pool2d
@@ -37,14 +39,17 @@ __all__ = [
     "avg_pool2d",
     "batch_norm",
     "conv2d",
+    "conv2d_backward",
     "conv_geometry",
     "conv_transpose2d",
     "conv_transpose_geometry",
+    "cross_entropy",
     "dropout",
     "elu",
     "gelu",
     "leaky_relu",
     "max_pool2d",
+    "mse_loss",
     "pad",
     "pool_geometry",
     "receptive_fields",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
 from app.core._arrays import batched, bias_vector, check_groups, float_array
 from app.core.geometry import (
@@ -80,7 +81,8 @@ def conv2d(
     geo = conv2d_geometry(x.shape, w.shape, stride=stride, padding=padding, dilation=dilation)
     xp = pad(x, geo.padding, padding_mode)
     out = _correlate(xp, w, geo, g)
-    out += b[None, :, None, None]
+    if bias is not None:  # no pass over the output for an absent bias
+        out += b[None, :, None, None]
     return out[0] if added else out
 
 
@@ -100,6 +102,8 @@ def conv2d(
 #            (stride, dilation, very large images): per chunk of output rows one BLAS
 #            product of a banded (Toeplitz) matrix built from the kernel with the input
 #            rows, then one shifted add per kernel column.
+#   einsum   dilation > 1 with kernels up to 7x7: ``sliding_window_view`` + ``einsum`` over
+#            the dilated windows (no copy; ahead of shift-adds and im2col there).
 #   im2col   several filters per group: im2col in chunks of output rows (a reused buffer of
 #            about 8 MB) and one BLAS matmul per chunk.
 #
@@ -112,10 +116,11 @@ _BLOCK_BYTES = 1 << 19  # output rows per shift-add block (with its scratch, fit
 _IM2COL_BYTES = 8 << 20  # im2col buffer per chunk
 _IM2COL_MIN_COLS = 16384  # ... but at least this many output cells per chunk
 _BAND_ROWS = 16  # output rows per block of the banded product
-_BAND_BYTES = 4 << 20  # product and gathered input per banded BLAS call
+_BAND_BYTES = 16 << 20  # product and gathered input per banded BLAS call (few, large calls)
 _BAND_MIN_TAPS = 8 * 8  # the banded product takes one-filter kernels at least this large
 _FFT_MIN_TAPS = 11 * 11  # one-filter kernels at least this large go through the FFT
 _FFT_MAX_PIXELS = 1200 * 1000  # ... on padded images up to this size (float32 only)
+_EINSUM_MAX_TAPS = 7 * 7  # dilated kernels up to this size go through einsum
 _TAPS_MAX_WORK = 1 << 16  # below this many multiply-adds the per-tap loop is the fastest
 
 
@@ -128,6 +133,8 @@ def _choose_strategy(xp: np.ndarray, w: np.ndarray, geo: Geometry, groups: int) 
     work = n * o * cg * kh * kw * ho * wo
     if xp.dtype != np.float32 or work < _TAPS_MAX_WORK:
         return "taps"
+    if geo.dilation != (1, 1) and kh * kw <= _EINSUM_MAX_TAPS:
+        return "einsum"
     if og > 1:
         return "im2col"
     if (
@@ -312,6 +319,25 @@ def _correlate_im2col(xp: np.ndarray, w: np.ndarray, geo: Geometry, groups: int)
     return out
 
 
+def _correlate_einsum(xp: np.ndarray, w: np.ndarray, geo: Geometry, groups: int) -> np.ndarray:
+    """``einsum`` over a strided view of every (dilated) window, one group at a time."""
+    n = xp.shape[0]
+    o, cg, _kh, _kw = w.shape
+    og = o // groups
+    (ho, wo), (sh, sw), (dh, dw) = geo.output, geo.stride, geo.dilation
+    windows = sliding_window_view(xp, geo.effective_kernel, axis=(2, 3))
+    windows = windows[:, :, : (ho - 1) * sh + 1 : sh, : (wo - 1) * sw + 1 : sw, ::dh, ::dw]
+    out = np.empty((n, o, ho, wo), dtype=xp.dtype)
+    for gi in range(groups):
+        np.einsum(
+            "nchwab,ocab->nohw",
+            windows[:, gi * cg : (gi + 1) * cg],
+            w[gi * og : (gi + 1) * og],
+            out=out[:, gi * og : (gi + 1) * og],
+        )
+    return out
+
+
 def _fast_len(n: int) -> int:
     """The smallest 2-3-5-smooth number >= n (cheap FFT sizes)."""
     best = 1 << max(n - 1, 0).bit_length()
@@ -352,6 +378,7 @@ _STRATEGIES = {
     "shift": _correlate_shift,
     "banded": _correlate_banded,
     "im2col": _correlate_im2col,
+    "einsum": _correlate_einsum,
     "fft": _correlate_fft,
 }
 

@@ -90,7 +90,8 @@ def _class_indices(target: np.ndarray, n: int, classes: int, squeeze: bool) -> n
         first = int(idx[bad][0])
         raise ParamError(
             "target",
-            f"class index {first} is out of range: there are {classes} classes (0..{classes - 1})",
+            f"target class index {first} is out of range: there are {classes} classes "
+            f"(0..{classes - 1})",
         )
     return idx
 

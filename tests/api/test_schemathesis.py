@@ -6,13 +6,33 @@ declare, and on a body that does not match the declared schema for its status.
 
 from __future__ import annotations
 
+import os
+
 import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import positive_data_acceptance
 
-from app.main import app
+from app.config import get_settings
+from app.main import create_app
 
-schema = schemathesis.openapi.from_asgi("/openapi.json", app)
+
+def _fuzz_app():  # type: ignore[no-untyped-def]
+    """The app with short learning runs, so fuzzing /learn stays quick; settings restored."""
+    saved = {k: os.environ.get(k) for k in ("CONVSCOPE_MAX_LEARN_SECONDS",)}
+    os.environ["CONVSCOPE_MAX_LEARN_SECONDS"] = "0.3"
+    get_settings.cache_clear()
+    try:
+        return create_app()
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        get_settings.cache_clear()
+
+
+schema = schemathesis.openapi.from_asgi("/openapi.json", _fuzz_app())
 
 
 @schema.parametrize()

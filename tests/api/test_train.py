@@ -13,23 +13,17 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from app.api import errors, train
-from app.config import Settings, get_settings
+from app.config import Settings
 
 SOBEL_X = [[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]]
 
 
-class LearnSettings(Settings):
-    """Settings with the learn limits (until app.config grows them)."""
-
-    max_learn_steps: int = 2000
-    max_learn_seconds: float = 20.0
-
-
 def make_client(**limits: float) -> TestClient:
+    """The training router alone, with these limits."""
     app = FastAPI()
     app.include_router(train.router)
     errors.install(app)
-    app.dependency_overrides[get_settings] = lambda: LearnSettings(**limits)
+    app.state.settings = Settings(**limits)  # type: ignore[arg-type]
     return TestClient(app)
 
 

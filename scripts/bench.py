@@ -1,0 +1,304 @@
+"""Time the numeric core's conv2d and max pooling on float32 images against peers.
+
+Each case runs, in the same process and on the same arrays:
+
+* ours    ``app.core.conv2d`` / ``app.core.max_pool2d`` (the fast paths);
+* naive   the obvious numpy one-liner: ``sliding_window_view`` + ``einsum`` for conv2d,
+          reshape-and-max for pooling;
+* scipy   ``scipy.ndimage.correlate`` (``maximum_filter`` for pooling);
+* opencv  ``cv2.filter2D`` (``cv2.dilate`` with a box kernel for pooling);
+* torch   ``torch.nn.functional.conv2d`` / ``max_pool2d`` on CPU, for reference only.
+
+The peers compute what they are given honestly, and we emulate what they lack:
+several input channels and filters loop over the peer per (filter, channel) and sum;
+stride filters at full resolution, then subsamples; dilation inserts zeros into the
+kernel; pooling takes the full-resolution sliding maximum, then subsamples. Every peer's
+output is compared with ours, and the script exits 1 on a disagreement.
+
+Prints one line per case: median milliseconds of ``--repeat`` runs (one run when the
+first takes over a second), ``scipy/ours`` (above 1: we are faster) and ``ours/opencv``
+(below 1: we are faster), then the geometric mean of ``ours/opencv``. A peer that is not
+installed shows ``n/a``. ``--quick`` uses tiny images and one run (for the test suite).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from app.core import conv2d, max_pool2d
+
+Fn = Callable[[], np.ndarray]
+
+
+def _load_peers(wanted: bool) -> dict[str, Any]:
+    peers: dict[str, Any] = {"scipy": None, "cv2": None, "torch": None}
+    if not wanted:
+        return peers
+    try:
+        import scipy.ndimage
+
+        peers["scipy"] = scipy.ndimage
+    except ImportError:
+        pass
+    try:
+        import cv2
+
+        peers["cv2"] = cv2
+    except ImportError:
+        pass
+    try:
+        import torch
+
+        peers["torch"] = torch
+    except Exception:  # not installed, or a broken install: only a reference column
+        pass
+    return peers
+
+
+@dataclass
+class Case:
+    name: str
+    ours: Fn
+    naive: Fn
+    scipy: Fn | None = None
+    opencv: Fn | None = None
+    torch: Fn | None = None
+    times: dict[str, float | None] = field(default_factory=dict)
+
+
+_SCIPY_MODE = {"zeros": "constant", "reflect": "mirror", "replicate": "nearest"}
+
+
+def _dilated(k2: np.ndarray, d: int) -> np.ndarray:
+    """A 2-D kernel with ``d - 1`` zeros between taps (what a dilated kernel reads)."""
+    if d == 1:
+        return k2
+    kh, kw = k2.shape
+    out = np.zeros(((kh - 1) * d + 1, (kw - 1) * d + 1), dtype=k2.dtype)
+    out[::d, ::d] = k2
+    return out
+
+
+def conv_case(
+    name: str,
+    peers: dict[str, Any],
+    rng: np.random.Generator,
+    *,
+    size: int,
+    channels: int,
+    filters: int,
+    k: int,
+    stride: int = 1,
+    dilation: int = 1,
+    mode: str = "zeros",
+) -> Case:
+    """``filters`` k x k filters over a (channels, size, size) image, 'same'-style padding."""
+    x = rng.random((channels, size, size), dtype=np.float32)
+    w = rng.standard_normal((filters, channels, k, k)).astype(np.float32)
+    pad = dilation * (k // 2)
+
+    def ours() -> np.ndarray:
+        return conv2d(x, w, stride=stride, padding=pad, dilation=dilation, padding_mode=mode)
+
+    def naive() -> np.ndarray:
+        np_mode = {"zeros": "constant", "reflect": "reflect", "replicate": "edge"}[mode]
+        xp = np.pad(x, ((0, 0), (pad, pad), (pad, pad)), mode=np_mode)  # type: ignore[call-overload]
+        eff = (k - 1) * dilation + 1
+        win = sliding_window_view(xp, (eff, eff), axis=(1, 2))
+        win = win[:, ::stride, ::stride, ::dilation, ::dilation]
+        return np.einsum("chwab,ocab->ohw", win, w)
+
+    def per_plane(filter2d: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> Fn:
+        kernels = [[_dilated(w[o, c], dilation) for c in range(channels)] for o in range(filters)]
+
+        def run() -> np.ndarray:
+            maps = []
+            for o in range(filters):
+                acc = filter2d(x[0], kernels[o][0])
+                for c in range(1, channels):
+                    acc = acc + filter2d(x[c], kernels[o][c])
+                maps.append(acc[::stride, ::stride])
+            return np.stack(maps)
+
+        return run
+
+    case = Case(name, ours, naive)
+    ndi = peers["scipy"]
+    if ndi is not None:
+        case.scipy = per_plane(lambda a, kk: ndi.correlate(a, kk, mode=_SCIPY_MODE[mode]))
+    cv2 = peers["cv2"]
+    if cv2 is not None:
+        border = {"zeros": cv2.BORDER_CONSTANT, "reflect": cv2.BORDER_REFLECT_101}[mode]
+        case.opencv = per_plane(lambda a, kk: cv2.filter2D(a, -1, kk, borderType=border))
+    torch = peers["torch"]
+    if torch is not None:
+        tx, tw = torch.from_numpy(x)[None], torch.from_numpy(w)
+        tmode = {"zeros": "constant", "reflect": "reflect", "replicate": "replicate"}[mode]
+        fn = torch.nn.functional
+
+        def run_torch() -> np.ndarray:
+            with torch.no_grad():
+                xp = fn.pad(tx, (pad,) * 4, mode=tmode)
+                return fn.conv2d(xp, tw, stride=stride, dilation=dilation)[0].numpy()
+
+        case.torch = run_torch
+    return case
+
+
+def pool_case(
+    name: str, peers: dict[str, Any], rng: np.random.Generator, *, size: int, channels: int
+) -> Case:
+    """Max pool 2x2, stride 2 over (channels, size, size)."""
+    x = rng.random((channels, size, size), dtype=np.float32)
+
+    def ours() -> np.ndarray:
+        out = max_pool2d(x, 2, stride=2)
+        assert isinstance(out, np.ndarray)
+        return out
+
+    def naive() -> np.ndarray:
+        return x.reshape(channels, size // 2, 2, size // 2, 2).max(axis=(2, 4))
+
+    case = Case(name, ours, naive)
+    ndi = peers["scipy"]
+    if ndi is not None:
+        # sliding 2x2 maximum whose window starts at the cell (origin -1), then subsample
+        case.scipy = lambda: ndi.maximum_filter(x, size=(1, 2, 2), origin=(0, -1, -1))[:, ::2, ::2]
+    cv2 = peers["cv2"]
+    if cv2 is not None:
+        box = np.ones((2, 2), np.uint8)
+        case.opencv = lambda: np.stack(
+            [cv2.dilate(x[c], box, anchor=(0, 0))[::2, ::2] for c in range(channels)]
+        )
+    torch = peers["torch"]
+    if torch is not None:
+        tx = torch.from_numpy(x)
+        case.torch = lambda: torch.nn.functional.max_pool2d(tx, 2, 2).numpy()
+    return case
+
+
+def build_cases(peers: dict[str, Any], quick: bool) -> list[Case]:
+    rng = np.random.default_rng(0)
+    small, large, rgb = (32, 64, 48) if quick else (512, 2048, 1024)
+    cases = []
+    for size in (small, large):
+        for k in (3, 5, 7, 11):
+            cases.append(
+                conv_case(f"gray{size}_k{k}", peers, rng, size=size, channels=1, filters=1, k=k)
+            )
+    cases += [
+        conv_case(f"rgb{rgb}_to1_k3", peers, rng, size=rgb, channels=3, filters=1, k=3),
+        conv_case(f"rgb{rgb}_to8_k3", peers, rng, size=rgb, channels=3, filters=8, k=3),
+        conv_case(
+            f"gray{rgb}_k3_stride2", peers, rng, size=rgb, channels=1, filters=1, k=3, stride=2
+        ),
+        conv_case(
+            f"gray{rgb}_k3_dilation2", peers, rng, size=rgb, channels=1, filters=1, k=3, dilation=2
+        ),
+        conv_case(
+            f"rgb{rgb}_to1_k5_reflect",
+            peers,
+            rng,
+            size=rgb,
+            channels=3,
+            filters=1,
+            k=5,
+            mode="reflect",
+        ),
+        pool_case(f"maxpool2x2s2_{rgb}x8", peers, rng, size=rgb, channels=8),
+    ]
+    return cases
+
+
+def median_ms(fn: Fn, repeat: int) -> tuple[float, np.ndarray]:
+    """Median wall time of ``repeat`` runs (only one run if the first takes over a second)."""
+    times = []
+    result = None
+    for i in range(repeat):
+        t0 = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - t0)
+        if i == 0 and times[0] > 1.0:
+            break
+    assert result is not None
+    return 1e3 * statistics.median(times), np.asarray(result)
+
+
+def agrees(ours: np.ndarray, other: np.ndarray) -> bool:
+    if ours.shape != other.shape:
+        return False
+    scale = max(1.0, float(np.abs(other).max()))
+    return bool(np.allclose(ours, other, rtol=1e-4, atol=1e-4 * scale))
+
+
+def _fmt(ms: float | None) -> str:
+    return "n/a" if ms is None else f"{ms:.2f}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="tiny images, one run each")
+    parser.add_argument("--repeat", type=int, default=None, help="runs per timing (default 7)")
+    parser.add_argument("--no-peers", action="store_true", help="time ours and naive only")
+    parser.add_argument("--list", action="store_true", help="print the case names and exit")
+    args = parser.parse_args(argv)
+    repeat = args.repeat or (1 if args.quick else 7)
+    if repeat < 1:
+        parser.error("--repeat must be >= 1")
+    peers = _load_peers(not args.no_peers and not args.list)
+    if args.quick:  # importing torch alone takes seconds; it is a reference column only
+        peers["torch"] = None
+    cases = build_cases(peers, args.quick)
+    if args.list:
+        print("\n".join(case.name for case in cases))
+        return 0
+
+    columns = ("ours", "naive", "scipy", "opencv", "torch")
+    header = f"{'case':<26}" + "".join(f"{c + ' ms':>11}" for c in columns)
+    print(header + f"{'scipy/ours':>12}{'ours/opencv':>13}")
+    failures: list[str] = []
+    ratios: list[float] = []
+    for case in cases:
+        ours_ms, ours_out = median_ms(case.ours, repeat)
+        case.times["ours"] = ours_ms
+        for col in columns[1:]:
+            fn = getattr(case, col)
+            if fn is None:
+                case.times[col] = None
+                continue
+            ms, out = median_ms(fn, repeat)
+            case.times[col] = ms
+            if not agrees(ours_out, out):
+                failures.append(f"{case.name}: ours disagrees with {col}")
+        sc, cv = case.times["scipy"], case.times["opencv"]
+        vs_scipy = "n/a" if sc is None else f"{sc / ours_ms:.2f}"
+        vs_cv = "n/a" if cv is None else f"{ours_ms / cv:.2f}"
+        if cv is not None:
+            ratios.append(ours_ms / cv)
+        line = f"{case.name:<26}" + "".join(f"{_fmt(case.times[c]):>11}" for c in columns)
+        print(line + f"{vs_scipy:>12}{vs_cv:>13}", flush=True)
+    if ratios:
+        geo = math.exp(sum(math.log(r) for r in ratios) / len(ratios))
+        print(f"geometric mean ours/opencv: {geo:.2f} over {len(ratios)} cases")
+    else:
+        print("geometric mean ours/opencv: n/a (opencv not installed)")
+    for failure in failures:
+        print(f"FAIL {failure}", file=sys.stderr)
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,93 @@
+"""learn_kernel: the loss falls and the kernel converges to the target on a sample image."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+
+from app.core import ParamError
+from app.core.kernels import PRESETS
+from app.core.learn import embed_kernel, learn_kernel
+from app.imaging import decode_image
+from app.samples import sample_path
+
+SOBEL_X = PRESETS["sobel_x"].array()
+TOLERANCE = 0.05  # max |learned - Sobel x| after the run
+
+
+@pytest.fixture(scope="module")
+def scene() -> np.ndarray:
+    """The "scene" sample, gray, longest side 64 (64x48)."""
+    return decode_image(sample_path("scene").read_bytes(), color="gray", max_side=64)[0].astype(
+        np.float64
+    )
+
+
+@pytest.mark.parametrize(("optimizer", "lr"), [("sgd", 1.0), ("adam", 0.1)])
+def test_recovers_sobel_x_on_a_sample_image(scene, optimizer, lr):
+    start = time.perf_counter()
+    records = list(learn_kernel(scene, SOBEL_X, steps=250, lr=lr, seed=0, optimizer=optimizer))
+    elapsed = time.perf_counter() - start
+    losses = np.array([r["loss"] for r in records])
+    assert [r["step"] for r in records] == list(range(251))
+    assert losses[-1] < 1e-3 * losses[0]
+    # "monotonically-ish": momentum and Adam may rise for a step, but every later
+    # quarter of the run ends lower than the one before it
+    quarters = losses[[0, 62, 125, 187, 250]]
+    assert np.all(np.diff(quarters) < 0), quarters
+    final = records[-1]
+    assert np.abs(final["kernel"] - SOBEL_X).max() < TOLERANCE, final["kernel"]
+    assert abs(final["bias"]) < TOLERANCE
+    assert not final["diverged"]
+    assert elapsed < 5.0
+
+
+def test_records_hold_output_and_first_holds_target(scene):
+    first, second = list(learn_kernel(scene, SOBEL_X, steps=1, seed=3))
+    assert first["target_output"].shape == first["output"].shape == scene.shape  # "same"
+    assert "target_output" not in second
+    assert first["kernel"].shape == (3, 3)
+    assert np.abs(first["kernel"]).max() < 0.5  # a small random start
+    assert first["grad_norm"] > 0
+
+
+def test_same_seed_same_run(scene):
+    a = [r["loss"] for r in learn_kernel(scene, SOBEL_X, steps=5, seed=7, optimizer="adam")]
+    b = [r["loss"] for r in learn_kernel(scene, SOBEL_X, steps=5, seed=7, optimizer="adam")]
+    assert a == b
+
+
+def test_zero_steps_gives_only_the_start(scene):
+    (record,) = learn_kernel(scene, SOBEL_X, steps=0)
+    assert record["step"] == 0
+    assert record["loss"] > 0  # a random start, not the target
+
+
+def test_too_large_a_step_diverges_and_stops(scene):
+    records = list(learn_kernel(scene, SOBEL_X, steps=200, lr=8.0, optimizer="sgd"))
+    assert records[-1]["diverged"]
+    assert len(records) < 201
+
+
+def test_embed_kernel_centres_the_target():
+    out = embed_kernel(np.ones((1, 1)), (3, 3))
+    np.testing.assert_array_equal(out, [[0, 0, 0], [0, 1, 0], [0, 0, 0]])
+    with pytest.raises(ParamError, match="at least"):
+        embed_kernel(np.ones((3, 3)), (2, 3))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"steps": -1}, "steps"),
+        ({"steps": 2, "lr": 0.0}, "lr"),
+        ({"steps": 2, "optimizer": "rmsprop"}, "optimizer"),
+        ({"steps": 2, "momentum": 1.0}, "momentum"),
+    ],
+)
+def test_bad_arguments(scene, kwargs, field):
+    with pytest.raises(ParamError) as err:
+        next(learn_kernel(scene, SOBEL_X, **kwargs))
+    assert err.value.field == field
