@@ -290,6 +290,19 @@ class ImagePool2dParams(PoolLayerParams):
     trace_region: TraceRegion | None = None
 
 
+class CropParams(RequestModel):
+    """A window of the decoded image, end-exclusive; at most 32 x 32 pixels."""
+
+    rows: Annotated[list[NonNegativeInt], Field(min_length=2, max_length=2)]
+    cols: Annotated[list[NonNegativeInt], Field(min_length=2, max_length=2)]
+
+
+class PixelsResponse(BaseModel):
+    pixels: list[Any] = Field(description="[C][h][w] float values in [0, 1].")
+    shape: list[int]
+    image_shape: list[int] = Field(description="[C, H, W] of the whole decoded image.")
+
+
 class Conv2dLayer(ConvLayerParams):
     type: Literal["conv2d"]
 

@@ -27,11 +27,13 @@ from app.render import Kind, render_map, render_png
 from app.samples import SAMPLES, sample_path
 from app.schemas import (
     ActivationLayerParams,
+    CropParams,
     ImageConv2dParams,
     ImagePool2dParams,
     ImageResponse,
     PipelineParams,
     PipelineResponse,
+    PixelsResponse,
     Sample,
 )
 
@@ -276,6 +278,34 @@ def image_activation(form: FormDep, s: SettingsDep, format: Format = Query("json
     p = form.parse(ActivationLayerParams)
     x = form.pixels(s)
     return _answer(x, apply_activation(x, p), format, form.color)
+
+
+MAX_CROP_SIDE = 32
+
+
+@router.post(
+    "/images/pixels",
+    response_model=PixelsResponse,
+    responses=UPLOAD_ERROR_RESPONSES,
+    summary="Exact pixel values of a crop",
+    description="The decoded float values of a window of the image (`params` is "
+    '`{"rows": [r0, r1], "cols": [c0, c1]}`, end-exclusive, at most 32 x 32), e.g. to step '
+    "through a convolution on part of a photo. " + IMAGE_DOC,
+)
+def image_pixels(form: FormDep, s: SettingsDep) -> Any:
+    p = form.parse(CropParams)
+    x = form.pixels(s)
+    spans = []
+    for name, (lo, hi), size in (("rows", p.rows, x.shape[1]), ("cols", p.cols, x.shape[2])):
+        if not 0 <= lo < hi <= size or hi - lo > MAX_CROP_SIDE:
+            raise ParamError(
+                f"params.{name}",
+                f"{name} [{lo}, {hi}] must satisfy 0 <= start < end <= {size} (the image's "
+                f"{name}) and span at most {MAX_CROP_SIDE}",
+            )
+        spans.append(slice(lo, hi))
+    crop = x[:, spans[0], spans[1]].astype(np.float64)
+    return {"pixels": crop.tolist(), "shape": list(crop.shape), "image_shape": list(x.shape)}
 
 
 @_image_route(

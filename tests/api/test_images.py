@@ -750,3 +750,27 @@ def test_max_side_never_upscales(client: TestClient) -> None:
     pixels = noise(6, 5, seed=34)
     r = post(client, CONV, pixels, {"kernel": "identity", "padding": 1}, max_side="100")
     assert r.json()["shape"] == [1, 6, 5]
+
+
+def test_pixels_returns_the_decoded_crop(client: TestClient) -> None:
+    pixels = noise(20, 30, seed=4)
+    full = npy(post(client, CONV, pixels, {"kernel": "identity", "padding": 1}, fmt="npy"))
+    r = post(client, "/api/v1/images/pixels", pixels, {"rows": [2, 6], "cols": [5, 9]})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["shape"] == [1, 4, 4] and body["image_shape"] == [1, 20, 30]
+    np.testing.assert_allclose(body["pixels"], full[:, 2:6, 5:9], rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "crop",
+    [
+        {"rows": [0, 40], "cols": [0, 4]},
+        {"rows": [5, 5], "cols": [0, 4]},
+        {"rows": [0, 4], "cols": [28, 31]},
+    ],
+)
+def test_pixels_refuses_crops_outside_or_too_large(client: TestClient, crop: dict) -> None:
+    r = post(client, "/api/v1/images/pixels", noise(40, 30, seed=5), crop)
+    assert r.status_code == 422
+    assert "params." in r.text
