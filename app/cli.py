@@ -17,6 +17,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=8000, help="port (default 8000)")
     parser.add_argument("--reload", action="store_true", help="restart on code changes")
     parser.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
+    parser.add_argument(
+        "--graceful-timeout",
+        type=int,
+        default=30,
+        help="seconds a shutdown waits for requests in flight (default 30)",
+    )
     args = parser.parse_args(argv)
     # On SIGTERM uvicorn finishes the requests in flight, then raises the signal again with
     # the handler it found: with this one a clean shutdown ends with status 0, not -15.
@@ -27,6 +33,8 @@ def main(argv: list[str] | None = None) -> None:
         port=args.port,
         reload=args.reload,
         workers=None if args.reload else args.workers,
+        timeout_graceful_shutdown=args.graceful_timeout,
+        access_log=False,  # app.middleware.AccessLog writes one structured line per request
     )
 
 

@@ -8,7 +8,13 @@ from starlette.formparsers import MultiPartParser
 from app import __version__, pages
 from app.api import docs, errors, images, kernels, ops, train
 from app.config import get_settings
-from app.middleware import AccessLog, BodyLimit, ConcurrencyLimit, SecurityHeaders
+from app.middleware import (
+    AccessLog,
+    BodyLimit,
+    ConcurrencyLimit,
+    SecurityHeaders,
+    configure_access_log,
+)
 
 DESCRIPTION = """
 Convolution, pooling, activations, batch norm and dropout with PyTorch's semantics
@@ -44,6 +50,7 @@ def create_app() -> FastAPI:
         )
     app.add_middleware(SecurityHeaders)
     app.add_middleware(AccessLog)
+    configure_access_log()
     app.state.settings = settings
     errors.install(app)
     app.mount("/static", StaticFiles(directory=settings.static_dir), name="static")

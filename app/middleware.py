@@ -13,6 +13,17 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from app.api.errors import LimitExceeded
 
 access_log = logging.getLogger("convscope.access")
+
+
+def configure_access_log() -> None:
+    """Send access lines (one JSON object each) to stderr unless logging is set up already."""
+    if not access_log.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        access_log.addHandler(handler)
+        access_log.setLevel(logging.INFO)
+
+
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 

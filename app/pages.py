@@ -40,3 +40,27 @@ def step(request: Request) -> HTMLResponse:
 def pooling(request: Request) -> HTMLResponse:
     """Play max and average pooling on a small grid."""
     return _render(request, "pooling.html", "pooling", "Pooling")
+
+
+@router.get("/network", response_class=HTMLResponse)
+def network(request: Request) -> HTMLResponse:
+    """Run a stack of layers on an image and see every feature map."""
+    return _render(request, "network.html", "network", "Network")
+
+
+@router.get("/arithmetic", response_class=HTMLResponse)
+def arithmetic(request: Request) -> HTMLResponse:
+    """Convolution sizes: padding, stride, dilation, transposed."""
+    return _render(request, "arithmetic.html", "arithmetic", "Conv arithmetic")
+
+
+@router.get("/activations", response_class=HTMLResponse)
+def activations(request: Request) -> HTMLResponse:
+    """Activation functions, softmax and loss calculators."""
+    return _render(request, "activations.html", "activations", "Activations and losses")
+
+
+@router.get("/learn", response_class=HTMLResponse)
+def learn(request: Request) -> HTMLResponse:
+    """Watch gradient descent learn a kernel."""
+    return _render(request, "learn.html", "learn", "Watch a kernel learn")

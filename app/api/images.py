@@ -7,7 +7,7 @@ import json
 from typing import Annotated, Any, Literal, TypeVar
 
 import numpy as np
-from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, UploadFile
+from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, Request, UploadFile
 from fastapi.responses import Response
 from pydantic import BaseModel, ValidationError
 
@@ -37,7 +37,19 @@ from app.schemas import (
     Sample,
 )
 
-router = APIRouter(prefix="/api/v1", tags=["images"])
+
+async def _single_fields(request: Request) -> None:
+    """Refuse ambiguous forms: a field sent twice, or both an upload and a sample."""
+    form = await request.form()  # parsed once; FastAPI reuses it for the fields below
+    for name in ("image", "sample", "params", "color", "max_side"):
+        count = len(form.getlist(name))
+        if count > 1:
+            raise ParamError(name, f"{name} was sent {count} times; send it once")
+    if "image" in form and "sample" in form:
+        raise ParamError("image", "send either an image upload or a sample name, not both")
+
+
+router = APIRouter(prefix="/api/v1", tags=["images"], dependencies=[Depends(_single_fields)])
 Format = Literal["json", "npy", "png"]
 M = TypeVar("M", bound=BaseModel)
 
