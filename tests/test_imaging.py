@@ -19,7 +19,6 @@ RNG = np.random.default_rng(1234)
 RGB = RNG.integers(0, 256, size=(12, 16, 3), dtype=np.uint8)  # (H, W, 3)
 
 
-
 @pytest.fixture
 def pixel_loads(monkeypatch: pytest.MonkeyPatch) -> list:
     """Records every pixel decode (``ImageFile.load``), to prove a refusal came before it."""
@@ -32,6 +31,7 @@ def pixel_loads(monkeypatch: pytest.MonkeyPatch) -> list:
 
     monkeypatch.setattr(ImageFile.ImageFile, "load", spy)
     return calls
+
 
 def save(im: Image.Image, fmt: str, **options: object) -> bytes:
     buf = io.BytesIO()
