@@ -24,6 +24,9 @@ installed shows ``n/a``. ``--quick`` uses tiny images and one run (for the test 
 from __future__ import annotations
 
 import argparse
+import io
+import json
+import logging
 import math
 import statistics
 import sys
@@ -244,6 +247,67 @@ def agrees(ours: np.ndarray, other: np.ndarray) -> bool:
     return bool(np.allclose(ours, other, rtol=1e-4, atol=1e-4 * scale))
 
 
+def _photo(size: int) -> bytes:
+    """A photo-like RGB JPEG (smooth shading, edges and mild noise), made here."""
+    from PIL import Image
+
+    yy, xx = np.mgrid[0:size, 0:size] / size
+    rng = np.random.default_rng(1)
+    sky = np.stack([0.4 + 0.3 * yy, 0.6 + 0.2 * yy, 0.9 - 0.2 * yy])
+    hills = (yy > 0.6 + 0.1 * np.sin(xx * 9)).astype(float)
+    img = sky * (1 - hills) + hills * np.stack([0.2 + 0.2 * xx, 0.5 - 0.1 * yy, 0.2 + 0 * xx])
+    img += rng.normal(0, 0.03, img.shape)
+    pixels = (np.clip(img, 0, 1) * 255).astype(np.uint8).transpose(1, 2, 0)
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, "JPEG", quality=90)
+    return buffer.getvalue()
+
+
+def request_breakdown(size: int, repeat: int) -> None:
+    """Time one whole images/conv2d request and its parts: decode, compute, encode."""
+    from fastapi.testclient import TestClient
+
+    from app.api.images import render_layer
+    from app.imaging import decode_image
+    from app.layers import apply_conv
+    from app.main import app
+    from app.render import render_map
+    from app.schemas import ImageConv2dParams
+
+    data = _photo(size)
+    params = {"kernel": "sobel_x", "padding": "same"}
+    settings = app.state.settings
+    decode_ms, x = median_ms(lambda: decode_image(data, color="rgb", max_side=size), repeat)
+    layer = ImageConv2dParams.model_validate(params)
+    compute_ms, _ = median_ms(lambda: apply_conv(x, layer, settings).output, repeat)
+    result = apply_conv(x, layer, settings)
+
+    def encode() -> np.ndarray:  # the response's two PNGs: the input as used, and the output
+        shown = render_map(x, kind="image")["data_url"]
+        return np.array(len(shown) + len(render_layer(result)[0]["data_url"]))
+
+    encode_ms, _ = median_ms(encode, repeat)
+    client = TestClient(app)
+    form = {"params": json.dumps(params), "color": "rgb", "max_side": str(size)}
+    files = {"image": ("photo.jpg", data, "image/jpeg")}
+
+    def whole() -> np.ndarray:
+        r = client.post("/api/v1/images/conv2d", data=form, files=files)
+        r.raise_for_status()
+        return np.array(len(r.content))
+
+    logging.getLogger("convscope.access").setLevel(logging.WARNING)
+    whole()  # warm up: first-request imports and caches are not the request's cost
+    total_ms, _ = median_ms(whole, max(repeat, 3))
+    parts = decode_ms + compute_ms + encode_ms
+    http = max(total_ms - parts, 0.0)
+    print(
+        f"request images/conv2d {size}x{size} RGB sobel_x (JPEG {len(data) // 1024} KB): "
+        f"total {total_ms:.1f} ms = decode {decode_ms:.1f} + compute {compute_ms:.1f} + "
+        f"encode 2 PNGs {encode_ms:.1f} + HTTP/JSON layer {http:.1f} ({http / total_ms:.0%})"
+    )
+
+
 def _fmt(ms: float | None) -> str:
     return "n/a" if ms is None else f"{ms:.2f}"
 
@@ -254,6 +318,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=None, help="runs per timing (default 7)")
     parser.add_argument("--no-peers", action="store_true", help="time ours and naive only")
     parser.add_argument("--list", action="store_true", help="print the case names and exit")
+    parser.add_argument(
+        "--no-request", action="store_true", help="skip timing a whole image request"
+    )
     args = parser.parse_args(argv)
     repeat = args.repeat or (1 if args.quick else 7)
     if repeat < 1:
@@ -295,6 +362,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"geometric mean ours/opencv: {geo:.2f} over {len(ratios)} cases")
     else:
         print("geometric mean ours/opencv: n/a (opencv not installed)")
+    if not args.no_request:
+        request_breakdown(64 if args.quick else 1024, repeat)
     for failure in failures:
         print(f"FAIL {failure}", file=sys.stderr)
     return 1 if failures else 0
