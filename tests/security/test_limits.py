@@ -17,6 +17,7 @@ import pytest
 from fastapi import FastAPI
 
 from app.middleware import ConcurrencyLimit
+from tests.security.aio import run_async
 
 CONV = "/api/v1/conv2d"
 IMAGE_CONV = "/api/v1/images/conv2d"
@@ -75,7 +76,7 @@ def test_past_the_limit_a_request_gets_503_with_retry_after() -> None:
         assert limited.active == 0
         assert (await call(limited))[0] == 200  # the slot is free again
 
-    asyncio.run(scenario())
+    run_async(scenario())
 
 
 def test_the_limit_admits_exactly_limit_requests() -> None:
@@ -92,7 +93,7 @@ def test_the_limit_admits_exactly_limit_requests() -> None:
         assert [(await t)[0] for t in running] == [200, 200, 200]
         assert limited.active == 0
 
-    asyncio.run(scenario())
+    run_async(scenario())
 
 
 def test_gets_are_not_counted() -> None:
@@ -105,7 +106,7 @@ def test_gets_are_not_counted() -> None:
         assert (await call(limited, "GET"))[0] == 200
         await held
 
-    asyncio.run(scenario())
+    run_async(scenario())
 
 
 def test_a_failing_request_frees_its_slot() -> None:
@@ -119,7 +120,7 @@ def test_a_failing_request_frees_its_slot() -> None:
                 await call(limited)
         assert limited.active == 0
 
-    asyncio.run(scenario())
+    run_async(scenario())
 
 
 def test_a_cancelled_request_frees_its_slot() -> None:
@@ -134,7 +135,7 @@ def test_a_cancelled_request_frees_its_slot() -> None:
             await task
         assert limited.active == 0
 
-    asyncio.run(scenario())
+    run_async(scenario())
 
 
 # ---- end to end on a live server -------------------------------------------------------------

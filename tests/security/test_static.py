@@ -8,7 +8,6 @@ into the ASGI app with a hand-made scope, past any decoding uvicorn does.
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import pytest
@@ -16,6 +15,7 @@ from fastapi import FastAPI
 
 from app.config import ROOT
 from app.main import app
+from tests.security.aio import run_async
 
 # Text from files outside static/ that must never come back.
 SECRETS = (b"class Settings", b"[project]", b"root:", b"BaseSettings", b"{% block", b"import ")
@@ -139,7 +139,7 @@ DECODED_PATHS = [
 
 @pytest.mark.parametrize("path", DECODED_PATHS, ids=lambda p: repr(p[:40]))
 def test_traversal_in_a_decoded_path_is_refused(path: str) -> None:
-    status, body = asyncio.run(_asgi_get(app, path))
+    status, body = run_async(_asgi_get(app, path))
     assert_refused(status, body, path)
 
 
