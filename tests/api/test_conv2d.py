@@ -11,6 +11,8 @@ import torch
 import torch.nn.functional as F
 from fastapi.testclient import TestClient
 
+from tests.api.helpers import assert_close, detail_text
+
 URL = "/api/v1/conv2d"
 EDGE_PATCH = [[0.6, 0.2, 0.6], [0.1, -0.2, -0.3], [-0.5, -0.1, -0.3]]
 EDGE_KERNEL = [[1, 1, 1], [0, 0, 0], [-1, -1, -1]]
@@ -20,20 +22,6 @@ TORCH_MODE = {
     "replicate": "replicate",
     "circular": "circular",
 }
-
-
-def assert_close(actual: Any, expected: Any) -> None:
-    """Agree with the float64 reference to 1e-9 relative (of the largest magnitude)."""
-    expected = np.asarray(expected, dtype=np.float64)
-    actual = np.asarray(actual, dtype=np.float64)
-    assert actual.shape == expected.shape
-    scale = max(1.0, float(np.abs(expected).max(initial=0.0)))
-    np.testing.assert_allclose(actual, expected, rtol=1e-9, atol=1e-12 * scale)
-
-
-def detail_text(response: Any) -> str:
-    detail = response.json()["detail"]
-    return detail if isinstance(detail, str) else " ".join(d["msg"] for d in detail)
 
 
 # ---- hand-worked cases --------------------------------------------------------------

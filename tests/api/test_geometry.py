@@ -11,12 +11,9 @@ import torch
 import torch.nn.functional as F
 from fastapi.testclient import TestClient
 
+from tests.api.helpers import detail_text
+
 URL = "/api/v1/geometry"
-
-
-def detail_text(response: Any) -> str:
-    detail = response.json()["detail"]
-    return detail if isinstance(detail, str) else " ".join(d["msg"] for d in detail)
 
 
 def _pair(rng: np.random.Generator, lo: int, hi: int) -> int | list[int]:

@@ -16,6 +16,7 @@ from PIL import Image
 from starlette.formparsers import MultiPartParser
 
 from app.main import app
+from tests.api.helpers import detail_text
 
 CONV = "/api/v1/images/conv2d"
 POOL = "/api/v1/images/pool2d"
@@ -66,13 +67,6 @@ def upload(
 ) -> Any:
     files = {"image": (filename, data, content_type)} if data is not None else None
     return client.post(url, files=files, data={"params": params, **form})
-
-
-def detail_text(response: Any) -> str:
-    detail = response.json()["detail"]
-    if isinstance(detail, str):
-        return detail
-    return " ".join(" ".join(map(str, d["loc"])) + " " + d["msg"] for d in detail)
 
 
 @pytest.fixture

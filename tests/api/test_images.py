@@ -18,6 +18,8 @@ import torch.nn.functional as F
 from fastapi.testclient import TestClient
 from PIL import Image
 
+from tests.api.helpers import detail_text
+
 CONV = "/api/v1/images/conv2d"
 POOL = "/api/v1/images/pool2d"
 ACTIVATION = "/api/v1/images/activation"
@@ -71,13 +73,6 @@ def decode_data_url(url: str) -> Image.Image:
     image = Image.open(io.BytesIO(base64.b64decode(url[len(prefix) :])))
     assert image.format == "PNG"
     return image
-
-
-def detail_text(response: Any) -> str:
-    detail = response.json()["detail"]
-    if isinstance(detail, str):
-        return detail
-    return " ".join(" ".join(map(str, d["loc"])) + " " + d["msg"] for d in detail)
 
 
 def json_conv2d(client: TestClient, x: np.ndarray, kernel: Any, **params: Any) -> np.ndarray:

@@ -10,21 +10,10 @@ import torch
 import torch.nn.functional as F
 from fastapi.testclient import TestClient
 
+from tests.api.helpers import assert_close, detail_text
+
 BN = "/api/v1/batch_norm"
 DROPOUT = "/api/v1/dropout"
-
-
-def assert_close(actual: Any, expected: Any) -> None:
-    expected = np.asarray(expected, dtype=np.float64)
-    actual = np.asarray(actual, dtype=np.float64)
-    assert actual.shape == expected.shape
-    scale = max(1.0, float(np.abs(expected).max(initial=0.0)))
-    np.testing.assert_allclose(actual, expected, rtol=1e-9, atol=1e-12 * scale)
-
-
-def detail_text(response: Any) -> str:
-    detail = response.json()["detail"]
-    return detail if isinstance(detail, str) else " ".join(d["msg"] for d in detail)
 
 
 # ---- batch_norm ---------------------------------------------------------------------

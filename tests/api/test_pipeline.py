@@ -14,6 +14,8 @@ import torch.nn.functional as F
 from fastapi.testclient import TestClient
 from PIL import Image
 
+from tests.api.helpers import detail_text
+
 URL = "/api/v1/images/pipeline"
 SOBEL_X = [[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]]
 SOBEL_Y = [[-1.0, -2.0, -1.0], [0.0, 0.0, 0.0], [1.0, 2.0, 1.0]]
@@ -72,13 +74,6 @@ def run(
 def npy(response: Any) -> np.ndarray:
     assert response.status_code == 200, response.text
     return np.load(io.BytesIO(response.content), allow_pickle=False)
-
-
-def detail_text(response: Any) -> str:
-    detail = response.json()["detail"]
-    if isinstance(detail, str):
-        return detail
-    return " ".join(" ".join(map(str, d["loc"])) + " " + d["msg"] for d in detail)
 
 
 def png_size(data_url: str) -> tuple[int, int]:

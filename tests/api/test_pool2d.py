@@ -10,20 +10,9 @@ import torch
 import torch.nn.functional as F
 from fastapi.testclient import TestClient
 
+from tests.api.helpers import assert_close, detail_text
+
 URL = "/api/v1/pool2d"
-
-
-def assert_close(actual: Any, expected: Any) -> None:
-    expected = np.asarray(expected, dtype=np.float64)
-    actual = np.asarray(actual, dtype=np.float64)
-    assert actual.shape == expected.shape
-    scale = max(1.0, float(np.abs(expected).max(initial=0.0)))
-    np.testing.assert_allclose(actual, expected, rtol=1e-9, atol=1e-12 * scale)
-
-
-def detail_text(response: Any) -> str:
-    detail = response.json()["detail"]
-    return detail if isinstance(detail, str) else " ".join(d["msg"] for d in detail)
 
 
 X4 = [[1.0, 2.0, 3.0, 4.0], [5.0, 6.0, 7.0, 8.0], [9.0, 10.0, 11.0, 12.0], [13.0, 14.0, 15.0, 16.0]]

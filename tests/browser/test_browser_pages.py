@@ -287,6 +287,55 @@ def test_hovering_an_output_pixel_shows_the_api_sum(open_page: Any, live_server:
     watch.assert_clean()
 
 
+def test_hovering_a_second_output_map_shows_its_api_sum(open_page: Any, live_server: str) -> None:
+    page, watch = open_page("/")
+    wait_ready(page, "/")
+    png = make_png()
+    upload(page, png)
+    page.get_by_test_id("kernel-compare").check()
+    before = renders(page)
+    page.get_by_test_id("kernel-sobel_y").click()
+    wait_rendered(page, before)
+    expect(page.get_by_test_id("map-strip")).to_be_visible()
+    expect(page.get_by_test_id("map-1")).to_contain_text("sobel_y")
+
+    params = {"kernel": ["sobel_x", "sobel_y"], **PAGE_PARAMS}
+    raw = np.load(io.BytesIO(api_image_conv2d(page, live_server, png, params, "npy")))
+    assert raw.shape[0] == 2  # one channel per kernel, in the order they were picked
+    values = raw[1]  # sobel_y: horizontal edges
+    py, px = (int(v) for v in np.unravel_index(np.abs(values).argmax(), values.shape))
+
+    small = page.get_by_test_id("map-canvas-1")
+    box = small.bounding_box()
+    height, width = values.shape
+    small.hover(
+        position={"x": (px + 0.5) * box["width"] / width, "y": (py + 0.5) * box["height"] / height}
+    )
+    expect(page.get_by_test_id("map-1")).to_have_attribute("aria-pressed", "true")
+    expect(page.get_by_test_id("trace-title")).to_have_text(
+        f"Output pixel (row {py}, column {px}) of map 2, sobel_y"
+    )
+    traced = api_image_conv2d(
+        page,
+        live_server,
+        png,
+        {**params, "trace_region": {"rows": [py, py + 1], "cols": [px, px + 1]}},
+    )
+    expected = next(step["sum"] for step in traced["steps"] if step["out"][0] == 1)
+    shown = page.get_by_test_id("trace-sum")
+    expect(shown).to_have_count(1)
+    expect(shown).to_have_attribute("data-channel", "1")
+    assert shown_number(shown.inner_text()) == pytest.approx(expected, abs=6e-5)
+    assert abs(expected) > 0.1
+    # The large output now shows map 2: the same picture as the API's second map.
+    body = api_image_conv2d(page, live_server, png, params)
+    assert np.array_equal(
+        canvas_rgb(page, "output-canvas"), data_url_rgb(body["output"][1]["data_url"])
+    )
+    expect(page).to_have_url(re.compile(r"map=1"))
+    watch.assert_clean()
+
+
 @pytest.mark.parametrize("how", ["drop", "paste"])
 def test_an_image_can_be_dropped_or_pasted(open_page: Any, how: str) -> None:
     page, watch = open_page("/")
@@ -479,6 +528,108 @@ def test_step_hovering_an_output_cell_jumps_to_its_step(open_page: Any) -> None:
     watch.assert_clean()
 
 
+def step_renders(page: Any) -> int:
+    return int(page.get_by_test_id("step-stage").get_attribute("data-renders") or 0)
+
+
+def wait_step_rendered(page: Any, before: int) -> None:
+    """Wait until /step has drawn a new trace and is no longer busy."""
+    page.wait_for_function(
+        """(before) => {
+            const stage = document.querySelector('[data-testid="step-stage"]');
+            return Number(stage.dataset.renders || 0) > before && !stage.hasAttribute("aria-busy");
+        }""",
+        arg=before,
+    )
+
+
+def api_crop(page: Any, base: str, crop: list[int]) -> list[Any]:
+    r0, c0, rows, cols = crop
+    response = page.request.post(
+        f"{base}/api/v1/images/pixels",
+        multipart={
+            "sample": "shapes",
+            "params": json.dumps({"rows": [r0, r0 + rows], "cols": [c0, c0 + cols]}),
+            "color": "gray",
+            "max_side": "64",
+        },
+    )
+    assert response.status == 200, response.text()
+    return response.json()["pixels"]
+
+
+def test_step_through_a_crop_of_an_image(open_page: Any, live_server: str) -> None:
+    page, watch = open_page("/step")
+    expect(page.get_by_test_id("step-sum")).to_have_text("2.3")
+    page.get_by_test_id("crop-use").click()
+    counter = page.get_by_test_id("player-counter")
+    expect(counter).to_have_text("Step 1 of 16")  # the default 6x6 crop, 3x3 kernel
+    expect(page.get_by_test_id("crop-info")).to_contain_text("of the 64\u00d764 px image")
+
+    # Click near the bottom-right of the picture: the crop moves there.
+    picture = page.get_by_test_id("crop-image")
+    box = picture.bounding_box()
+    before = step_renders(page)
+    picture.click(position={"x": box["width"] * 0.42, "y": box["height"] * 0.37})
+    wait_step_rendered(page, before)
+    expect(page).to_have_url(re.compile(r"crop=(?!23%2C4)"))
+    crop = [int(v) for v in re.search(r"crop=([\d%C]+)", page.url)[1].split("%2C")]
+    assert crop[2:] == [6, 6]
+    expect(page.get_by_test_id("crop-info")).to_contain_text(f"rows {crop[0]}\u2013{crop[0] + 5}")
+
+    pixels = api_crop(page, live_server, crop)
+    steps = page.request.post(
+        f"{live_server}/api/v1/conv2d",
+        data={"input": pixels[0], "kernel": [[1, 1, 1], [0, 0, 0], [-1, -1, -1]], "trace": True},
+    ).json()["steps"]
+    # The step with the largest |sum|, reached with the scrubber, shows the API's sum.
+    n = max(range(len(steps)), key=lambda i: abs(steps[i]["sum"]))
+    page.get_by_test_id("player-scrubber").evaluate(
+        f"(el) => {{ el.value = '{n}'; el.dispatchEvent(new Event('input', {{bubbles: true}})); }}"
+    )
+    expect(counter).to_have_text(f"Step {n + 1} of 16")
+    shown = shown_number(page.get_by_test_id("step-sum").inner_text())
+    assert shown == pytest.approx(steps[n]["sum"], abs=1e-4)
+    assert abs(steps[n]["sum"]) > 0.5  # the crop holds an edge, so the check means something
+
+    # The link carries the crop, not the numbers: a fresh page fetches the same pixels.
+    assert not re.search(r"[?&]x=", page.url)
+    again, watch_again = open_page(path_of(page.url))
+    expect(again.get_by_test_id("player-counter")).to_have_text(f"Step {n + 1} of 16")
+    expect(again.get_by_test_id("step-sum")).to_have_text(
+        page.get_by_test_id("step-sum").inner_text()
+    )
+    watch.assert_clean()
+    watch_again.assert_clean()
+
+
+def test_step_link_from_another_page_with_rgb_crop_and_preset(
+    open_page: Any, live_server: str
+) -> None:
+    page, watch = open_page("/step?src=shapes&crop=23,4,4,5&color=rgb&kernel=sobel_y&at=1,2")
+    expect(page.get_by_test_id("channels")).to_have_value("3")
+    expect(page.get_by_test_id("input-caption")).to_have_text(f"3{TIMES}4{TIMES}5")
+    expect(page.get_by_test_id("player-counter")).to_have_text("Step 6 of 6")  # output (1, 2)
+    pixels = page.request.post(
+        f"{live_server}/api/v1/images/pixels",
+        multipart={
+            "sample": "shapes",
+            "params": json.dumps({"rows": [23, 27], "cols": [4, 9]}),
+            "color": "rgb",
+            "max_side": "64",
+        },
+    ).json()["pixels"]
+    sobel_y = [[-1, -2, -1], [0, 0, 0], [1, 2, 1]]
+    steps = page.request.post(
+        f"{live_server}/api/v1/conv2d",
+        data={"input": pixels, "kernel": [sobel_y] * 3, "trace": True},
+    ).json()["steps"]
+    shown = shown_number(page.get_by_test_id("step-sum").inner_text())
+    assert shown == pytest.approx(steps[5]["sum"], abs=1e-4)
+    expect(page.get_by_test_id("step-detail")).to_contain_text("Channel B")
+    watch.assert_clean()
+
+
 # ---- pooling -------------------------------------------------------------------------------
 
 
@@ -532,3 +683,49 @@ def test_average_pooling_shows_the_divisor_and_the_link_restores_it(open_page: A
     expect(again.get_by_test_id("divisor")).to_have_text("9")
     watch.assert_clean()
     watch_again.assert_clean()
+
+
+def test_pooling_dilation_highlights_the_api_maximum(open_page: Any, live_server: str) -> None:
+    page, watch = open_page("/pooling?stride=1")
+    counter = page.get_by_test_id("player-counter")
+    expect(counter).to_have_text("Step 1 of 25")
+    dilation = page.get_by_test_id("dilation")
+    dilation.fill("2")
+    dilation.press("Tab")
+    expect(counter).to_have_text("Step 1 of 16")  # a 2x2 window spread over 3x3
+    expect(page).to_have_url(re.compile(r"dil=2"))
+    grid = [
+        [1, 3, 2, 9, 0, 4],
+        [5, 6, 1, 2, 7, 3],
+        [0, 2, 8, 4, 1, 1],
+        [3, 1, 5, 7, 2, 6],
+        [9, 4, 2, 0, 3, 5],
+        [2, 8, 6, 1, 4, 0],
+    ]
+    steps = page.request.post(
+        f"{live_server}/api/v1/pool2d",
+        data={"input": grid, "kernel_size": 2, "stride": 1, "dilation": 2, "trace": True},
+    ).json()["steps"]
+    canvas = page.get_by_test_id("input-canvas")
+    focus_page(page)
+    for n, step in enumerate(steps[:6]):
+        expect(counter).to_have_text(f"Step {n + 1} of 16")
+        r, c = step["argmax"]
+        expect(page.get_by_test_id("argmax-text")).to_have_text(f" at input row {r}, column {c}")
+        assert shown_number(page.get_by_test_id("step-value").inner_text()) == step["value"]
+        size, gap, x0, y0 = (
+            float(canvas.get_attribute(f"data-{k}")) for k in ("cell", "gap", "x0", "y0")
+        )
+        left = int(x0 + c * (size + gap)) + 1
+        middle = int(y0 + r * (size + gap) + size / 2)
+        assert canvas_pixel(page, "input-canvas", left, middle) == HIGHLIGHT
+        # A gap cell between the taps is not part of the window: no highlight there.
+        gap_left = int(x0 + (step["origin"][1] + 1) * (size + gap)) + 1
+        assert canvas_pixel(page, "input-canvas", gap_left, middle) != HIGHLIGHT
+        page.keyboard.press("ArrowRight")
+
+    # Average pooling has no dilation: choosing it resets the field and disables it.
+    page.get_by_test_id("mode-avg").check()
+    expect(dilation).to_be_disabled()
+    expect(dilation).to_have_value("1")
+    watch.assert_clean()

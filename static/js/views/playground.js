@@ -16,9 +16,13 @@ import { canvasPoint, channelName, equation, padModes } from "./shared.js";
 
 const FALLBACK_KERNEL = [[0, 0, 0], [0, 1, 0], [0, 0, 0]];
 
+const MAX_COMPARE = 6; // presets compared side by side
+
 const SCHEMA = {
   src: field.text("shapes"),
-  kernel: field.text("sobel_x"),
+  // One preset name, "custom" (the numbers in k), or several presets "sobel_x,sobel_y".
+  kernel: field.text("sobel_x", { pattern: new RegExp(`^[\\w-]{1,64}(,[\\w-]{1,64}){0,${MAX_COMPARE - 1}}$`) }),
+  multi: field.bool(false), // compare several presets: the gallery selects more than one
   k: field.matrix(FALLBACK_KERNEL),
   bias: field.number(0),
   stride: field.int(1, { min: 1, max: 64 }),
@@ -32,10 +36,31 @@ const SCHEMA = {
   size: field.choice("256", ["128", "256", "512"]),
   px: field.int(-1, { min: -1, max: 4096 }), // the inspected output pixel (column), -1: none
   py: field.int(-1, { min: -1, max: 4096 }),
+  map: field.int(0, { min: 0, max: 63 }), // the output map inspected (one per filter)
 };
 
 const UPLOAD = "upload";
-const VIEW_KEYS = new Set(["px", "py"]);
+const VIEW_KEYS = new Set(["px", "py", "map"]);
+
+/** The preset names in `kernel` ("custom" for the numbers in k). */
+export function kernelNames(s) {
+  return s.kernel.split(",");
+}
+
+/**
+ * Which output channels each map of an image response holds: `[{start, count}]`. An RGB
+ * map (shape [3, H, W]) holds 3 consecutive channels, a gray or diverging map ([H, W]) one;
+ * trace steps name their channel in this order (`out[0]`).
+ */
+export function mapChannels(maps) {
+  let start = 0;
+  return maps.map((map) => {
+    const count = map.shape.length === 3 ? map.shape[0] : 1;
+    const span = { start, count };
+    start += count;
+    return span;
+  });
+}
 
 export function mount(root) {
   const store = createStore(SCHEMA);
@@ -50,6 +75,8 @@ export function mount(root) {
   let kernels = []; // presets from the API
   let upload = null; // the uploaded Blob, when src is "upload"
   let result = null; // the last images/conv2d response
+  let mapImages = []; // its output maps, decoded
+  let lastTrace = null; // {px, py, steps} of the last trace, all channels
   let requestId = 0;
   let traceId = 0;
 
@@ -59,16 +86,25 @@ export function mount(root) {
   }
 
   // ---- what to send ------------------------------------------------------------------
-  function kernelValues() {
+  /** The kernel of output map `map`: one 2-D filter per map, in the order of the names. */
+  function kernelValues(map = selectedMap()) {
     const s = store.state;
     if (s.kernel === "custom") return s.k;
-    return kernels.find((k) => k.name === s.kernel)?.values ?? s.k;
+    const names = kernelNames(s);
+    const name = names[Math.min(map, names.length - 1)];
+    return kernels.find((k) => k.name === name)?.values ?? s.k;
+  }
+
+  function selectedMap() {
+    const count = result?.output.length ?? 1;
+    return Math.min(store.state.map, count - 1);
   }
 
   function params(extra = {}) {
     const s = store.state;
+    const names = kernelNames(s);
     return {
-      kernel: s.kernel === "custom" ? s.k : s.kernel,
+      kernel: s.kernel === "custom" ? s.k : names.length > 1 ? names : names[0],
       bias: s.bias,
       stride: s.stride,
       padding: s.pad === "custom" ? [s.ph, s.pw] : s.pad,
@@ -93,12 +129,14 @@ export function mount(root) {
     try {
       const response = await call({});
       if (id !== requestId) return;
-      const [inputImage, outputImage] = await Promise.all([loadImage(response.input.data_url), loadImage(response.output[0].data_url)]);
+      const [inputImage, ...outputImages] = await Promise.all([response.input, ...response.output].map((map) => loadImage(map.data_url)));
       if (id !== requestId) return;
       notice.clear();
       delete stage.dataset.stale;
       result = response;
-      drawImages(inputImage, outputImage);
+      mapImages = outputImages;
+      drawImages(inputImage);
+      drawMapStrip();
       drawKernel();
       drawFormula();
       stage.dataset.renders = String(Number(stage.dataset.renders || 0) + 1);
@@ -113,13 +151,10 @@ export function mount(root) {
   }
   const computeSoon = debounce(compute, 250);
 
-  function drawImages(inputImage, outputImage) {
-    const input = result.input;
-    const output = result.output[0];
-    for (const [canvas, image, overlay] of [
-      [canvases.input, inputImage, overlays.input],
-      [canvases.output, outputImage, overlays.output],
-    ]) {
+  function drawImages(inputImage) {
+    const targets = [[canvases.output, mapImages[selectedMap()], overlays.output]];
+    if (inputImage) targets.push([canvases.input, inputImage, overlays.input]);
+    for (const [canvas, image, overlay] of targets) {
       canvas.width = image.naturalWidth;
       canvas.height = image.naturalHeight;
       drawImageExact(canvas.getContext("2d"), image);
@@ -132,8 +167,62 @@ export function mount(root) {
     canvases.input.style.aspectRatio = `${W} / ${H}`;
     canvases.output.style.aspectRatio = `${wo} / ${ho}`;
     el("input-caption").textContent = `${W}×${H} px, ${store.state.color === "rgb" ? "RGB" : "gray"}, 0 to 1`;
-    el("output-caption").textContent = `${wo}×${ho} px${result.output.length > 1 ? `, map 1 of ${result.output.length}` : ""}`;
-    drawBar(output);
+    const m = selectedMap();
+    const count = result.output.length;
+    el("output-caption").textContent = `${wo}×${ho} px${count > 1 ? `, map ${m + 1} of ${count}: ${result.output[m].label}` : ""}`;
+    drawBar(result.output[m]);
+  }
+
+  /** Small multiples: every output map with its label; pick one to inspect it above. */
+  function drawMapStrip() {
+    const strip = el("map-strip");
+    const maps = result.output;
+    strip.hidden = maps.length < 2;
+    if (maps.length < 2) return replaceChildren(strip);
+    const m = selectedMap();
+    const cards = maps.map((map, n) => {
+      const canvas = h("canvas", { class: "pixelated", dataset: { testid: `map-canvas-${n}` } });
+      const image = mapImages[n];
+      canvas.width = image.naturalWidth;
+      canvas.height = image.naturalHeight;
+      drawImageExact(canvas.getContext("2d"), image);
+      const card = h(
+        "button",
+        {
+          type: "button",
+          class: "map-card",
+          aria: { pressed: String(n === m), label: `Output map ${n + 1}: ${map.label}` },
+          dataset: { testid: `map-${n}`, map: n },
+          onClick: () => chooseMap(n),
+        },
+        canvas,
+        h("span", { class: "map-card-label" }, `${n + 1}. ${map.label}`),
+      );
+      // Hovering a small map inspects the same pixel on it, as on the large one.
+      canvas.addEventListener("pointermove", (event) => {
+        const [x, y] = canvasPoint(canvas, event);
+        const [px, py] = [Math.floor(x), Math.floor(y)];
+        if (n === store.state.map && px === store.state.px && py === store.state.py) return;
+        chooseMap(n);
+        selectPixel(px, py, { fetch: true });
+      });
+      return card;
+    });
+    replaceChildren(
+      strip,
+      h("h3", {}, `${maps.length} output maps, one per kernel`),
+      h("p", { class: "hint" }, "Pick or hover one to inspect it above; each map has its own colour scale."),
+      h("div", { class: "map-grid" }, cards),
+    );
+  }
+
+  function chooseMap(n) {
+    if (!result || n === selectedMap()) return;
+    store.set({ map: n });
+    for (const card of el("map-strip").querySelectorAll(".map-card")) card.setAttribute("aria-pressed", String(Number(card.dataset.map) === n));
+    drawImages(null);
+    drawKernel();
+    if (lastTrace && lastTrace.px === store.state.px && lastTrace.py === store.state.py) renderTrace(lastTrace.px, lastTrace.py, lastTrace.steps);
   }
 
   function drawBar(map) {
@@ -223,7 +312,8 @@ export function mount(root) {
     try {
       const response = await call({ trace_region: { rows: [py, py + 1], cols: [px, px + 1] } });
       if (id !== traceId) return;
-      renderTrace(px, py, response.steps ?? []);
+      lastTrace = { px, py, steps: response.steps ?? [] };
+      renderTrace(px, py, lastTrace.steps);
       tracePanel.dataset.traces = String(Number(tracePanel.dataset.traces || 0) + 1);
     } catch (error) {
       if (id === traceId) replaceChildren(tracePanel, h("p", { class: "notice notice-error", role: "alert" }, error.message));
@@ -246,9 +336,13 @@ export function mount(root) {
     return h("figure", { class: "mini" }, canvas, h("figcaption", {}, label));
   }
 
-  function renderTrace(px, py, steps) {
-    const kernel = kernelValues();
-    const rgbDepthwise = steps.length > 1;
+  function renderTrace(px, py, allSteps) {
+    // The steps of the selected map only: its channels, in the response's channel order.
+    const m = selectedMap();
+    const { start, count } = mapChannels(result.output)[m];
+    const steps = allSteps.filter((step) => step.out[0] >= start && step.out[0] < start + count);
+    const kernel = kernelValues(m);
+    const rgbDepthwise = count > 1;
     const blocks = steps.map((step, n) => {
       const C = step.window.length;
       const perChannel = step.window.map((win, ch) =>
@@ -273,7 +367,7 @@ export function mount(root) {
       return h(
         "div",
         { class: "trace-step" },
-        rgbDepthwise ? h("h4", {}, `Output channel ${channelName(o, steps.length)}`) : null,
+        rgbDepthwise ? h("h4", {}, `Output channel ${channelName(o - start, count)}`) : null,
         perChannel,
         h(
           "p",
@@ -289,7 +383,7 @@ export function mount(root) {
     });
     replaceChildren(
       tracePanel,
-      h("h3", { dataset: { testid: "trace-title" } }, `Output pixel (row ${py}, column ${px})`),
+      h("h3", { dataset: { testid: "trace-title" } }, `Output pixel (row ${py}, column ${px})${result.output.length > 1 ? ` of map ${m + 1}, ${result.output[m].label}` : ""}`),
       h("p", { class: "hint" }, "The window is the input under the kernel (outlined on the input, with padding where it hangs over the edge). Each product is window × kernel; their sum plus the bias is the pixel's value."),
       blocks,
     );
@@ -329,7 +423,7 @@ export function mount(root) {
     try {
       const blob = await call({}, format);
       const url = URL.createObjectURL(blob);
-      const name = `convscope-${store.state.kernel}.${format}`;
+      const name = `convscope-${kernelNames(store.state).join("-")}.${format}`;
       const link = h("a", { href: url, download: name, hidden: true });
       document.body.append(link);
       link.click();
@@ -361,7 +455,7 @@ export function mount(root) {
 
   store.subscribe((state, changed) => {
     controls.sync(state, kernels);
-    if ([...changed].every((key) => VIEW_KEYS.has(key))) return;
+    if ([...changed].every((key) => VIEW_KEYS.has(key) || key === "multi")) return;
     if (changed.has("kernel") || changed.has("k") || changed.has("bias")) drawKernel();
     computeSoon();
   });
@@ -380,7 +474,7 @@ export function mount(root) {
     .then((list) => controls.setSamples(list, store.state))
     .catch((error) => notice.error(`Could not load the sample images. ${error.message}`));
 
-  window.addEventListener("resize", debounce(() => result && drawBar(result.output[0]), 100));
+  window.addEventListener("resize", debounce(() => result && drawBar(result.output[selectedMap()]), 100));
   controls.sync(store.state, kernels);
   compute();
 }
@@ -427,7 +521,7 @@ function buildControls(root, store, { maxKernelSide, onUpload, kernelValues }) {
   const editor = createKernelEditor({
     values: kernelValues(),
     maxSide: maxKernelSide,
-    onChange: (values) => store.set({ kernel: "custom", k: values }),
+    onChange: (values) => store.set({ kernel: "custom", k: values, multi: false, map: 0 }),
   });
   const bias = createNumberField({ label: "Bias", testid: "bias", value: store.state.bias, integer: false, step: 0.1, onChange: (v) => store.set({ bias: v }) });
   replaceChildren(el("kernel-editor-box"), editor.root, bias.root);
@@ -459,14 +553,34 @@ function buildControls(root, store, { maxKernelSide, onUpload, kernelValues }) {
     customPad,
   );
 
+  // Compare mode: the gallery selects several presets of one size, one output map each.
+  const compare = el("kernel-compare");
+  compare.addEventListener("change", () => {
+    const s = store.state;
+    if (compare.checked) store.set({ multi: true, kernel: s.kernel === "custom" ? "sobel_x,sobel_y" : s.kernel });
+    else store.set({ multi: false, kernel: kernelNames(s)[Math.min(s.map, kernelNames(s).length - 1)], map: 0 });
+  });
+
+  function pickPreset(name) {
+    const s = store.state;
+    if (!s.multi) return store.set({ kernel: name, map: 0 });
+    const names = s.kernel === "custom" ? [] : kernelNames(s);
+    let next = names;
+    if (names.includes(name)) next = names.length > 1 ? names.filter((n) => n !== name) : names;
+    else if (names.length < MAX_COMPARE) next = [...names, name];
+    store.set({ kernel: next.join(","), map: Math.min(s.map, next.length - 1) });
+  }
+
+  let presets = [];
   let kernelButtons = [];
   let sampleButtons = [];
   return {
     setKernels(list) {
+      presets = list;
       kernelButtons = list.map((k) =>
         h(
           "button",
-          { type: "button", class: "kernel-card", dataset: { testid: `kernel-${k.name}`, name: k.name }, title: k.description, onClick: () => store.set({ kernel: k.name }) },
+          { type: "button", class: "kernel-card", dataset: { testid: `kernel-${k.name}`, name: k.name, size: `${k.values.length}×${k.values[0].length}` }, title: k.description, onClick: () => pickPreset(k.name) },
           h("span", { class: "kernel-card-label" }, k.label),
           h("span", { class: "kernel-card-size" }, `${k.values.length}×${k.values[0].length}`),
         ),
@@ -492,15 +606,32 @@ function buildControls(root, store, { maxKernelSide, onUpload, kernelValues }) {
       replaceChildren(samplesBox, sampleButtons);
       this.sync(store.state);
     },
-    sync(s, kernels = []) {
+    sync(s) {
+      const names = kernelNames(s);
+      const chosen = names.map((name) => presets.find((k) => k.name === name)).filter(Boolean);
+      const size = chosen[0] ? `${chosen[0].values.length}×${chosen[0].values[0].length}` : null;
+      compare.checked = s.multi;
       for (const button of sampleButtons) button.setAttribute("aria-pressed", String(button.dataset.name === s.src));
-      for (const button of kernelButtons) button.setAttribute("aria-pressed", String(button.dataset.name === s.kernel));
-      const preset = kernels.find((k) => k.name === s.kernel);
-      description.textContent = preset
-        ? preset.description
-        : s.kernel === "custom"
-          ? "Your own kernel: type numbers in the grid; the output updates as you type."
-          : "";
+      for (const button of kernelButtons) {
+        button.setAttribute("aria-pressed", String(names.includes(button.dataset.name)));
+        // Compared kernels must share a size; the custom kernel cannot join them.
+        const clash = s.multi && (button.dataset.name === "custom" || (size && button.dataset.size !== size && !names.includes(button.dataset.name)));
+        button.disabled = Boolean(clash);
+        button.title = clash
+          ? button.dataset.name === "custom"
+            ? "Turn off “compare” to edit your own kernel"
+            : `Compared kernels must all be ${size}`
+          : (presets.find((k) => k.name === button.dataset.name)?.description ?? "Your own numbers");
+      }
+      if (s.multi) {
+        description.textContent = `Comparing ${chosen.length} kernel${chosen.length === 1 ? "" : "s"}: ${chosen.map((k) => k.label).join(", ")}. Click presets to add or remove them (up to ${MAX_COMPARE}, all ${size ?? "one size"}); each gives one output map.`;
+      } else {
+        description.textContent = chosen[0]
+          ? chosen[0].description
+          : s.kernel === "custom"
+            ? "Your own kernel: type numbers in the grid; the output updates as you type."
+            : "";
+      }
       editor.setValues(kernelValues());
       for (const input of root.querySelectorAll('input[name="color"]')) input.checked = input.value === s.color;
       for (const input of root.querySelectorAll('input[name="cmode"]')) {

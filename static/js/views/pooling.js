@@ -23,7 +23,7 @@ const DEFAULT_INPUT = [
   [9, 4, 2, 0, 3, 5],
   [2, 8, 6, 1, 4, 0],
 ];
-const LIMITS = { rows: [1, 8], cols: [1, 8], k: [1, 5], stride: [1, 5], padding: [0, 2] };
+const LIMITS = { rows: [1, 8], cols: [1, 8], k: [1, 5], stride: [1, 5], padding: [0, 2], dil: [1, 3] };
 
 const SCHEMA = {
   x: field.matrix(DEFAULT_INPUT),
@@ -31,6 +31,7 @@ const SCHEMA = {
   k: field.int(2, { min: 1, max: LIMITS.k[1] }),
   stride: field.int(2, { min: 1, max: LIMITS.stride[1] }),
   padding: field.int(0, { min: 0, max: LIMITS.padding[1] }),
+  dil: field.int(1, { min: 1, max: LIMITS.dil[1] }), // dilation, max pooling only
   ceil: field.bool(false),
   cip: field.bool(true),
   step: field.int(0, { min: 0, max: 400 }),
@@ -43,8 +44,11 @@ export function refusal(s) {
   if (s.padding > Math.floor(s.k / 2)) {
     return `Padding can be at most half the kernel size (⌊${s.k}/2⌋ = ${Math.floor(s.k / 2)}), as in PyTorch.`;
   }
-  if (s.k > H + 2 * s.padding || s.k > W + 2 * s.padding) {
-    return `The ${s.k}×${s.k} window would be larger than the padded input (${H + 2 * s.padding}×${W + 2 * s.padding}).`;
+  if (s.dil > 1 && s.mode !== "max") return "Dilation applies to max pooling only (as in PyTorch).";
+  const span = s.dil * (s.k - 1) + 1; // the window's extent with its gaps
+  if (span > H + 2 * s.padding || span > W + 2 * s.padding) {
+    const spread = s.dil > 1 ? ` (dilation ${s.dil} spreads it over ${span}×${span})` : "";
+    return `The ${s.k}×${s.k} window${spread} would be larger than the padded input (${H + 2 * s.padding}×${W + 2 * s.padding}).`;
   }
   return null;
 }
@@ -75,6 +79,7 @@ export function mount(root) {
     stage.setAttribute("aria-busy", "true");
     const body = { input: s.x, mode: s.mode, kernel_size: s.k, stride: s.stride, padding: s.padding, ceil_mode: s.ceil, trace: true };
     if (s.mode === "avg") body.count_include_pad = s.cip;
+    else body.dilation = s.dil;
     try {
       const response = await api.pool2d(body);
       if (id !== requestId) return;
@@ -159,7 +164,14 @@ export function mount(root) {
     });
     const [ekh, ekw] = result.geometry.effective_kernel;
     const [r0, c0] = step.origin;
-    outlineCells(ctx, layout, r0, c0, r0 + ekh - 1, c0 + ekw - 1, { color: "#111418", width: 3, inset: -2 });
+    const [dh, dw] = result.geometry.dilation;
+    if (dh > 1 || dw > 1) {
+      // Dilated: the window reads only its taps (outlined); the gaps between are skipped.
+      outlineCells(ctx, layout, r0, c0, r0 + ekh - 1, c0 + ekw - 1, { color: "#111418", width: 2, dash: [6, 4], inset: -2 });
+      for (const [r, c] of windowCells(step)) outlineCells(ctx, layout, r, c, r, c, { color: "#111418", width: 2 });
+    } else {
+      outlineCells(ctx, layout, r0, c0, r0 + ekh - 1, c0 + ekw - 1, { color: "#111418", width: 3, inset: -2 });
+    }
     if (step.argmax) {
       const [ar, ac] = [step.argmax[0] + e.t, step.argmax[1] + e.l];
       outlineCells(ctx, layout, ar, ac, ar, ac, { color: HIGHLIGHT, width: 4 });
@@ -211,7 +223,10 @@ export function mount(root) {
     let explanation;
     if (step.argmax) {
       const [ar, ac] = step.argmax;
-      outlineCells(ctx, layout, ar + e.t - step.origin[0], ac + e.l - step.origin[1], ar + e.t - step.origin[0], ac + e.l - step.origin[1], { color: HIGHLIGHT, width: 3 });
+      const [dh, dw] = result.geometry.dilation;
+      const wr = (ar + e.t - step.origin[0]) / dh; // the tap of the window that holds the maximum
+      const wc = (ac + e.l - step.origin[1]) / dw;
+      outlineCells(ctx, layout, wr, wc, wr, wc, { color: HIGHLIGHT, width: 3 });
       explanation = h(
         "p",
         { class: "sum-line" },
@@ -276,7 +291,7 @@ export function mount(root) {
 function buildSettings(container, store) {
   const set = (patch) => store.set({ ...patch, step: 0 });
   const radio = (name, value, text) =>
-    h("label", {}, h("input", { type: "radio", name, value, dataset: { testid: `${name}-${value}` }, onChange: () => set({ [name]: value }) }), text);
+    h("label", {}, h("input", { type: "radio", name, value, dataset: { testid: `${name}-${value}` }, onChange: () => set({ [name]: value, ...(value === "avg" ? { dil: 1 } : {}) }) }), text);
   const modeGroup = h("div", { class: "choice-group", role: "radiogroup", aria: { label: "Pooling" } }, radio("mode", "max", "Max"), radio("mode", "avg", "Average"));
   const check = (key, testid, text) => {
     const box = h("input", { type: "checkbox", id: `pool-${key}`, dataset: { testid }, onChange: () => set({ [key]: box.checked }) });
@@ -291,12 +306,14 @@ function buildSettings(container, store) {
     k: { label: "Kernel size", get: (s) => s.k, patch: (s, v) => ({ k: v }) },
     stride: { label: "Stride", get: (s) => s.stride, patch: (s, v) => ({ stride: v }) },
     padding: { label: "Padding", get: (s) => s.padding, patch: (s, v) => ({ padding: v }) },
+    dil: { label: "Dilation", get: (s) => s.dil, patch: (s, v) => ({ dil: v }) },
   };
   const fields = {};
   for (const [key, f] of Object.entries(spec)) {
     fields[key] = createNumberField({
       label: f.label,
-      testid: key === "k" ? "kernel-size" : key,
+      testid: { k: "kernel-size", dil: "dilation" }[key] ?? key,
+      hint: key === "dil" ? "Max pooling only." : "",
       value: f.get(store.state),
       min: LIMITS[key][0],
       max: LIMITS[key][1],
@@ -316,7 +333,14 @@ function buildSettings(container, store) {
   replaceChildren(
     container,
     h("fieldset", {}, h("legend", {}, "Pooling"), modeGroup),
-    h("fieldset", {}, h("legend", {}, "Window"), h("div", { class: "field-row" }, fields.k.root, fields.stride.root, fields.padding.root), h("div", { class: "checks" }, ceil.root, cip.root)),
+    h(
+      "fieldset",
+      {},
+      h("legend", {}, "Window"),
+      h("div", { class: "field-row" }, fields.k.root, fields.stride.root),
+      h("div", { class: "field-row" }, fields.padding.root, fields.dil.root),
+      h("div", { class: "checks" }, ceil.root, cip.root),
+    ),
     h("fieldset", {}, h("legend", {}, "Input"), h("div", { class: "field-row" }, fields.rows.root, fields.cols.root), editorBox, shuffle),
   );
 
@@ -327,6 +351,7 @@ function buildSettings(container, store) {
       ceil.box.checked = s.ceil;
       cip.box.checked = s.cip;
       cip.box.disabled = s.mode !== "avg";
+      fields.dil.setDisabled(s.mode !== "max");
       for (const [key, f] of Object.entries(spec)) {
         const current = f.get(s);
         fields[key].setValue(current);

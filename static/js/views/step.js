@@ -1,10 +1,27 @@
 // /step: one convolution played cell by cell. The server computes the trace
 // (POST /api/v1/conv2d with trace: true); this view replays its steps with the Player.
+//
+// URL parameters (all optional; a link reproduces the view, other pages may link here):
+//   ex        edge | square | stride | dilation | rgb | custom | image: the worked example.
+//             "image" steps through a crop of an image; it is implied by src or crop.
+//   x         the input grid itself: rows ";"-separated, cells ","-separated, channels
+//             "|"-separated: x=0.6,0.2;0.1,-0.2 or x=R-rows|G-rows|B-rows (at most 8x8).
+//   k         the kernel in the same format (at most 5x5, one slice per input channel;
+//             a single slice is repeated over the channels of an RGB crop).
+//   kernel    a preset kernel name from GET /api/v1/kernels (e.g. sobel_x), used instead of k.
+//   bias, stride (1-4), padding (0-3), mode (zeros | reflect | replicate | circular),
+//   dilation (1-3): the convolution's settings.
+//   step      the step to show (0-based); at=row,col shows the step of that output cell.
+//   Image mode: src = a sample name from GET /api/v1/samples (uploads cannot be linked),
+//             size = 32 | 64 | 128 | 256: the side the image is scaled to fit (default 64),
+//             crop = top,left,rows,cols in that scaled image (rows, cols 1-8; default
+//             23,4,6,6), color = gray | rgb (rgb: the 3-channel mode).
+//   Example: /step?src=shapes&size=64&crop=23,4,6,6&kernel=sobel_y&padding=1&at=2,3
 
 import * as api from "../api.js";
-import { byTestId, debounce, h, replaceChildren, sizeCanvas } from "../dom.js";
+import { byTestId, debounce, h, replaceChildren, s as svg, sizeCanvas } from "../dom.js";
 import { Player } from "../player.js";
-import { diverging, maxAbs, mix } from "../render/colors.js";
+import { colorAt, diverging, maxAbs, mix } from "../render/colors.js";
 import { formatNumber } from "../render/format.js";
 import { cornerLabel, drawGrid, gridLayout, outlineCells } from "../render/grid.js";
 import { createStore, field } from "../state.js";
@@ -58,9 +75,44 @@ const LIMITS = { rows: [1, 8], cols: [1, 8], kh: [1, 5], kw: [1, 5], stride: [1,
 const MAX_STEPS = 400;
 const DEFAULT = EXAMPLES.edge;
 
+const IMAGE = "image"; // ex: the input is a crop of an image
+const UPLOAD = "upload"; // src: the uploaded file (kept in memory only)
+const IMAGE_SIZES = ["32", "64", "128", "256"];
+const DEFAULT_CROP = [23, 4, 6, 6]; // top, left, rows, cols: a corner of the black square in "shapes"
+
+// In image mode the crop parameters reproduce x, so x stays out of the link: its "default"
+// is then the crop's values themselves (state.js leaves a key out when it equals its default).
+let linkedX = null;
+const matrixX = field.matrix(DEFAULT.x, { depth: 3 });
+const xField = {
+  parse: matrixX.parse,
+  format: matrixX.format,
+  get default() {
+    return linkedX ?? DEFAULT.x;
+  },
+};
+
+const cropField = {
+  default: DEFAULT_CROP,
+  parse(text) {
+    const parts = text.split(",");
+    if (parts.length !== 4 || parts.some((p) => !/^\d{1,4}$/.test(p))) return undefined;
+    const [r0, c0, rows, cols] = parts.map(Number);
+    const ok = rows >= LIMITS.rows[0] && rows <= LIMITS.rows[1] && cols >= LIMITS.cols[0] && cols <= LIMITS.cols[1];
+    return ok ? [r0, c0, rows, cols] : undefined;
+  },
+  format: (crop) => crop.join(","),
+};
+
+const cellField = {
+  default: null,
+  parse: (text) => (/^\d{1,2},\d{1,2}$/.test(text) ? text.split(",").map(Number) : undefined),
+  format: (cell) => (cell ? cell.join(",") : ""),
+};
+
 const SCHEMA = {
-  ex: field.choice("edge", [...Object.keys(EXAMPLES), "custom"]),
-  x: field.matrix(DEFAULT.x, { depth: 3 }),
+  ex: field.choice("edge", [...Object.keys(EXAMPLES), "custom", IMAGE]),
+  x: xField,
   k: field.matrix(DEFAULT.k, { depth: 3 }),
   bias: field.number(DEFAULT.bias),
   stride: field.int(DEFAULT.stride, { min: 1, max: LIMITS.stride[1] }),
@@ -68,7 +120,27 @@ const SCHEMA = {
   mode: field.choice(DEFAULT.mode, padModes),
   dilation: field.int(DEFAULT.dilation, { min: 1, max: LIMITS.dilation[1] }),
   step: field.int(0, { min: 0, max: MAX_STEPS }),
+  at: cellField, // an output cell to show (applied once, then replaced by step)
+  kernel: field.text(""), // a preset kernel name (applied once, then replaced by k)
+  src: field.text("shapes"),
+  size: field.choice("64", IMAGE_SIZES),
+  crop: cropField,
+  color: field.choice("gray", ["gray", "rgb"]),
 };
+const CROP_KEYS = ["src", "size", "crop", "color"];
+
+/** The kernel stack `k` with one slice per input channel (a single slice is repeated). */
+export function fitKernel(k, channels) {
+  if (k.length === channels) return k;
+  return Array.from({ length: channels }, (_, ch) => structuredClone(k[ch] ?? k[0]));
+}
+
+/** The crop [top, left, rows, cols] moved (not shrunk, unless it must) to lie inside H x W. */
+export function clampCrop([r0, c0, rows, cols], H, W) {
+  const h = Math.min(rows, H);
+  const w = Math.min(cols, W);
+  return [Math.max(0, Math.min(r0, H - h)), Math.max(0, Math.min(c0, W - w)), h, w];
+}
 
 const dims = (s) => ({
   C: s.x.length, H: s.x[0].length, W: s.x[0][0].length, kh: s.k[0].length, kw: s.k[0][0].length,
@@ -100,13 +172,20 @@ export function refusal(s) {
 const EXAMPLE_KEYS = ["x", "k", "bias", "stride", "padding", "mode", "dilation"];
 
 export function mount(root) {
-  const store = createStore(SCHEMA);
-  // A link names an example and only the settings that differ from the default one.
   const query = new URLSearchParams(window.location.search);
+  const store = createStore(SCHEMA);
+  const notice = createNotice(byTestId(root, "notice"));
+  // src or crop in a link imply image mode; uploads cannot travel in a link.
+  if (!query.has("ex") && (query.has("src") || query.has("crop"))) store.set({ ex: IMAGE });
+  if (store.state.src === UPLOAD) {
+    store.set({ src: SCHEMA.src.default });
+    notice.info("Links cannot carry an uploaded image, so a sample is shown: upload it again to continue.");
+  }
+  // A link names an example and only the settings that differ from the default one.
   const chosen = EXAMPLES[store.state.ex];
   if (chosen) store.set(Object.fromEntries(EXAMPLE_KEYS.filter((key) => !query.has(key)).map((key) => [key, chosen[key]])));
+  const isImage = () => store.state.ex === IMAGE;
   const player = new Player({ speed: 2 });
-  const notice = createNotice(byTestId(root, "notice"));
   const stage = byTestId(root, "step-stage");
   const canvases = {
     input: byTestId(root, "input-canvas"),
@@ -120,9 +199,16 @@ export function mount(root) {
   let layouts = { input: [], output: null };
   let hoverInput = null; // [r, c] in padded coordinates
   let requestId = 0;
+  let cropId = 0;
+  let upload = null; // the uploaded Blob when src is "upload"
+  let uploadVersion = 0;
+  let image = { key: "", shape: null }; // the decoded image's [C, H, W] for src|size
 
   // ---- settings -----------------------------------------------------------------
-  const settings = buildSettings(byTestId(root, "step-settings"), store);
+  const settings = buildSettings(byTestId(root, "step-settings"), store, {
+    onUpload: useUpload,
+    imageShape: () => image.shape,
+  });
   const controls = createPlayerControls(player, { label: "Convolution steps" });
   byTestId(root, "player").append(controls.root);
   bindPlayerKeys(player);
@@ -131,8 +217,61 @@ export function mount(root) {
     settings.sync(store.state);
   }
 
+  // ---- the image crop -------------------------------------------------------------
+  function useUpload(file) {
+    if (!file) return;
+    if (file.type && !file.type.startsWith("image/")) {
+      notice.error(`“${file.name}” is not an image (${file.type}). Choose a PNG, JPEG, GIF, BMP or WebP file.`);
+      return;
+    }
+    upload = file;
+    uploadVersion += 1;
+    settings.setUpload(file);
+    const changed = store.set({ ex: IMAGE, src: UPLOAD, step: 0 });
+    if (!changed.includes("src") && !changed.includes("ex")) fetchCrop();
+  }
+
+  /** Fetch the crop's exact values (POST /images/pixels) and make them the input. */
+  async function fetchCrop() {
+    const s = store.state;
+    const id = ++cropId;
+    const source = s.src === UPLOAD ? upload : s.src;
+    if (!source) return;
+    const options = { color: s.color, maxSide: Number(s.size) };
+    const key = `${s.src}|${s.size}|${uploadVersion}`;
+    stage.setAttribute("aria-busy", "true");
+    try {
+      if (image.key !== key) {
+        // A 1x1 probe tells the size of the decoded image, so the crop can be kept inside it.
+        const probe = await api.imagePixels(source, { rows: [0, 1], cols: [0, 1], ...options });
+        if (id !== cropId) return;
+        image = { key, shape: probe.image_shape };
+      }
+      const [, H, W] = image.shape;
+      const crop = clampCrop(s.crop, H, W);
+      if (crop.join() !== s.crop.join()) {
+        store.set({ crop }); // the subscription fetches the moved crop
+        return;
+      }
+      const [r0, c0, rows, cols] = crop;
+      const response = await api.imagePixels(source, { rows: [r0, r0 + rows], cols: [c0, c0 + cols], ...options });
+      if (id !== cropId || !isImage()) return;
+      const x = response.pixels;
+      linkedX = x;
+      settings.showImage(image.shape);
+      store.set({ x, k: fitKernel(store.state.k, x.length) });
+      compute();
+    } catch (error) {
+      if (id !== cropId) return;
+      notice.error(`Could not read the crop: ${error.message}`);
+      stage.removeAttribute("aria-busy");
+    }
+  }
+  const fetchCropSoon = debounce(fetchCrop, 120);
+
   // ---- compute ------------------------------------------------------------------
   async function compute() {
+    computeSoon.cancel();
     const s = store.state;
     const reason = refusal(s);
     if (reason) {
@@ -157,8 +296,16 @@ export function mount(root) {
       if (id !== requestId) return;
       notice.clear();
       result = response;
-      player.setCount(response.steps.length, { index: store.state.step });
+      let index = store.state.step;
+      if (store.state.at) {
+        const [i, j] = store.state.at;
+        const found = response.steps.findIndex((st) => st.out[1] === i && st.out[2] === j);
+        if (found >= 0) index = found;
+        store.set({ at: null });
+      }
+      player.setCount(response.steps.length, { index });
       render();
+      stage.dataset.renders = String(Number(stage.dataset.renders || 0) + 1);
     } catch (error) {
       if (id !== requestId) return;
       notice.error(error.message);
@@ -169,8 +316,15 @@ export function mount(root) {
   const computeSoon = debounce(compute, 120);
 
   store.subscribe((state, changed) => {
-    if (changed.size === 1 && changed.has("step")) return;
+    if ([...changed].every((key) => key === "step" || key === "at")) return;
+    if (!isImage()) linkedX = null;
     syncSettings();
+    if (isImage() && (changed.has("ex") || CROP_KEYS.some((key) => changed.has(key)))) {
+      computeSoon.cancel();
+      fetchCropSoon();
+      return;
+    }
+    if (isImage() && linkedX === null) return; // the crop's values are on their way
     computeSoon();
   });
   player.subscribe(({ index }) => {
@@ -229,6 +383,8 @@ export function mount(root) {
     const ctx = sizeCanvas(canvases.input, probe.width + 2, last.y + last.height + 1);
     const realValues = store.state.x.flat(2);
     const scale = maxAbs(realValues);
+    // An image crop is drawn as the picture it is: gray from 0 (black) to 1 (white).
+    const shade = store.state.ex === IMAGE ? (v) => colorAt("gray", v, 0, 1) : (v) => diverging(v, scale);
     const kScale = maxAbs(store.state.k.flat(2));
     const isPad = (r, c) => r < top || r >= top + H || c < left || c >= left + W;
     const tapped = new Map(taps(step).map(([r, c, a, b]) => [`${r},${c}`, [a, b]]));
@@ -243,7 +399,7 @@ export function mount(root) {
       const kernel = kernelOf(ch);
       drawGrid(ctx, matrix, layout, {
         fill: (v, r, c) => {
-          const base = isPad(r, c) ? [226, 229, 235] : diverging(v, scale);
+          const base = isPad(r, c) ? [226, 229, 235] : shade(v);
           const tap = tapped.get(`${r},${c}`);
           return tap ? mix(base, diverging(kernel[tap[0]][tap[1]], kScale), 0.55) : base;
         },
@@ -334,7 +490,8 @@ export function mount(root) {
         const layout = gridLayout({ rows: matrix.length, cols: matrix[0].length, cellSize: small, gap: 2, x: 1, y: 1 });
         const ctx = sizeCanvas(canvas, layout.width + 2, layout.height + 2);
         const scale = maxAbs(matrix.flat());
-        drawGrid(ctx, matrix, layout, { fill: (v) => diverging(v, scale), text: (v) => formatNumber(v, 2), fontSize: 11 });
+        const fill = name === "window" && store.state.ex === IMAGE ? (v) => colorAt("gray", v, 0, 1) : (v) => diverging(v, scale);
+        drawGrid(ctx, matrix, layout, { fill, text: (v) => formatNumber(v, 2), fontSize: 11 });
         return [n ? h("span", { class: "op", aria: { hidden: "true" } }, n === 1 ? "×" : "=") : null, h("figure", { class: "mini" }, canvas, h("figcaption", {}, name))];
       });
       const partial = products.flat().reduce((a, b) => a + b, 0);
@@ -407,13 +564,36 @@ export function mount(root) {
 
   new ResizeObserver(debounce(render, 60)).observe(stage);
   syncSettings();
-  compute();
+  start();
+
+  /** First draw: a preset kernel named in the link, then the crop or the grid. */
+  async function start() {
+    const name = store.state.kernel;
+    if (name) {
+      try {
+        const preset = (await api.listKernels()).find((k) => k.name === name);
+        if (preset) store.set({ k: fitKernel([preset.values], store.state.x.length) });
+        else notice.error(`There is no preset kernel called “${name}”; the kernel below is used instead.`);
+      } catch (error) {
+        notice.error(`Could not load the preset kernels. ${error.message}`);
+      }
+      store.set({ kernel: "" });
+    }
+    api
+      .listSamples()
+      .then((list) => settings.setSamples(list))
+      .catch((error) => notice.error(`Could not load the sample images. ${error.message}`));
+    if (isImage()) fetchCrop();
+    else compute();
+  }
 }
 
 // ---- the settings form --------------------------------------------------------------
 
-function buildSettings(container, store) {
-  const set = (patch) => store.set({ ex: "custom", ...patch });
+function buildSettings(container, store, { onUpload, imageShape }) {
+  const isImage = () => store.state.ex === IMAGE;
+  // Editing the numbers of the input makes it "custom"; other settings keep an image crop.
+  const set = (patch) => store.set({ ex: isImage() && !("x" in patch && !("crop" in patch)) ? IMAGE : "custom", ...patch });
   const example = h(
     "select",
     {
@@ -422,11 +602,16 @@ function buildSettings(container, store) {
       onChange: () => {
         const name = example.value;
         if (name === "custom") return;
+        if (name === IMAGE) {
+          store.set({ ex: IMAGE, step: 0 });
+          return;
+        }
         const e = EXAMPLES[name];
         store.set({ ex: name, x: e.x, k: e.k, bias: e.bias, stride: e.stride, padding: e.padding, mode: e.mode, dilation: e.dilation, step: 0 });
       },
     },
     Object.entries(EXAMPLES).map(([name, e]) => h("option", { value: name }, e.label)),
+    h("option", { value: IMAGE }, "A crop of an image (below)"),
     h("option", { value: "custom" }, "Custom (your edits)"),
   );
 
@@ -439,7 +624,8 @@ function buildSettings(container, store) {
         const C = Number(channels.value);
         const s = store.state;
         const grow = (stack) => Array.from({ length: C }, (_, ch) => structuredClone(stack[ch] ?? stack[0]));
-        set({ x: grow(s.x), k: grow(s.k), step: 0 });
+        if (isImage()) set({ color: C === 3 ? "rgb" : "gray", k: grow(s.k), step: 0 });
+        else set({ x: grow(s.x), k: grow(s.k), step: 0 });
       },
     },
     h("option", { value: "1" }, "1 (one grid)"),
@@ -468,8 +654,8 @@ function buildSettings(container, store) {
 
   // Integer fields: the valid range of each is found by trying values with `refusal`.
   const spec = {
-    rows: { label: "Input rows", get: (s) => s.x[0].length, patch: (s, v) => ({ x: s.x.map((m) => resizeMatrix(m, v, m[0].length)) }) },
-    cols: { label: "Input columns", get: (s) => s.x[0][0].length, patch: (s, v) => ({ x: s.x.map((m) => resizeMatrix(m, m.length, v)) }) },
+    rows: { label: "Input rows", get: (s) => s.x[0].length, patch: (s, v) => ({ x: s.x.map((m) => resizeMatrix(m, v, m[0].length)), ...cropPatch(s, { rows: v }) }) },
+    cols: { label: "Input columns", get: (s) => s.x[0][0].length, patch: (s, v) => ({ x: s.x.map((m) => resizeMatrix(m, m.length, v)), ...cropPatch(s, { cols: v }) }) },
     kh: { label: "Kernel rows", get: (s) => s.k[0].length, patch: (s, v) => ({ k: s.k.map((m) => resizeMatrix(m, v, m[0].length)) }) },
     kw: { label: "Kernel columns", get: (s) => s.k[0][0].length, patch: (s, v) => ({ k: s.k.map((m) => resizeMatrix(m, m.length, v)) }) },
     stride: { label: "Stride", get: (s) => s.stride, patch: (s, v) => ({ stride: v }) },
@@ -520,11 +706,22 @@ function buildSettings(container, store) {
     replaceChildren(kernelEditors, titled(editors.k, "Channel"));
   }
 
+  /** In image mode the input's size is the crop's size (the crop's values follow). */
+  function cropPatch(s, { rows = s.crop[2], cols = s.crop[3] }) {
+    if (s.ex !== IMAGE) return {};
+    const shape = imageShape();
+    const crop = [s.crop[0], s.crop[1], rows, cols];
+    return { crop: shape ? clampCrop(crop, shape[1], shape[2]) : crop };
+  }
+
+  const picker = buildCropPicker(store, { onUpload, imageShape });
+
   const labelled = (id, text, control, extra = null) => h("div", { class: "field" }, h("label", { htmlFor: id }, text), control, extra);
   replaceChildren(
     container,
     labelled("step-example", "Example", example),
     h("div", { class: "field-row" }, labelled("step-channels", "Channels", channels), bias.root),
+    picker.root,
     h("fieldset", {}, h("legend", {}, "Input"), h("div", { class: "field-row" }, fields.rows.root, fields.cols.root), inputEditors),
     h("fieldset", {}, h("legend", {}, "Kernel"), h("div", { class: "field-row" }, fields.kh.root, fields.kw.root), kernelEditors),
     h(
@@ -538,7 +735,11 @@ function buildSettings(container, store) {
 
   let shape = "";
   return {
+    setSamples: picker.setSamples,
+    setUpload: picker.setUpload,
+    showImage: picker.showImage,
     sync(s) {
+      picker.sync(s);
       example.value = s.ex;
       channels.value = String(s.x.length);
       mode.value = s.mode;
@@ -566,3 +767,154 @@ function buildSettings(container, store) {
   };
 }
 
+
+// ---- the image crop picker ----------------------------------------------------------
+
+/** Sample or upload, the scale, and a thumbnail on which a click places the crop. */
+function buildCropPicker(store, { onUpload, imageShape }) {
+  const isImage = () => store.state.ex === IMAGE;
+  const setCrop = (crop) => store.set({ ex: IMAGE, crop, step: 0 });
+  let samples = [];
+  let uploadUrl = null;
+
+  const sample = h("select", {
+    id: "step-src",
+    dataset: { testid: "crop-sample" },
+    onChange: () => store.set({ ex: IMAGE, src: sample.value, step: 0 }),
+  });
+  const fileInput = h("input", {
+    id: "step-upload",
+    class: "sr-only",
+    type: "file",
+    accept: "image/png,image/jpeg,image/gif,image/bmp,image/webp",
+    dataset: { testid: "crop-upload" },
+    onChange: () => onUpload(fileInput.files?.[0]),
+  });
+  const size = h(
+    "select",
+    { id: "step-size", dataset: { testid: "crop-size" }, onChange: () => store.set({ ex: IMAGE, size: size.value, step: 0 }) },
+    IMAGE_SIZES.map((n) => h("option", { value: n }, `${n} px`)),
+  );
+  const picture = h("img", { alt: "", dataset: { testid: "crop-image" }, draggable: "false" });
+  const overlay = svg("svg", { class: "overlay", "aria-hidden": "true", preserveAspectRatio: "none" });
+  const info = h("p", { id: "step-crop-info", class: "hint crop-info", dataset: { testid: "crop-info" } });
+  const frame = h(
+    "div",
+    {
+      class: "crop-picker",
+      tabIndex: 0,
+      role: "group",
+      dataset: { testid: "crop-picker" },
+      aria: { label: "Image: click a spot to step through the pixels there; arrow keys move the crop", describedby: "step-crop-info" },
+    },
+    picture,
+    overlay,
+  );
+  const use = h("button", { type: "button", class: "btn", dataset: { testid: "crop-use" }, onClick: () => store.set({ ex: IMAGE, step: 0 }) }, "Use a crop of an image");
+
+  const position = (label, testid, index) =>
+    createNumberField({
+      label,
+      testid,
+      value: store.state.crop[index],
+      min: 0,
+      onChange: (v) => setCrop(store.state.crop.map((old, i) => (i === index ? v : old))),
+    });
+  const top = position("Top row", "crop-top", 0);
+  const left = position("Left column", "crop-left", 1);
+
+  frame.addEventListener("click", (event) => {
+    const shape = imageShape();
+    if (!shape) return;
+    const box = picture.getBoundingClientRect();
+    const [, H, W] = shape;
+    const row = Math.floor(((event.clientY - box.top) / box.height) * H);
+    const col = Math.floor(((event.clientX - box.left) / box.width) * W);
+    const [, , rows, cols] = store.state.crop;
+    setCrop(clampCrop([row - Math.floor(rows / 2), col - Math.floor(cols / 2), rows, cols], H, W));
+  });
+  frame.addEventListener("keydown", (event) => {
+    const moves = { ArrowUp: [-1, 0], ArrowDown: [1, 0], ArrowLeft: [0, -1], ArrowRight: [0, 1] };
+    const move = moves[event.key];
+    const shape = imageShape();
+    if (!move || !shape) return;
+    event.preventDefault();
+    event.stopPropagation(); // the arrows move the crop here, not the player
+    const [r0, c0, rows, cols] = store.state.crop;
+    const by = event.shiftKey ? Math.max(rows, cols) : 1;
+    setCrop(clampCrop([r0 + move[0] * by, c0 + move[1] * by, rows, cols], shape[1], shape[2]));
+  });
+
+  // The picture and its controls show in image mode; otherwise one button offers it.
+  const details = h(
+    "div",
+    { class: "crop-details" },
+    h("p", { class: "hint" }, "Click a spot on the picture to step through its pixel values (0 = black, 1 = white)."),
+    h(
+      "div",
+      { class: "field-row" },
+      h("div", { class: "field" }, h("label", { htmlFor: "step-src" }, "Image"), sample),
+      h("div", { class: "field" }, h("label", { htmlFor: "step-size" }, "Scaled to"), size),
+    ),
+    h("div", { class: "crop-upload" }, h("label", { class: "btn", htmlFor: "step-upload" }, "Upload an image…"), fileInput, h("span", { class: "upload-name", dataset: { testid: "crop-upload-name" } })),
+    frame,
+    info,
+    h("div", { class: "field-row" }, top.root, left.root),
+  );
+  const root = h(
+    "fieldset",
+    { class: "crop-fieldset" },
+    h("legend", {}, "From an image"),
+    h("p", { class: "hint crop-offer" }, "Step through a few real pixels of a photo or sample."),
+    use,
+    details,
+  );
+
+  function drawCrop() {
+    const shape = imageShape();
+    if (!shape) return replaceChildren(overlay);
+    const [, H, W] = shape;
+    const [r0, c0, rows, cols] = store.state.crop;
+    overlay.setAttribute("viewBox", `0 0 ${W} ${H}`);
+    const rect = (cls) => svg("rect", { x: c0, y: r0, width: cols, height: rows, class: cls, "vector-effect": "non-scaling-stroke" });
+    replaceChildren(overlay, rect("field-halo"), rect("field"));
+    info.textContent = `Crop: rows ${r0}–${r0 + rows - 1}, columns ${c0}–${c0 + cols - 1} of the ${W}×${H} px image${isImage() ? "" : " (not in use)"}.`;
+    top.setBounds({ min: 0, max: H - rows, maxReason: `The crop's ${rows} rows must fit in the image's ${H}.` });
+    left.setBounds({ min: 0, max: W - cols, maxReason: `The crop's ${cols} columns must fit in the image's ${W}.` });
+  }
+
+  function showPicture(s) {
+    const url = s.src === UPLOAD ? uploadUrl : samples.find((item) => item.name === s.src)?.url;
+    if (url && picture.getAttribute("src") !== url) picture.src = url;
+    picture.alt = s.src === UPLOAD ? "The uploaded image" : `Sample image: ${samples.find((item) => item.name === s.src)?.label ?? s.src}`;
+  }
+
+  return {
+    root,
+    setSamples(list) {
+      samples = list;
+      replaceChildren(sample, list.map((item) => h("option", { value: item.name }, item.label)), uploadUrl ? h("option", { value: UPLOAD }, "Your upload") : null);
+      sample.value = store.state.src;
+      showPicture(store.state);
+    },
+    setUpload(file) {
+      if (uploadUrl) URL.revokeObjectURL(uploadUrl);
+      uploadUrl = URL.createObjectURL(file);
+      root.querySelector('[data-testid="crop-upload-name"]').textContent = `Using ${file.name || "pasted image"}`;
+      this.setSamples(samples);
+    },
+    showImage: drawCrop,
+    sync(s) {
+      if ([...sample.options].some((o) => o.value === s.src)) sample.value = s.src;
+      size.value = s.size;
+      top.setValue(s.crop[0]);
+      left.setValue(s.crop[1]);
+      use.hidden = isImage();
+      details.hidden = !isImage();
+      root.querySelector(".crop-offer").hidden = isImage();
+      frame.classList.toggle("is-active", isImage());
+      showPicture(s);
+      drawCrop();
+    },
+  };
+}
