@@ -141,3 +141,99 @@ export async function fetchBlob(url, { signal } = {}) {
   if (!response.ok) throw await describeError(response);
   return response.blob();
 }
+
+// ---- issue 5: network, arithmetic, activations, learn ------------------------------------
+
+/** POST /images/pipeline (multipart): every layer's feature maps for a stack of layers. */
+export function imagePipeline(image, { params, color, maxSide, signal } = {}) {
+  const form = imageForm(image, { params, color, maxSide });
+  return request("/images/pipeline", { method: "POST", form, signal });
+}
+
+/** POST /images/pipeline?format=npy: the last layer's exact float32 output `{shape, data}`. */
+export async function imagePipelineArray(image, { params, color, maxSide, signal } = {}) {
+  const form = imageForm(image, { params, color, maxSide });
+  const blob = await request("/images/pipeline", { method: "POST", form, signal, query: { format: "npy" }, expect: "blob" });
+  return parseNpy(await blob.arrayBuffer());
+}
+
+/** POST /images/pixels (multipart): exact decoded values of a crop, `{pixels: [C][h][w], ...}`. */
+export function imagePixels(image, { rows, cols, color, maxSide, signal } = {}) {
+  const form = imageForm(image, { params: { rows, cols }, color, maxSide });
+  return request("/images/pixels", { method: "POST", form, signal });
+}
+
+/** POST /activation: `{input, function, negative_slope, alpha, dim}` -> `{output, shape}`. */
+export function activation(body, options) {
+  return request("/activation", { method: "POST", json: body, ...options });
+}
+
+/** POST /loss: `{function: "mse" | "cross_entropy", input, target, reduction, ...}`. */
+export function loss(body, options) {
+  return request("/loss", { method: "POST", json: body, ...options });
+}
+
+/**
+ * POST /learn as server-sent events, read with fetch and a stream reader (EventSource
+ * cannot POST). Calls `onEvent(event)` for every `data:` message; resolves when the
+ * stream ends. Abort with `signal` to stop the run (the server stops when we disconnect).
+ */
+export async function learnStream(body, { signal, onEvent }) {
+  let response;
+  try {
+    response = await fetch(`${BASE}/learn`, {
+      method: "POST",
+      signal,
+      headers: { "Content-Type": "application/json", Accept: "text/event-stream" },
+      body: JSON.stringify(body),
+    });
+  } catch (error) {
+    if (error?.name === "AbortError") throw error;
+    throw new ApiError(`Could not reach the server (${error?.message ?? error}). Is it running?`);
+  }
+  if (!response.ok) throw await describeError(response);
+  const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    buffer += value;
+    let end;
+    while ((end = buffer.indexOf("\n\n")) >= 0) {
+      const message = buffer.slice(0, end);
+      buffer = buffer.slice(end + 2);
+      const data = message
+        .split("\n")
+        .filter((line) => line.startsWith("data:"))
+        .map((line) => line.slice(5).trimStart())
+        .join("\n");
+      if (!data) continue;
+      let event;
+      try {
+        event = JSON.parse(data);
+      } catch {
+        throw new ApiError("The server sent a progress event that is not valid JSON.");
+      }
+      onEvent(event);
+    }
+  }
+}
+
+/** Decode a little-endian float32/float64 .npy file: `{shape, data}` (C order). */
+export function parseNpy(buffer) {
+  const bytes = new Uint8Array(buffer);
+  const magic = String.fromCharCode(...bytes.slice(1, 6));
+  if (bytes[0] !== 0x93 || magic !== "NUMPY") throw new ApiError("The server sent an array that is not a .npy file.");
+  const major = bytes[6];
+  const view = new DataView(buffer);
+  const headerLength = major === 1 ? view.getUint16(8, true) : view.getUint32(8, true);
+  const start = major === 1 ? 10 : 12;
+  const header = new TextDecoder().decode(bytes.slice(start, start + headerLength));
+  const descr = /'descr':\s*'([^']+)'/.exec(header)?.[1];
+  const shapeText = /'shape':\s*\(([^)]*)\)/.exec(header)?.[1] ?? "";
+  const shape = shapeText.split(",").map((part) => part.trim()).filter(Boolean).map(Number);
+  const offset = start + headerLength;
+  if (descr === "<f4") return { shape, data: new Float32Array(buffer.slice(offset)) };
+  if (descr === "<f8") return { shape, data: new Float64Array(buffer.slice(offset)) };
+  throw new ApiError(`The server sent an array of type ${descr}, which this page cannot read.`);
+}
