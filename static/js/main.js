@@ -4,6 +4,10 @@ const VIEWS = {
   playground: () => import("./views/playground.js"),
   step: () => import("./views/step.js"),
   pooling: () => import("./views/pooling.js"),
+  network: () => import("./views/network.js"),
+  arithmetic: () => import("./views/arithmetic.js"),
+  activations: () => import("./views/activations.js"),
+  learn: () => import("./views/learn.js"),
 };
 
 async function start() {

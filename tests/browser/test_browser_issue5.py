@@ -1,0 +1,318 @@
+"""Issue 5's pages in a real Chromium: network, arithmetic, activations, learn.
+
+What a person sees is compared with what the API returns for the same settings.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+from playwright.sync_api import expect
+
+pytestmark = pytest.mark.browser
+
+DESKTOP = {"width": 1280, "height": 800}
+PHONE = {"width": 375, "height": 740}
+TIMES = "\u00d7"
+MINUS = "\u2212"
+
+
+def shown_number(text: str) -> float:
+    return float(text.strip().replace(MINUS, "-"))
+
+
+def post_json(page: Any, base: str, path: str, body: dict[str, Any]) -> Any:
+    response = page.request.post(
+        f"{base}/api/v1{path}", data=json.dumps(body), headers={"Content-Type": "application/json"}
+    )
+    assert response.status == 200, response.text()
+    return response.json()
+
+
+def base_url(page: Any) -> str:
+    return re.match(r"https?://[^/]+", page.url).group(0)  # type: ignore[union-attr]
+
+
+def shots(open_page: Any, save_screenshot: Any, path: str, name: str, ready: str) -> None:
+    """Open `path` at 375 px, wait for `ready`, screenshot, and check it is clean."""
+    page, watch = open_page(path, PHONE)
+    expect(page.get_by_test_id(ready).first).to_be_visible()
+    page.wait_for_timeout(300)
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0, f"{path} scrolls sideways at 375 px by {overflow} px"
+    save_screenshot(page, f"{name}-375")
+    watch.assert_clean()
+
+
+# ---- network --------------------------------------------------------------------------
+
+
+def test_network_builds_a_three_layer_stack(open_page: Any, save_screenshot: Any) -> None:
+    one = [{"type": "conv2d", "filters": "sobel_x+sobel_y", "padding": "1", "stride": 1}]
+    page, watch = open_page(f"/network?size=64&layers={quote(json.dumps(one))}")
+    expect(page.get_by_test_id("column-0-shape")).to_have_text(f"2 {TIMES} 64 {TIMES} 64")
+    page.get_by_test_id("add-activation").click()
+    page.get_by_test_id("add-pool2d").click()
+    expect(page.get_by_test_id("column-2")).to_be_visible()
+    expect(page.locator('[data-testid^="column-"][data-testid$="-shape"]')).to_have_count(4)
+
+    params = {
+        "layers": [
+            {"type": "conv2d", "kernel": ["sobel_x", "sobel_y"], "padding": 1, "stride": 1},
+            {"type": "activation", "function": "relu"},
+            {"type": "pool2d", "mode": "max", "kernel_size": 2},
+        ]
+    }
+    response = page.request.post(
+        f"{base_url(page)}/api/v1/images/pipeline",
+        multipart={
+            "sample": "shapes",
+            "params": json.dumps(params),
+            "color": "gray",
+            "max_side": "64",
+        },
+    )
+    assert response.status == 200, response.text()
+    api = response.json()
+    for i, layer in enumerate(api["layers"]):
+        shape = f" {TIMES} ".join(str(n) for n in layer["shape"])
+        expect(page.get_by_test_id(f"column-{i}-shape")).to_have_text(shape)
+        for ch in range(layer["shape"][0]):
+            expect(page.get_by_test_id(f"map-{i}-{ch}")).to_be_visible()
+        assert page.get_by_test_id(f"map-{i}-{layer['shape'][0]}").count() == 0
+
+    # A pixel of the first conv layer: its exact computation and a link to /step.
+    page.get_by_test_id("map-0-0").click(position={"x": 40, "y": 60})
+    expect(page.get_by_test_id("inspect-title")).to_contain_text("Layer 1 (conv2d)")
+    expect(page.get_by_test_id("inspect-value")).to_have_text(re.compile(r"\d"))
+    expect(page.get_by_test_id("step-link")).to_have_attribute(
+        "href", re.compile(r"^/step\?ex=custom")
+    )
+    page.get_by_test_id("map-2-1").click(position={"x": 60, "y": 30})
+    expect(page.get_by_test_id("inspect-title")).to_contain_text("Layer 3 (pool2d)")
+    expect(page.get_by_test_id("inspect-value")).to_have_text(re.compile(r"\d"))
+
+    # Dropout shows its masks; reordering moves the columns.
+    page.get_by_test_id("add-dropout").click()
+    expect(page.get_by_test_id("mask-3-0")).to_be_visible()
+    page.get_by_test_id("layer-2-up").click()
+    expect(page.get_by_test_id("column-1-shape")).to_have_text(f"2 {TIMES} 32 {TIMES} 32")
+    save_screenshot(page, "network-1280")
+    watch.assert_clean()
+    shots(open_page, save_screenshot, "/network?size=64", "network", "map-2-0")
+
+
+def test_network_presets_and_shared_colour_range(open_page: Any) -> None:
+    page, watch = open_page("/network?size=64")
+    expect(page.get_by_test_id("map-2-0")).to_be_visible()
+    page.get_by_test_id("preset-random").click()
+    expect(page.get_by_test_id("mask-6-0")).to_be_visible()
+    expect(page.get_by_test_id("column-3-shape")).to_have_text(f"4 {TIMES} 32 {TIMES} 32")
+    page.get_by_test_id("range").select_option("layer")
+    expect(page.locator(".layer-legend").first).to_be_visible()
+    # A deeper conv layer: computed from the previous layer's exact values.
+    page.get_by_test_id("map-3-0").click(position={"x": 50, "y": 50})
+    expect(page.get_by_test_id("inspect-title")).to_contain_text("Layer 4 (conv2d)")
+    expect(page.get_by_test_id("inspect-value")).to_have_text(re.compile(r"\d"))
+    expect(page.get_by_test_id("step-link-why")).to_contain_text("1 or 3 input channels")
+    watch.assert_clean()
+
+
+# ---- arithmetic -----------------------------------------------------------------------
+
+
+def test_arithmetic_follows_the_sliders_and_matches_the_api(
+    open_page: Any, save_screenshot: Any
+) -> None:
+    page, watch = open_page("/arithmetic")
+    base = base_url(page)
+    body = {"input_size": [7, 7], "kernel_size": 3, "stride": 2, "padding": 1, "dilation": 1}
+    geo = post_json(page, base, "/geometry", body)
+    expect(page.get_by_test_id("output-size")).to_have_text(
+        f"{geo['shape'][0]} {TIMES} {geo['shape'][1]}"
+    )
+    expect(page.get_by_test_id("formula-rows")).to_contain_text(f"= {geo['shape'][0]}")
+    expect(page.get_by_test_id("code-pytorch")).to_contain_text(
+        "nn.Conv2d(1, 1, kernel_size=3, stride=2, padding=1, dilation=1)"
+    )
+
+    # The stride slider, by keyboard: 2 -> 1.
+    page.get_by_test_id("s-slider").focus()
+    page.keyboard.press("ArrowLeft")
+    geo = post_json(page, base, "/geometry", {**body, "stride": 1})
+    expect(page.get_by_test_id("output-size")).to_have_text(
+        f"{geo['shape'][0]} {TIMES} {geo['shape'][1]}"
+    )
+    expect(page.get_by_test_id("code-pytorch")).to_contain_text("stride=1,")
+    expect(page.get_by_test_id("code-curl")).to_contain_text('"stride":1')
+
+    # A rectangular kernel typed into its number box.
+    page.get_by_test_id("kw").fill("5")
+    page.get_by_test_id("kw").press("Enter")
+    geo = post_json(page, base, "/geometry", {**body, "stride": 1, "kernel_size": [3, 5]})
+    expect(page.get_by_test_id("output-size")).to_have_text(
+        f"{geo['shape'][0]} {TIMES} {geo['shape'][1]}"
+    )
+    expect(page.get_by_test_id("code-pytorch")).to_contain_text("kernel_size=(3, 5)")
+
+    # Hover output (0, 0): the 3x5 input cells it reads light up.
+    canvas = page.get_by_test_id("output-canvas")
+    cell = int(canvas.get_attribute("data-cell") or 0)
+    canvas.hover(position={"x": 2 + cell / 2, "y": 2 + cell / 2})
+    expect(page.get_by_test_id("hover-info")).to_contain_text("Output (0, 0) reads input rows")
+    expect(page.get_by_test_id("input-canvas")).to_have_attribute("data-highlighted", "15")
+    # Hover input (0, 0) (past one padding cell): the outputs that use it.
+    inp = page.get_by_test_id("input-canvas")
+    inp.hover(position={"x": 2 + cell * 1.5 + 2, "y": 2 + cell * 1.5 + 2})
+    expect(page.get_by_test_id("hover-info")).to_contain_text("Input cell (0, 0) is used by")
+    used = sum(1 for r in geo["rows"] if 0 in r) * sum(1 for c in geo["cols"] if 0 in c)
+    expect(page.get_by_test_id("output-canvas")).to_have_attribute("data-highlighted", str(used))
+
+    # Transposed mode with output_padding.
+    page.get_by_test_id("transposed").check()
+    page.get_by_test_id("s").fill("2")
+    page.get_by_test_id("s").press("Enter")
+    page.get_by_test_id("op").fill("1")
+    page.get_by_test_id("op").press("Enter")
+    tbody = {
+        "input_size": [7, 7],
+        "kernel_size": [3, 5],
+        "stride": 2,
+        "padding": 1,
+        "dilation": 1,
+        "transposed": True,
+        "output_padding": 1,
+    }
+    geo = post_json(page, base, "/geometry", tbody)
+    expect(page.get_by_test_id("output-size")).to_have_text(
+        f"{geo['shape'][0]} {TIMES} {geo['shape'][1]}"
+    )
+    expect(page.get_by_test_id("code-pytorch")).to_contain_text(
+        "nn.ConvTranspose2d(1, 1, kernel_size=(3, 5), stride=2, padding=1, "
+        "output_padding=1, dilation=1)"
+    )
+    expect(page.get_by_test_id("code-curl")).to_contain_text('"output_padding":1')
+    # output_padding must stay below the stride: the slider stops at 1.
+    expect(page.get_by_test_id("op-slider")).to_have_attribute("max", "1")
+    page.get_by_test_id("op").fill("3")
+    page.get_by_test_id("op").press("Enter")
+    expect(page.get_by_test_id("op-msg")).to_contain_text("Kept 1")
+    save_screenshot(page, "arithmetic-1280")
+    watch.assert_clean()
+    shots(
+        open_page,
+        save_screenshot,
+        "/arithmetic?pf=four&pt=2&pb=0&pl=1&pr=0",
+        "arithmetic",
+        "code-pytorch",
+    )
+
+
+def test_arithmetic_sliders_cannot_reach_invalid_kernels(open_page: Any) -> None:
+    page, watch = open_page("/arithmetic?h=3&w=4&kh=2&kw=2&p=0&s=1")
+    expect(page.get_by_test_id("kh-slider")).to_have_attribute("max", "3")
+    expect(page.get_by_test_id("kw-slider")).to_have_attribute("max", "4")
+    page.get_by_test_id("padding-form").select_option("four")
+    page.get_by_test_id("pt").fill("2")
+    page.get_by_test_id("pt").press("Enter")
+    expect(page.get_by_test_id("code-pytorch")).to_contain_text("nn.ZeroPad2d((1, 1, 2, 1))")
+    watch.assert_clean()
+
+
+# ---- activations ----------------------------------------------------------------------
+
+
+def test_activations_plots_softmax_and_losses(open_page: Any, save_screenshot: Any) -> None:
+    page, watch = open_page("/activations")
+    base = base_url(page)
+    for name in ("relu", "leaky_relu", "elu", "gelu", "sigmoid", "tanh", "step"):
+        expect(page.get_by_test_id(f"plot-{name}")).to_have_attribute("data-points", "241")
+    expect(page.get_by_test_id("readout-sigmoid")).to_contain_text("f(0) = 0.5")
+    expect(page.get_by_test_id("softmax-sum")).to_have_text("1.000000")
+
+    page.get_by_test_id("logits").fill("3, 0.5, -2, 7")
+    expect(page.get_by_test_id("prob-3")).to_be_visible()
+    expect(page.get_by_test_id("softmax-sum")).to_have_text("1.000000")
+
+    page.get_by_test_id("mse-pred").fill("1, 2, 3")
+    page.get_by_test_id("mse-target").fill("1, 0, 5")
+    mse = post_json(
+        page, base, "/loss", {"function": "mse", "input": [1, 2, 3], "target": [1, 0, 5]}
+    )
+    expect(page.get_by_test_id("mse-loss")).to_have_text("2.666667")
+    assert shown_number(page.get_by_test_id("mse-loss").inner_text()) == pytest.approx(
+        mse["loss"], abs=1e-6
+    )
+
+    page.get_by_test_id("ce-logits").fill("2, 1, 0")
+    ce = post_json(
+        page, base, "/loss", {"function": "cross_entropy", "input": [2, 1, 0], "target": 0}
+    )
+    expect(page.get_by_test_id("ce-loss")).to_have_text(re.compile(r"^0\.4076"))
+    assert shown_number(page.get_by_test_id("ce-loss").inner_text()) == pytest.approx(
+        ce["loss"], abs=1e-6
+    )
+    page.get_by_test_id("ce-logits").fill("2, x")
+    expect(page.locator('[data-testid="ce"] [role="alert"]')).to_contain_text("“x” is not a number")
+    save_screenshot(page, "activations-1280")
+    watch.assert_clean()
+    shots(open_page, save_screenshot, "/activations", "activations", "softmax-sum")
+
+
+# ---- learn ----------------------------------------------------------------------------
+
+
+def test_learn_loss_falls_while_it_runs(open_page: Any, save_screenshot: Any) -> None:
+    page, watch = open_page("/learn?steps=60&size=32")
+    stage = page.get_by_test_id("learn-stage")
+    page.get_by_test_id("start").click()
+    # Progress is visible mid-run: the bar and the counter move before the end.
+    page.wait_for_function(
+        """() => {
+            const bar = document.querySelector('[data-testid="progress"]');
+            return bar.value > 0 && bar.value < 60;
+        }"""
+    )
+    expect(page.get_by_test_id("step-text")).to_have_text(re.compile(r"Step [1-5]?\d of 60"))
+    expect(page.get_by_test_id("stop")).to_be_enabled()
+    expect(stage).to_have_attribute("data-done", "true", timeout=20_000)
+    expect(page.get_by_test_id("step-text")).to_have_text("Step 60 of 60")
+    expect(page.get_by_test_id("status")).to_contain_text("Finished all steps")
+    first = float(stage.get_attribute("data-first-loss") or "nan")
+    last = float(stage.get_attribute("data-loss") or "nan")
+    assert last < first / 10, (first, last)
+    save_screenshot(page, "learn-1280")
+    watch.assert_clean()
+
+    page, watch = open_page("/learn?steps=400&size=32&every=2", PHONE)
+    page.get_by_test_id("start").click()
+    expect(page.get_by_test_id("stop")).to_be_enabled()
+    page.wait_for_function("() => document.querySelector('[data-testid=\"progress\"]').value >= 10")
+    page.get_by_test_id("stop").click()
+    expect(page.get_by_test_id("status")).to_contain_text("Stopped at step")
+    expect(page.get_by_test_id("start")).to_have_text("Start again")
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0, f"/learn scrolls sideways at 375 px by {overflow} px"
+    save_screenshot(page, "learn-375")
+    # Stop aborts the stream on purpose (that is how the server learns to stop).
+    stopped = [f for f in watch.failed_requests if "/api/v1/learn" in f and "ERR_ABORTED" in f]
+    assert len(stopped) == 1, watch.failed_requests
+    watch.failed_requests.remove(stopped[0])
+    watch.assert_clean()
+
+
+def test_new_pages_are_in_the_navigation(open_page: Any) -> None:
+    page, watch = open_page("/arithmetic")
+    for name, path in (
+        ("network", "/network"),
+        ("arithmetic", "/arithmetic"),
+        ("activations", "/activations"),
+        ("learn", "/learn"),
+    ):
+        expect(page.get_by_test_id(f"nav-{name}")).to_have_attribute("href", path)
+    expect(page.get_by_test_id("nav-arithmetic")).to_have_attribute("aria-current", "page")
+    watch.assert_clean()
