@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
+from threadpoolctl import ThreadpoolController
 
 from app.core._arrays import batched, bias_vector, check_groups, float_array
 from app.core.geometry import (
@@ -117,7 +119,7 @@ _IM2COL_BYTES = 8 << 20  # im2col buffer per chunk
 _IM2COL_MIN_COLS = 16384  # ... but at least this many output cells per chunk
 _BAND_ROWS = 16  # output rows per block of the banded product
 _BAND_BYTES = 16 << 20  # product and gathered input per banded BLAS call (few, large calls)
-_BAND_MIN_TAPS = 8 * 8  # the banded product takes one-filter kernels at least this large
+_BAND_MIN_TAPS = 5 * 5  # the banded product takes one-filter kernels at least this large
 _FFT_MIN_TAPS = 11 * 11  # one-filter kernels at least this large go through the FFT
 _FFT_MAX_PIXELS = 1200 * 1000  # ... on padded images up to this size (float32 only)
 _EINSUM_MAX_TAPS = 7 * 7  # dilated kernels up to this size go through einsum
@@ -232,7 +234,20 @@ def _band_matrix(wg: np.ndarray, rows: int, geo: Geometry) -> np.ndarray:
     return band.reshape(og * kw * rows, span * cg)
 
 
+@functools.cache
+def _blas() -> ThreadpoolController:
+    return ThreadpoolController()
+
+
 def _correlate_banded(xp: np.ndarray, w: np.ndarray, geo: Geometry, groups: int) -> np.ndarray:
+    """The banded product with one BLAS thread: a second thread gains little on these
+    shapes, and when the cores are busy (a server under load) OpenBLAS's spinning threads
+    make the calls 5-10x slower. Requests run in parallel instead."""
+    with _blas().limit(limits=1, user_api="blas"):
+        return _banded_products(xp, w, geo, groups)
+
+
+def _banded_products(xp: np.ndarray, w: np.ndarray, geo: Geometry, groups: int) -> np.ndarray:
     """Banded-matrix BLAS products over chunks of output rows, then one add per kernel column.
 
     A chunk is ``tiles`` blocks of ``_BAND_ROWS`` output rows; the input rows each block
