@@ -36,6 +36,7 @@ from app.schemas import (
     AnyTensor,
     FeatureMap,
     Matrix,
+    NonNegativeInt,
     Number,
     PaddingMode,
     PaddingParam,
@@ -178,7 +179,9 @@ class LearnRequest(RequestModel):
         "learns the target centred in zeros.",
     )
     steps: Annotated[int, Strict(), Field(ge=1)] = Field(
-        200, description="Gradient steps (at most CONVSCOPE_MAX_LEARN_STEPS, default 2000)."
+        200,
+        description="Gradient steps (at most CONVSCOPE_MAX_LEARN_STEPS, default 2000); on a "
+        "resume, the updates after start_step.",
     )
     optimizer: Literal["sgd", "adam"] = Field(
         "sgd",
@@ -190,10 +193,31 @@ class LearnRequest(RequestModel):
     )
     momentum: Annotated[Number, Field(ge=0, lt=1)] = Field(0.9, description="sgd only.")
     seed: Annotated[int, Strict(), Field(ge=0, le=2**32 - 1)] = Field(
-        0, description="Seeds the random starting kernel (and the noise image)."
+        0,
+        description="Seeds the random starting kernel (and the noise image; a resume "
+        "of a noise-image run must send the same seed).",
+    )
+    initial_kernel: Matrix | None = Field(
+        None,
+        description="Resume: start from this kernel [kh][kw] (the learned kernel's shape, "
+        "i.e. kernel_size or the target's) instead of the seeded random one, e.g. the "
+        "`kernel` of a stopped run's last event. The optimizer's state restarts.",
+    )
+    initial_bias: Number = Field(
+        0.0,
+        description="Resume: the starting bias (a stopped run's last `bias`); with "
+        "learn_bias false it stays at this value.",
+    )
+    start_step: NonNegativeInt = Field(
+        0,
+        description="Resume: the first event's step number (a stopped run's last `step`), "
+        "so the resumed curve continues its numbering; runs `steps` more updates, to "
+        "start_step + steps. It changes nothing else.",
     )
     every: Annotated[int, Strict(), Field(ge=1)] = Field(
-        5, description="Send an event every this many steps (plus the first and last)."
+        5,
+        description="Send an event at every step number that is a multiple of this "
+        "(plus the first and last).",
     )
     max_side: Annotated[int, Strict(), Field(ge=8, le=MAX_LEARN_IMAGE_SIDE)] = Field(
         64, description="Downscale the image so its longest side is at most this."
@@ -209,7 +233,9 @@ Reason = Literal["finished", "time_limit", "diverged"]
 class LearnEvent(BaseModel):
     """One progress event (one SSE ``data:`` line, or one entry of ``events``)."""
 
-    step: int = Field(description="Updates made so far (0 = the random start).")
+    step: int = Field(
+        description="Updates made so far (0 = the random start; a resume starts at start_step)."
+    )
     loss: float | None = Field(description="MSE of this kernel's map vs the target map.")
     losses: list[float | None] = Field(
         description="The loss of every step since the previous event, ending with this one's."
@@ -226,7 +252,9 @@ class LearnEvent(BaseModel):
     reason: Reason | None = Field(
         None, description="On the last event: finished, time_limit or diverged (lr too large)."
     )
-    input: FeatureMap | None = Field(None, description="First event only: the image.")
+    input: FeatureMap | None = Field(
+        None, description="First event only (also of a resume): the image."
+    )
     target_output: FeatureMap | None = Field(
         None, description="First event only: the target feature map."
     )
@@ -252,6 +280,16 @@ carrying `input` and `target_output` images, the last with `"done": true` and a
 POST). With `?format=json` the whole run comes back at once as a `LearnHistory`
 (for curl and notebooks). Steps are bounded by CONVSCOPE_MAX_LEARN_STEPS (413 above).
 The run stops when the client disconnects.
+
+**Stop and resume.** To continue a stopped run, send the same request again with
+`initial_kernel` and `initial_bias` set to its last event's `kernel` and `bias`,
+`start_step` to that event's `step`, and `steps` to the updates still wanted: the
+new run starts from that kernel (its first event repeats the stopped run's last loss)
+and numbers its events on from `start_step`, so its losses extend the same curve.
+The optimizer's state is **not** carried over: sgd's momentum (velocity) and Adam's
+moments and bias correction restart from zero on a resume, so a resumed run follows
+a slightly different path than an uninterrupted one (Adam's first resumed steps move
+each value by about `lr`).
 """
 
 LEARN_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -330,13 +368,23 @@ def _finite(value: float) -> float | None:
 
 
 def _events(
-    req: LearnRequest, image: np.ndarray, target: np.ndarray, seconds: float, stop: threading.Event
+    req: LearnRequest,
+    image: np.ndarray,
+    target: np.ndarray,
+    settings: Settings,
+    stop: threading.Event,
 ) -> Iterator[dict[str, Any]]:
     """Run the learning loop; yield the events to send (every ``every`` steps, first, last)."""
     start = time.monotonic()
     target_list = target.tolist()
     scale: tuple[float, float] = (0.0, 1.0)
     pending: list[float | None] = []
+    last_step = req.start_step + req.steps
+    initial_kernel = (
+        None
+        if req.initial_kernel is None
+        else to_array(req.initial_kernel, "initial_kernel", settings)
+    )
     records = learn_kernel(
         image,
         target,
@@ -348,21 +396,24 @@ def _events(
         optimizer=req.optimizer,
         momentum=req.momentum,
         learn_bias=req.learn_bias,
+        initial_kernel=initial_kernel,
+        initial_bias=req.initial_bias,
+        start_step=req.start_step,
     )
-    for rec in records:
+    for n, rec in enumerate(records):
         if stop.is_set():
             return
         step = rec["step"]
         pending.append(_finite(rec["loss"]))
         elapsed = time.monotonic() - start
         reason: Reason | None = None
-        if step == req.steps:
+        if step == last_step:
             reason = "finished"
         elif rec["diverged"]:
             reason = "diverged"
-        elif elapsed > seconds:
+        elif elapsed > settings.max_learn_seconds:
             reason = "time_limit"
-        if step % req.every and reason is None:
+        if n and step % req.every and reason is None:
             continue
         event: dict[str, Any] = {
             "step": step,
@@ -376,7 +427,7 @@ def _events(
             "done": reason is not None,
             "reason": reason,
         }
-        if step == 0:
+        if n == 0:
             t_map = rec["target_output"]
             scale = (float(t_map.min()), float(t_map.max()))
             event["input"] = render_map(image, kind="image")
@@ -419,10 +470,9 @@ def learn(
     max_steps = s.max_learn_steps
     if req.steps > max_steps:
         raise LimitExceeded("steps", req.steps, max_steps, "max_learn_steps")
-    seconds = s.max_learn_seconds
     image, target = _image(req), _target(req, s)
     stop = threading.Event()
-    events = _events(req, image, target, seconds, stop)
+    events = _events(req, image, target, s, stop)
     first = next(events)  # argument errors surface here, as a 422 before any streaming
     if response_format == "json":
         history = [first, *events]

@@ -21,6 +21,11 @@ Optimizers (full batch, every step sees the whole image):
   is the largest step that never overshoots along any direction; momentum 0.9
   speeds up the flat directions. Diverges beyond ``lr = 2 * (1 + momentum)``.
 - ``"adam"``: Adam (betas 0.9, 0.999); each value moves by about ``lr`` a step.
+
+Resuming: ``initial_kernel`` / ``initial_bias`` start from a given kernel (a stopped
+run's last one) instead of the seeded random one, and ``start_step`` numbers the
+records on from there. The optimizer's state (momentum velocity, Adam's moments and
+bias correction) is not carried over: a resumed run restarts it from zero.
 """
 
 from __future__ import annotations
@@ -77,6 +82,27 @@ def _curvature(
     return max(top, 1e-12)
 
 
+def _start(
+    initial_kernel: Any, initial_bias: Any, shape: tuple[int, ...]
+) -> tuple[np.ndarray | None, float]:
+    """Check a resume's starting kernel (the target's shape, finite) and bias."""
+    k0 = None
+    if initial_kernel is not None:
+        k0 = np.asarray(initial_kernel, dtype=np.float64)
+        if k0.shape != shape:
+            raise ParamError(
+                "initial_kernel",
+                f"initial_kernel must have the learned kernel's shape {list(shape)}, "
+                f"got {list(k0.shape)}",
+            )
+        if not np.all(np.isfinite(k0)):
+            raise ParamError("initial_kernel", "initial_kernel must hold finite numbers")
+    b0 = float(initial_bias)
+    if not math.isfinite(b0):
+        raise ParamError("initial_bias", f"initial_bias must be a finite number, got {b0!r}")
+    return k0, b0
+
+
 def _check(image: np.ndarray, target: np.ndarray, steps: Any, lr: float, optimizer: str) -> None:
     if image.ndim != 2:
         raise ParamError("image", f"image must be 2-D (H, W), got shape {list(image.shape)}")
@@ -108,8 +134,11 @@ def learn_kernel(
     optimizer: Optimizer = "sgd",
     momentum: float = 0.9,
     learn_bias: bool = True,
+    initial_kernel: Any = None,
+    initial_bias: float = 0.0,
+    start_step: int = 0,
 ) -> Iterator[dict[str, Any]]:
-    """Yield one record per step, from step 0 (the random start) to ``steps``.
+    """Yield one record per step, from ``start_step`` (the start) to ``start_step + steps``.
 
     Parameters
     ----------
@@ -123,14 +152,21 @@ def learn_kernel(
     optimizer : "sgd" (normalised, with momentum) or "adam"
     momentum : "sgd" only, in [0, 1)
     learn_bias : also learn a bias (its target is 0)
+    initial_kernel : (kh, kw) like the target, finite; start here instead of the seeded
+        random kernel (to resume a stopped run from its last kernel)
+    initial_bias : the starting bias (default 0)
+    start_step : the first record's step number (>= 0), so a resumed run's records
+        continue a stopped one's numbering; it changes nothing else (the optimizer's
+        momentum / moments and Adam's bias correction start afresh)
 
     Yields
     ------
     ``{"step", "loss", "kernel" (kh, kw), "bias", "grad_norm", "output" (H', W'),
-    "diverged"}``: step k's kernel is the one after k updates; loss, grad_norm (over
-    kernel and bias) and output are that kernel's. The first record also holds
-    ``"target_output"``. The generator stops early after a record whose loss is over
-    ``DIVERGED_FACTOR`` times the first one (``"diverged": True``; lr too large).
+    "diverged"}``: step ``start_step + k``'s kernel is the one after k updates; loss,
+    grad_norm (over kernel and bias) and output are that kernel's. The first record also
+    holds ``"target_output"``. The generator stops early after a record whose loss is
+    over ``DIVERGED_FACTOR`` times the first one, or the all-zero kernel's if that is
+    larger (``"diverged": True``; lr too large).
     """
     x = np.asarray(image, dtype=np.float64)
     t = np.asarray(target_kernel, dtype=np.float64)
@@ -138,19 +174,31 @@ def learn_kernel(
     _check(x, t, steps, rate, optimizer)
     if not 0 <= momentum < 1:
         raise ParamError("momentum", f"momentum must be in [0, 1), got {momentum}")
+    if not (isinstance(start_step, int) and start_step >= 0):
+        raise ParamError("start_step", f"start_step must be an int >= 0, got {start_step!r}")
+    k0, b0 = _start(initial_kernel, initial_bias, t.shape)
     x = (x - x.mean()) / (x.std() or 1.0)
     conv = {"padding": padding, "padding_mode": padding_mode}
     xb = x[None]  # (H, W) -> (1, H, W): one channel
     target_map = conv2d(xb, t[None, None], **conv)[0]  # (H', W')
     cells = target_map.size
+    # A resume still draws the random kernel, so the curvature estimate below sees the
+    # same random numbers as the run it continues.
     rng = np.random.default_rng(seed)
     k = rng.normal(0.0, INIT_SCALE, size=t.shape)
-    b = 0.0
+    if k0 is not None:
+        k = k0.copy()
+    b = b0
     inv_curvature = 1.0 / _curvature(xb, t.shape, conv, rng) if optimizer == "sgd" else 0.0
     m = np.zeros(t.size + 1)  # Adam's moments, or sgd's velocity in m, over (kernel, bias)
     v = np.zeros(t.size + 1)
+    # Divergence is judged against the first loss, or the zero kernel's loss
+    # mean(target_map^2) when larger, so a resume near the minimum is not "diverged"
+    # by a harmless rise above its tiny starting loss.
+    zero_loss = float(np.mean(target_map * target_map))
     first_loss = math.inf
-    for step in range(steps + 1):
+    for i in range(steps + 1):
+        step = start_step + i
         with np.errstate(over="ignore", invalid="ignore"):
             y = conv2d(xb, k[None, None], b, **conv)[0]  # (H', W')
             diff = y - target_map
@@ -158,7 +206,7 @@ def learn_kernel(
             _gx, gk, gb = conv2d_backward((2.0 / cells) * diff[None], xb, k[None, None], **conv)
             grad = np.concatenate([gk[0, 0].ravel(), gb if learn_bias else [0.0]])
             grad_norm = float(np.linalg.norm(grad))
-        first_loss = loss if step == 0 else first_loss
+        first_loss = max(loss, zero_loss) if i == 0 else first_loss
         diverged = not math.isfinite(loss) or loss > DIVERGED_FACTOR * max(first_loss, 1e-300)
         record = {
             "step": step,
@@ -169,17 +217,17 @@ def learn_kernel(
             "output": y,
             "diverged": diverged,
         }
-        if step == 0:
+        if i == 0:
             record["target_output"] = target_map
         yield record
-        if step == steps or diverged:
+        if i == steps or diverged:
             return
         if optimizer == "adam":
             b1, b2 = ADAM_BETAS
             m = b1 * m + (1 - b1) * grad
             v = b2 * v + (1 - b2) * grad * grad
-            m_hat = m / (1 - b1 ** (step + 1))
-            v_hat = v / (1 - b2 ** (step + 1))
+            m_hat = m / (1 - b1 ** (i + 1))
+            v_hat = v / (1 - b2 ** (i + 1))
             update = rate * m_hat / (np.sqrt(v_hat) + ADAM_EPS)
         else:
             m = momentum * m + grad

@@ -269,6 +269,20 @@ def test_learn_steps_over_the_limit_is_413_naming_the_setting():
         ({"padding": "valid", "target": [[1.0] * 9] * 9, "max_side": 8}, "kernel", "larger"),
         ({"padding": 7, "padding_mode": "reflect", "max_side": 8}, "padding", "reflect"),
         ({"stesp": 3}, "stesp", ""),
+        (
+            {"initial_kernel": [[0.0, 1.0], [1.0, 0.0]]},
+            "initial_kernel",
+            "shape [3, 3], got [2, 2]",
+        ),
+        (
+            {"kernel_size": 5, "initial_kernel": SOBEL_X},
+            "initial_kernel",
+            "shape [5, 5], got [3, 3]",
+        ),
+        ({"initial_kernel": [[1.0, 2.0], [3.0]]}, "initial_kernel", "rectangular"),
+        ({"initial_bias": "0"}, "initial_bias", ""),
+        ({"start_step": -1}, "start_step", ""),
+        ({"start_step": 1.5}, "start_step", ""),
     ],
 )
 def test_learn_errors_are_422(client, body, field, words):
@@ -277,6 +291,60 @@ def test_learn_errors_are_422(client, body, field, words):
     (err,) = r.json()["detail"]
     assert err["loc"] == ["body", field], err
     assert words in err["msg"]
+
+
+def test_learn_from_the_target_kernel_has_zero_loss(client):
+    r = client.post(
+        "/api/v1/learn?format=json",
+        json={"target": "sobel_x", "initial_kernel": SOBEL_X, "steps": 5, "every": 5},
+    )
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["events"][0]["step"] == 0
+    assert body["losses"][0] < 1e-20
+    assert max(body["losses"]) < 1e-20
+    assert body["kernel"] == SOBEL_X
+
+
+def test_learn_resumes_from_a_stopped_runs_last_event(client):
+    """Stop after 40 steps, resume from the last event: the new run's first event
+    repeats that loss (not the random start's) and its steps continue from 40."""
+    base = {"sample": "scene", "target": "sobel_x", "every": 10, "max_side": 32}
+    r = client.post("/api/v1/learn?format=json", json={**base, "steps": 40})
+    stopped = r.json()
+    last = stopped["events"][-1]
+    assert last["step"] == 40
+    resume = {
+        **base,
+        "steps": 40,
+        "initial_kernel": last["kernel"],
+        "initial_bias": last["bias"],
+        "start_step": last["step"],
+    }
+    with client.stream("POST", "/api/v1/learn", json=resume) as r:
+        assert r.status_code == 200
+        events = sse_events(r.read().decode())
+    assert [e["step"] for e in events] == [40, 50, 60, 70, 80]
+    first = events[0]
+    assert first["loss"] == pytest.approx(last["loss"], rel=1e-12)
+    assert first["loss"] < 0.05 * stopped["losses"][0]
+    assert first["losses"] == [first["loss"]]  # one loss per step, the curve goes on
+    assert sum(len(e["losses"]) for e in events) == 41
+    assert first["input"] is not None and first["target_output"] is not None
+    assert events[-1]["done"] and events[-1]["reason"] == "finished"
+    assert events[-1]["loss"] < 0.5 * first["loss"]
+    assert max(x for e in events for x in e["losses"]) < 2 * first["loss"]
+
+
+def test_learn_resume_events_keep_the_every_grid(client):
+    r = client.post(
+        "/api/v1/learn?format=json",
+        json={"steps": 25, "every": 10, "start_step": 37, "max_side": 16},
+    )
+    body = r.json()
+    assert [e["step"] for e in body["events"]] == [37, 40, 50, 60, 62]
+    assert len(body["losses"]) == 26
+    assert body["reason"] == "finished"
 
 
 def test_learn_stops_when_the_client_disconnects(client, monkeypatch):
@@ -335,6 +403,12 @@ def test_openapi_documents_the_stream(client):
     content = op["responses"]["200"]["content"]
     assert "text/event-stream" in content and "application/json" in content
     assert "server-sent events" in op["description"]
+    # resuming is documented, including that the optimizer's state restarts
+    assert "initial_kernel" in op["description"] and "start_step" in op["description"]
+    assert "momentum" in op["description"] and "restart" in op["description"]
+    props = spec["components"]["schemas"]["LearnRequest"]["properties"]
+    assert {"initial_kernel", "initial_bias", "start_step"} <= set(props)
+    assert "restarts" in props["initial_kernel"]["description"]
     assert {"413", "422"} <= set(op["responses"])
     assert "LearnEvent" in spec["components"]["schemas"]
     loss_op = spec["paths"]["/api/v1/loss"]["post"]

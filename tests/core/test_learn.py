@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 
 import numpy as np
@@ -90,4 +91,80 @@ def test_embed_kernel_centres_the_target():
 def test_bad_arguments(scene, kwargs, field):
     with pytest.raises(ParamError) as err:
         next(learn_kernel(scene, SOBEL_X, **kwargs))
+    assert err.value.field == field
+
+
+# ---- resume: start from a given kernel ------------------------------------------------
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+def test_starting_from_the_target_gives_zero_loss(scene, optimizer):
+    records = list(
+        learn_kernel(scene, SOBEL_X, steps=10, optimizer=optimizer, initial_kernel=SOBEL_X)
+    )
+    assert records[0]["loss"] < 1e-20
+    np.testing.assert_array_equal(records[0]["kernel"], SOBEL_X)
+    assert records[0]["bias"] == 0.0
+    # the gradient there is zero, so the kernel stays put
+    assert max(r["loss"] for r in records) < 1e-20
+    assert not records[-1]["diverged"]
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+def test_resume_from_a_runs_last_kernel_continues_at_its_loss(scene, optimizer):
+    full = list(learn_kernel(scene, SOBEL_X, steps=100, seed=2, optimizer=optimizer))
+    stop = full[40]
+    resumed = list(
+        learn_kernel(
+            scene,
+            SOBEL_X,
+            steps=60,
+            seed=2,
+            optimizer=optimizer,
+            initial_kernel=stop["kernel"],
+            initial_bias=stop["bias"],
+            start_step=40,
+        )
+    )
+    assert [r["step"] for r in resumed] == list(range(40, 101))
+    assert "target_output" in resumed[0]
+    # step 40 is the stopped run's kernel: the same loss, far below the random start's
+    assert resumed[0]["loss"] == pytest.approx(stop["loss"], rel=1e-12)
+    assert resumed[0]["loss"] < 0.05 * full[0]["loss"]
+    # and it keeps learning (the optimizer's state restarts, so the path differs a little)
+    assert resumed[-1]["loss"] < 0.5 * resumed[0]["loss"]
+    assert resumed[-1]["loss"] < 10 * full[-1]["loss"]
+    assert max(r["loss"] for r in resumed) < 0.2 * full[0]["loss"]
+
+
+def test_start_step_only_renumbers(scene):
+    a = list(learn_kernel(scene, SOBEL_X, steps=5, seed=4))
+    b = list(learn_kernel(scene, SOBEL_X, steps=5, seed=4, start_step=1000))
+    assert [r["step"] for r in b] == list(range(1000, 1006))
+    assert [r["loss"] for r in a] == [r["loss"] for r in b]
+
+
+def test_resume_at_the_minimum_is_not_called_diverged(scene):
+    """Adam's restarted moments move every value by about lr at first, so the loss of
+    a nearly perfect kernel rises by many orders of magnitude, harmlessly."""
+    records = list(
+        learn_kernel(scene, SOBEL_X, steps=20, optimizer="adam", initial_kernel=SOBEL_X + 1e-9)
+    )
+    assert records[0]["loss"] < 1e-15
+    assert len(records) == 21 and not any(r["diverged"] for r in records)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field", "words"),
+    [
+        ({"initial_kernel": np.zeros((3, 4))}, "initial_kernel", "shape [3, 3], got [3, 4]"),
+        ({"initial_kernel": np.zeros(9)}, "initial_kernel", "shape [3, 3], got [9]"),
+        ({"initial_kernel": np.full((3, 3), np.nan)}, "initial_kernel", "finite"),
+        ({"initial_bias": float("inf")}, "initial_bias", "finite"),
+        ({"start_step": -1}, "start_step", ">= 0"),
+    ],
+)
+def test_bad_resume_arguments(scene, kwargs, field, words):
+    with pytest.raises(ParamError, match=re.escape(words)) as err:
+        next(learn_kernel(scene, SOBEL_X, steps=2, **kwargs))
     assert err.value.field == field

@@ -1,6 +1,8 @@
 // /learn: watch gradient descent find a kernel. The server runs the loop and streams
 // progress (POST /api/v1/learn, server-sent events); this view queues the events and
-// shows them at a watchable pace: loss curve, kernel numbers, current output.
+// shows them at a watchable pace: loss curve, kernel numbers, current output. Stop aborts
+// the stream; Resume sends a new request starting from the last shown kernel and bias
+// (initial_kernel, initial_bias, start_step), whose events extend the same loss curve.
 
 import * as api from "../api.js";
 import { byTestId, h, replaceChildren, sizeCanvas, debounce } from "../dom.js";
@@ -15,6 +17,9 @@ import { createNumberField } from "./widgets/number-field.js";
 
 const NOISE = "noise";
 const PACES = { slow: 90, fast: 0 }; // ms between shown events
+// The settings that define the loss (image, target): a resume must keep them. The others
+// (optimizer, learning rate, steps, update interval, pace) may change between stop and resume.
+const WHAT = ["sample", "target", "size", "seed"];
 
 const SCHEMA = {
   sample: field.text("scene"),
@@ -41,8 +46,12 @@ export function mount(root) {
   const stage = el("learn-stage");
   const progress = el("progress");
   const status = el("status");
-  const buttons = { start: el("start"), stop: el("stop") };
-  let run = null; // {controller, queue, timer, losses, last, steps, done}
+  const resumeNote = el("resume-note");
+  const buttons = { start: el("start"), stop: el("stop"), resume: el("resume") };
+  // {controller, queue, timer, losses (one per step, index = step), last (shown event),
+  //  steps (the total), done, finished, firstLoss, what (WHAT settings),
+  //  resumedAt (the steps where a resume took over)}
+  let run = null;
 
   buildSettings(el("learn-settings"), store);
 
@@ -71,18 +80,31 @@ export function mount(root) {
     const ctx = sizeCanvas(canvas, width, height);
     const losses = run?.losses ?? [];
     const [lo, hi] = extent(losses, { positive: true });
+    canvas.dataset.points = String(losses.length);
+    el("resume-legend").hidden = !run?.resumedAt.length;
     drawPlot(ctx, {
       width,
       height,
       x: { min: 0, max: Math.max(1, run?.steps ?? store.state.steps), label: "step" },
       y: { min: lo, max: hi, log: true },
-      series: [{ points: losses.map((v, i) => [i, v]), color: "#1d4ed8", width: 2 }],
+      series: [
+        // a dashed line where each resume took over
+        ...(run?.resumedAt ?? []).map((step) => ({ points: [[step, lo], [step, hi]], color: "#8a919e", width: 1, dash: [4, 4] })),
+        { points: losses.map((v, i) => [i, v]), color: "#1d4ed8", width: 2 },
+      ],
       zeroLines: false,
     });
   }
 
   function show(event) {
-    for (const v of event.losses) run.losses.push(v ?? NaN);
+    // event.losses are the losses of the steps up to event.step: place them by step, so
+    // a resumed run (whose first event repeats the stop's step) extends the same curve
+    const from = event.step - event.losses.length + 1;
+    run.losses.length = Math.min(run.losses.length, Math.max(0, from));
+    while (run.losses.length < from) run.losses.push(NaN);
+    event.losses.forEach((v, j) => {
+      if (from + j >= 0) run.losses[from + j] = v ?? NaN;
+    });
     run.last = event;
     progress.max = run.steps;
     progress.value = event.step;
@@ -97,6 +119,7 @@ export function mount(root) {
       run.firstLoss = event.loss;
       stage.dataset.firstLoss = String(event.loss);
     }
+    if (event.input && run.resumedAt.length > 0) stage.dataset.resumeLoss = String(event.loss);
     const scale = maxAbs([...event.kernel.flat(), ...event.target_kernel.flat()]);
     drawKernel(el("kernel-canvas"), event.kernel, scale);
     drawKernel(el("target-canvas"), event.target_kernel, scale);
@@ -122,9 +145,27 @@ export function mount(root) {
     if (run.timer === null) run.timer = setTimeout(drain, run.queue.length === 1 && run.losses.length === 0 ? 0 : PACES[store.state.pace]);
   }
 
+  /** Why Resume cannot continue the last run now ("" if it can; null if there is no run to resume). */
+  function resumeBlocker() {
+    if (!run || !run.done || !run.last) return null;
+    if (run.last.reason === "diverged") return null;
+    const s = store.state;
+    if (WHAT.some((key) => s[key] !== run.what[key])) return "The image, target kernel, image size or seed changed since the stop, so Resume is off: “Start again” uses the new settings.";
+    if (s.steps <= run.last.step) return `Raise Steps above ${run.last.step} to resume this run.`;
+    return "";
+  }
+
+  function updateResume() {
+    const blocker = resumeBlocker();
+    buttons.resume.disabled = blocker !== "";
+    resumeNote.textContent = blocker ?? "";
+    resumeNote.hidden = !blocker;
+  }
+
   function setRunning(running) {
     buttons.start.disabled = running;
     buttons.stop.disabled = !running;
+    updateResume();
     stage.dataset.running = String(running);
     if (running) stage.setAttribute("aria-busy", "true");
     else stage.removeAttribute("aria-busy");
@@ -143,33 +184,63 @@ export function mount(root) {
     buttons.start.textContent = "Start again";
   }
 
-  async function start() {
-    if (run && !run.done) return;
+  function requestBody(what, steps) {
     const s = store.state;
-    const controller = new AbortController();
-    run = { controller, queue: [], timer: null, losses: [], last: null, steps: s.steps, done: false, finished: false, firstLoss: undefined };
-    const current = run;
-    notice.clear();
-    stage.dataset.done = "false";
-    status.textContent = "Starting from a random kernel…";
-    setRunning(true);
-    drawLoss();
-    const body = {
-      sample: s.sample === NOISE ? null : s.sample,
-      target: s.target,
-      steps: s.steps,
+    return {
+      sample: what.sample === NOISE ? null : what.sample,
+      target: what.target,
+      steps,
       optimizer: s.opt,
       lr: s.lr > 0 ? s.lr : null,
-      seed: s.seed,
+      seed: what.seed,
       every: s.every,
-      max_side: Number(s.size),
+      max_side: Number(what.size),
     };
+  }
+
+  function start() {
+    if (run && !run.done) return;
+    const s = store.state;
+    const what = Object.fromEntries(WHAT.map((key) => [key, s[key]]));
+    run = { controller: null, queue: [], timer: null, losses: [], last: null, steps: s.steps, done: false, finished: false, firstLoss: undefined, what, resumedAt: [] };
+    for (const key of ["step", "loss", "firstLoss", "resumedAt", "resumeLoss"]) delete stage.dataset[key];
+    progress.max = s.steps;
+    progress.value = 0;
+    progress.setAttribute("aria-valuetext", `step 0 of ${s.steps}`);
+    el("step-text").textContent = "Starting…";
+    stream(requestBody(what, s.steps), "Starting from a random kernel…");
+  }
+
+  function resume() {
+    if (resumeBlocker() !== "") return;
+    const last = run.last;
+    const steps = store.state.steps;
+    Object.assign(run, { queue: [], timer: null, steps, done: false, finished: false });
+    run.resumedAt.push(last.step);
+    stage.dataset.resumedAt = String(last.step);
+    const body = { ...requestBody(run.what, steps - last.step), initial_kernel: last.kernel, initial_bias: last.bias ?? 0, start_step: last.step };
+    const fresh = store.state.opt === "adam" ? "Adam's moment estimates restart" : "the momentum restarts";
+    stream(body, `Resumed at step ${last.step} from its kernel (${fresh} from zero)…`);
+  }
+
+  async function stream(body, message) {
+    const controller = new AbortController();
+    run.controller = controller;
+    const current = run;
+    // a resume reuses the run object, so a stream is current while its controller is
+    const live = () => current === run && current.controller === controller;
+    notice.clear();
+    stage.dataset.done = "false";
+    status.textContent = message;
+    setRunning(true);
+    drawLoss();
     try {
-      await api.learnStream(body, { signal: controller.signal, onEvent: (event) => current === run && enqueue(event) });
+      await api.learnStream(body, { signal: controller.signal, onEvent: (event) => live() && enqueue(event) });
+      if (!live()) return;
       current.finished = true;
-      if (current === run && !current.done && current.queue.length === 0 && current.timer === null && current.last && !current.last.done) finish("The server closed the stream early.");
+      if (!current.done && current.queue.length === 0 && current.timer === null && current.last && !current.last.done) finish("The server closed the stream early.");
     } catch (error) {
-      if (error?.name === "AbortError" || current !== run) return;
+      if (error?.name === "AbortError" || !live()) return;
       notice.error(error.message);
       finish("The run failed.");
     }
@@ -178,11 +249,15 @@ export function mount(root) {
   function stop() {
     if (!run || run.done) return;
     const at = run.last?.step ?? 0;
-    finish(`Stopped at step ${at}. The API cannot continue a stopped run from its kernel, so “Start again” restarts from the same random kernel (seed ${store.state.seed}); change the seed for another start.`);
+    finish(`Stopped at step ${at}. “Resume” continues from this kernel (a new learning rate or optimizer applies from here); “Start again” restarts from the same random kernel (seed ${store.state.seed}).`);
   }
 
   buttons.start.addEventListener("click", start);
   buttons.stop.addEventListener("click", stop);
+  buttons.resume.addEventListener("click", resume);
+  store.subscribe(() => {
+    if (!run || run.done) updateResume();
+  });
   setRunning(false);
   new ResizeObserver(debounce(drawLoss, 80)).observe(el("loss-box"));
   drawLoss();
