@@ -1,6 +1,7 @@
 """The ``convscope`` command: serve the app with uvicorn."""
 
 import argparse
+import os
 import signal
 from types import FrameType
 
@@ -24,6 +25,9 @@ def main(argv: list[str] | None = None) -> None:
         help="seconds a shutdown waits for requests in flight (default 30)",
     )
     args = parser.parse_args(argv)
+    # One BLAS thread per worker process: requests run in parallel, and oversubscribed
+    # BLAS threads spin instead of working. Set before the workers import numpy.
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     # On SIGTERM uvicorn finishes the requests in flight, then raises the signal again with
     # the handler it found: with this one a clean shutdown ends with status 0, not -15.
     signal.signal(signal.SIGTERM, _exit_cleanly)

@@ -14,7 +14,9 @@ def float_array(x: Any, field: str) -> np.ndarray:
     a = np.asarray(x)
     if a.dtype not in (np.float32, np.float64):
         a = a.astype(np.float64)
-    if not np.all(np.isfinite(a)):
+    # min and max are finite exactly when every value is (NaN propagates through both),
+    # and they need no temporary array, unlike isfinite(a).all().
+    if a.size and not (np.isfinite(a.min()) and np.isfinite(a.max())):
         raise ParamError(field, f"{field} must hold finite numbers (no NaN or Infinity)")
     return a
 

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import functools
 from typing import Any
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
-from threadpoolctl import ThreadpoolController
 
 from app.core._arrays import batched, bias_vector, check_groups, float_array
 from app.core.geometry import (
@@ -112,7 +110,8 @@ def conv2d(
 # BLAS-based paths are 2-4x faster than shift-adds for larger kernels on an idle machine,
 # but multi-threaded OpenBLAS makes many calls collapse (10x and worse) when the cores are
 # oversubscribed, so the single-filter cases with small kernels avoid BLAS altogether, and
-# the BLAS paths make few, large calls.
+# the BLAS paths make few, large calls. The ``convscope`` server gives each process one BLAS
+# thread (OPENBLAS_NUM_THREADS=1): there, parallelism comes from concurrent requests.
 
 _BLOCK_BYTES = 1 << 19  # output rows per shift-add block (with its scratch, fits in L2)
 _IM2COL_BYTES = 8 << 20  # im2col buffer per chunk
@@ -234,20 +233,7 @@ def _band_matrix(wg: np.ndarray, rows: int, geo: Geometry) -> np.ndarray:
     return band.reshape(og * kw * rows, span * cg)
 
 
-@functools.cache
-def _blas() -> ThreadpoolController:
-    return ThreadpoolController()
-
-
 def _correlate_banded(xp: np.ndarray, w: np.ndarray, geo: Geometry, groups: int) -> np.ndarray:
-    """The banded product with one BLAS thread: a second thread gains little on these
-    shapes, and when the cores are busy (a server under load) OpenBLAS's spinning threads
-    make the calls 5-10x slower. Requests run in parallel instead."""
-    with _blas().limit(limits=1, user_api="blas"):
-        return _banded_products(xp, w, geo, groups)
-
-
-def _banded_products(xp: np.ndarray, w: np.ndarray, geo: Geometry, groups: int) -> np.ndarray:
     """Banded-matrix BLAS products over chunks of output rows, then one add per kernel column.
 
     A chunk is ``tiles`` blocks of ``_BAND_ROWS`` output rows; the input rows each block
