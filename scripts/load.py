@@ -35,6 +35,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator, Mapping
@@ -131,23 +132,24 @@ def free_port() -> int:
 
 
 def start_server(port: int, workers: int) -> subprocess.Popen[bytes]:
+    """``convscope`` (as deployed: one BLAS thread per worker), its log in a temporary file."""
     command = [
         sys.executable,
         "-m",
-        "uvicorn",
-        "app.main:app",
+        "app.cli",
         "--host",
         HOST,
         "--port",
         str(port),
         "--workers",
         str(workers),
-        "--log-level",
-        "warning",
-        "--no-access-log",
     ]
+    # One access line per request goes here, off this report; the child holds the file open.
+    log = tempfile.TemporaryFile()  # noqa: SIM115
     # Its own process group, so a stuck worker can be killed with the rest as a last resort.
-    return subprocess.Popen(command, cwd=ROOT, start_new_session=True)
+    return subprocess.Popen(
+        command, cwd=ROOT, start_new_session=True, stdout=log, stderr=subprocess.STDOUT
+    )
 
 
 def wait_healthy(proc: subprocess.Popen[bytes], port: int, timeout: float = 60.0) -> None:
