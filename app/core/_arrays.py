@@ -56,3 +56,24 @@ def bias_vector(bias: Any, filters: int, dtype: np.dtype) -> np.ndarray:
             f"filter), got shape {list(b.shape)}",
         )
     return b
+
+
+def conv_weight(weight: Any, channels: int, groups: Any, dtype: np.dtype) -> tuple[np.ndarray, int]:
+    """A conv2d weight (O, C/groups, kh, kw) checked against the input's ``channels``.
+
+    Returns the weight in ``dtype`` and the number of groups.
+    """
+    w = float_array(weight, "weight").astype(dtype, copy=False)
+    if w.ndim != 4:
+        raise ParamError(
+            "weight", f"weight must be 4-D (O, C/groups, kh, kw), got shape {list(w.shape)}"
+        )
+    o, cg = w.shape[:2]
+    g = check_groups(groups, channels, o)
+    if cg * g != channels:
+        raise ParamError(
+            "weight",
+            f"weight has {cg} input channels per filter but input has {channels} channels "
+            f"in {g} group(s) ({channels // g} per group)",
+        )
+    return w, g

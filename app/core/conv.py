@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from app.core._arrays import batched, bias_vector, check_groups, float_array
+from app.core._arrays import batched, bias_vector, check_groups, conv_weight, float_array
 from app.core.geometry import (
     Geometry,
     ParamError,
@@ -15,11 +15,6 @@ from app.core.geometry import (
     conv_transpose_geometry,
 )
 from app.core.padding import pad
-
-
-def _check_weight(weight: np.ndarray, channels: int, groups: int, layout: str) -> None:
-    if weight.ndim != 4:
-        raise ParamError("weight", f"weight must be 4-D {layout}, got shape {list(weight.shape)}")
 
 
 def conv2d_geometry(
@@ -66,17 +61,8 @@ def conv2d(
     (O, H', W') or (N, O, H', W'), float32 for float32 input, else float64.
     """
     x, added = batched(float_array(input, "input"), "input")
-    w = float_array(weight, "weight").astype(x.dtype, copy=False)
-    _check_weight(w, x.shape[1], groups, "(O, C/groups, kh, kw)")
-    _n, c, _, _ = x.shape
-    o, cg, _kh, _kw = w.shape
-    g = check_groups(groups, c, o)
-    if cg * g != c:
-        raise ParamError(
-            "weight",
-            f"weight has {cg} input channels per filter but input has {c} channels "
-            f"in {g} group(s) ({c // g} per group)",
-        )
+    w, g = conv_weight(weight, x.shape[1], groups, x.dtype)
+    o = w.shape[0]
     b = bias_vector(bias, o, x.dtype)
     geo = conv2d_geometry(x.shape, w.shape, stride=stride, padding=padding, dilation=dilation)
     xp = pad(x, geo.padding, padding_mode)
@@ -407,7 +393,10 @@ def conv_transpose2d(
     """
     x, added = batched(float_array(input, "input"), "input")
     w = float_array(weight, "weight").astype(x.dtype, copy=False)
-    _check_weight(w, x.shape[1], groups, "(C, O/groups, kh, kw)")
+    if w.ndim != 4:
+        raise ParamError(
+            "weight", f"weight must be 4-D (C, O/groups, kh, kw), got shape {list(w.shape)}"
+        )
     n, c, h, wd = x.shape
     cw, og, kh, kw = w.shape
     if cw != c:

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from app.core._arrays import batched, check_groups, float_array
+from app.core._arrays import batched, conv_weight, float_array
 from app.core.conv import conv2d_geometry
 from app.core.geometry import Padding4, ParamError
 from app.core.padding import pad
@@ -58,20 +58,9 @@ def conv2d_backward(
     when the input is float32, else float64.
     """
     x, added = batched(float_array(input, "input"), "input")
-    w = float_array(weight, "weight").astype(x.dtype, copy=False)
-    if w.ndim != 4:
-        raise ParamError(
-            "weight", f"weight must be 4-D (O, C/groups, kh, kw), got shape {list(w.shape)}"
-        )
-    n, c, h, wd = x.shape
-    o, cg, _kh, _kw = w.shape
-    g = check_groups(groups, c, o)
-    if cg * g != c:
-        raise ParamError(
-            "weight",
-            f"weight has {cg} input channels per filter but input has {c} channels "
-            f"in {g} group(s) ({c // g} per group)",
-        )
+    w, g = conv_weight(weight, x.shape[1], groups, x.dtype)
+    n, _c, h, wd = x.shape
+    o, _cg, _kh, _kw = w.shape
     geo = conv2d_geometry(x.shape, w.shape, stride=stride, padding=padding, dilation=dilation)
     go = float_array(grad_output, "grad_output").astype(x.dtype, copy=False)
     expected = (n, o, *geo.output)
