@@ -1,6 +1,6 @@
 # ConvScope developer commands. Every install goes through requirements.lock.
 SHELL := /bin/bash
-PYTHON ?= python3.11
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
@@ -10,7 +10,7 @@ CHROMIUM ?= /usr/bin/chromium
 .PHONY: run test lint check-browser bench lock clean
 
 $(BIN)/activate:
-	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; install Python 3.11" >&2; exit 1; }
+	@[ -n "$(PYTHON)" ] && $(PYTHON) -c "import sys; sys.exit(sys.version_info[:2] != (3, 11))" || { echo "error: Python 3.11 not found (set PYTHON=...)" >&2; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 
 $(VENV)/.installed: $(BIN)/activate pyproject.toml requirements.lock
