@@ -7,12 +7,12 @@ import { Player } from "../player.js";
 import { diverging, maxAbs, mix } from "../render/colors.js";
 import { formatNumber } from "../render/format.js";
 import { drawGrid, gridLayout, outlineCells } from "../render/grid.js";
+import { outlineWindow } from "../render/steps.js";
 import { createStore, field } from "../state.js";
 import { createMatrixEditor, resizeMatrix } from "./widgets/matrix-editor.js";
 import { createNotice } from "./widgets/notice.js";
-import { createNumberField } from "./widgets/number-field.js";
 import { bindPlayerKeys, createPlayerControls } from "./widgets/player-controls.js";
-import { canvasPoint } from "./shared.js";
+import { bindCellHover, bindOutputSeek, createSpecFields, drawOutputCanvas, outputCells, stepHeading, stepsUsing, syncSpecFields } from "./shared.js";
 
 export const HIGHLIGHT = "#d62c6a"; // the chosen maximum
 const DEFAULT_INPUT = [
@@ -140,7 +140,7 @@ export function mount(root) {
     const e = extent();
     const size = cellSize(e.cols, result.geometry.output[1]);
     drawInput(step, e, size);
-    drawOutput(step, size);
+    drawOutput(size);
     renderDetail(step);
   }
 
@@ -165,13 +165,10 @@ export function mount(root) {
     const [ekh, ekw] = result.geometry.effective_kernel;
     const [r0, c0] = step.origin;
     const [dh, dw] = result.geometry.dilation;
-    if (dh > 1 || dw > 1) {
-      // Dilated: the window reads only its taps (outlined); the gaps between are skipped.
-      outlineCells(ctx, layout, r0, c0, r0 + ekh - 1, c0 + ekw - 1, { color: "#111418", width: 2, dash: [6, 4], inset: -2 });
-      for (const [r, c] of windowCells(step)) outlineCells(ctx, layout, r, c, r, c, { color: "#111418", width: 2 });
-    } else {
-      outlineCells(ctx, layout, r0, c0, r0 + ekh - 1, c0 + ekw - 1, { color: "#111418", width: 3, inset: -2 });
-    }
+    const dilated = dh > 1 || dw > 1;
+    outlineWindow(ctx, layout, [r0, c0], [ekh, ekw], { dilated, inset: -2 });
+    // Dilated: the window reads only its taps (outlined); the gaps between are skipped.
+    if (dilated) for (const [r, c] of windowCells(step)) outlineCells(ctx, layout, r, c, r, c, { color: "#111418", width: 2 });
     if (step.argmax) {
       const [ar, ac] = [step.argmax[0] + e.t, step.argmax[1] + e.l];
       outlineCells(ctx, layout, ar, ac, ar, ac, { color: HIGHLIGHT, width: 4 });
@@ -180,33 +177,20 @@ export function mount(root) {
     byTestId(root, "input-caption").textContent = `${e.H}×${e.W}${e.t || e.l ? `, padded to ${e.hp}×${e.wp}` : ""}`;
   }
 
-  function drawOutput(step, size) {
-    const { output, geometry, steps } = result;
-    const [ho, wo] = geometry.output;
-    const layout = gridLayout({ rows: ho, cols: wo, cellSize: size, gap: 2, x: 2, y: 2 });
-    layouts.output = layout;
-    const ctx = sizeCanvas(canvases.output, layout.width + 4, layout.height + 4);
+  function drawOutput(size) {
+    const [ho, wo] = result.geometry.output;
     Object.assign(canvases.output.dataset, { cell: size, gap: 2, x0: 2, y0: 2 });
-    const done = new Set(steps.slice(0, player.index + 1).map((st) => `${st.out[1]},${st.out[2]}`));
+    const users = hoverInput ? usersOf(hoverInput) : [];
     const scale = maxAbs(store.state.x.flat());
-    drawGrid(ctx, output, layout, {
-      fill: (v) => diverging(v, scale),
-      text: (v) => formatNumber(v, 2),
-      style: (r, c) => (done.has(`${r},${c}`) ? null : "outside"),
-    });
-    outlineCells(ctx, layout, step.out[1], step.out[2], step.out[1], step.out[2], { color: "#111418", width: 3 });
-    if (hoverInput) {
-      for (const st of usersOf(hoverInput)) outlineCells(ctx, layout, st.out[1], st.out[2], st.out[1], st.out[2], { color: "#1d4ed8", width: 3, dash: [4, 3] });
-    }
+    layouts.output = drawOutputCanvas(canvases.output, result.output, [ho, wo], { size, margin: 2, steps: result.steps, index: player.index, scale, users, usersColor: "#1d4ed8" });
     byTestId(root, "output-caption").textContent = `${ho}×${wo}`;
   }
 
-  function usersOf([r, c]) {
-    return result.steps.filter((st) => windowCells(st).some(([wr, wc]) => wr === r && wc === c));
+  function usersOf(cell) {
+    return stepsUsing(result.steps, cell, windowCells);
   }
 
   function renderDetail(step) {
-    const [, i, j] = step.out;
     const win = step.window.length && Array.isArray(step.window[0][0]) ? step.window[0] : step.window;
     const real = win.flat().filter((v) => v !== null);
     const canvas = h("canvas", { dataset: { testid: "detail-window" }, role: "img", aria: { label: "window values" } });
@@ -249,38 +233,28 @@ export function mount(root) {
     }
     replaceChildren(
       detail,
-      h("h3", {}, `Step ${player.index + 1}: output cell (row ${i}, column ${j})`),
+      stepHeading(player.index, step.out),
       h("div", { class: "mini-row" }, h("figure", { class: "mini" }, canvas, h("figcaption", {}, "window"))),
       explanation,
     );
   }
 
-  function jumpTo(event) {
-    if (!result) return;
-    const cell = layouts.output?.cellAt(...canvasPoint(canvases.output, event));
-    if (!cell) return;
-    const index = result.steps.findIndex((st) => st.out[1] === cell[0] && st.out[2] === cell[1]);
-    if (index >= 0) player.seek(index);
-  }
-  canvases.output.addEventListener("pointermove", jumpTo);
-  canvases.output.addEventListener("click", jumpTo);
-  canvases.input.addEventListener("pointermove", (event) => {
-    if (!result) return;
-    const cell = layouts.input?.cellAt(...canvasPoint(canvases.input, event)) ?? null;
-    if (cell && hoverInput && cell[0] === hoverInput[0] && cell[1] === hoverInput[1]) return;
-    hoverInput = cell;
-    if (cell) {
-      const users = usersOf(cell).map((st) => `(${st.out[1]}, ${st.out[2]})`);
-      hoverInfo.textContent = users.length
-        ? `Cell (row ${cell[0]}, column ${cell[1]}) falls in the window of output cell${users.length > 1 ? "s" : ""} ${users.join(", ")}.`
+  bindOutputSeek(canvases.output, player, { layout: () => (result ? layouts.output : null), steps: () => result.steps });
+  bindCellHover(canvases.input, {
+    cellAt: (x, y) => (result ? (layouts.input?.cellAt(x, y) ?? null) : undefined),
+    current: () => hoverInput,
+    info: hoverInfo,
+    hint: hoverHint,
+    describe(cell) {
+      const users = usersOf(cell);
+      return users.length
+        ? `Cell (row ${cell[0]}, column ${cell[1]}) falls in the window of output cell${users.length > 1 ? "s" : ""} ${outputCells(users)}.`
         : `Cell (row ${cell[0]}, column ${cell[1]}) is in no window.`;
-    } else hoverInfo.textContent = hoverHint;
-    render();
-  });
-  canvases.input.addEventListener("pointerleave", () => {
-    hoverInput = null;
-    hoverInfo.textContent = hoverHint;
-    render();
+    },
+    onHover(cell) {
+      hoverInput = cell;
+      render();
+    },
   });
 
   new ResizeObserver(debounce(render, 60)).observe(stage);
@@ -308,19 +282,14 @@ function buildSettings(container, store) {
     padding: { label: "Padding", get: (s) => s.padding, patch: (s, v) => ({ padding: v }) },
     dil: { label: "Dilation", get: (s) => s.dil, patch: (s, v) => ({ dil: v }) },
   };
-  const fields = {};
-  for (const [key, f] of Object.entries(spec)) {
-    fields[key] = createNumberField({
-      label: f.label,
-      testid: { k: "kernel-size", dil: "dilation" }[key] ?? key,
-      hint: key === "dil" ? "Max pooling only." : "",
-      value: f.get(store.state),
-      min: LIMITS[key][0],
-      max: LIMITS[key][1],
-      check: (v) => refusal({ ...store.state, ...f.patch(store.state, v) }),
-      onChange: (v) => set(f.patch(store.state, v)),
-    });
-  }
+  const fields = createSpecFields(spec, {
+    store,
+    limits: LIMITS,
+    refusal,
+    onChange: set,
+    testid: (key) => ({ k: "kernel-size", dil: "dilation" })[key] ?? key,
+    hint: (key) => (key === "dil" ? "Max pooling only." : ""),
+  });
   const editorBox = h("div", { dataset: { testid: "input-editor-box" } });
   let editor = null;
   const shuffle = h("button", {
@@ -352,16 +321,7 @@ function buildSettings(container, store) {
       cip.box.checked = s.cip;
       cip.box.disabled = s.mode !== "avg";
       fields.dil.setDisabled(s.mode !== "max");
-      for (const [key, f] of Object.entries(spec)) {
-        const current = f.get(s);
-        fields[key].setValue(current);
-        let hi = current;
-        while (hi < LIMITS[key][1] && !refusal({ ...s, ...f.patch(s, hi + 1) })) hi += 1;
-        let lo = current;
-        while (lo > LIMITS[key][0] && !refusal({ ...s, ...f.patch(s, lo - 1) })) lo -= 1;
-        const maxReason = hi < LIMITS[key][1] ? refusal({ ...s, ...f.patch(s, hi + 1) }) : "";
-        fields[key].setBounds({ min: lo, max: hi, maxReason });
-      }
+      syncSpecFields(fields, spec, { limits: LIMITS, refusal }, s);
       const nextShape = `${s.x.length}x${s.x[0].length}`;
       if (nextShape !== shape) {
         shape = nextShape;

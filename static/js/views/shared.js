@@ -1,6 +1,10 @@
 // Small helpers shared by the views.
 
+import { h, sizeCanvas } from "../dom.js";
 import { formatNumber } from "../render/format.js";
+import { gridLayout } from "../render/grid.js";
+import { drawStepOutput } from "../render/steps.js";
+import { createNumberField } from "./widgets/number-field.js";
 
 export const padModes = ["zeros", "reflect", "replicate", "circular"];
 
@@ -32,4 +36,105 @@ export function equation(windowValues, kernelValues, { limit = 25 } = {}) {
   const terms = windowValues.map((v, n) => `${term(v)}×${term(kernelValues[n])}`);
   if (terms.length > limit) return `${terms.slice(0, limit).join(" + ")} + … (${terms.length} products)`;
   return terms.join(" + ");
+}
+
+// ---- replaying a trace of window steps (/step, /pooling) ------------------------------
+
+/** The steps whose window (listed by `cellsOf(step)` as [r, c, …] entries) holds the cell [r, c]. */
+export function stepsUsing(steps, [r, c], cellsOf) {
+  return steps.filter((st) => cellsOf(st).some(([wr, wc]) => wr === r && wc === c));
+}
+
+/** "Step 3: output cell (row 0, column 2)". */
+export function stepHeading(index, [, i, j]) {
+  return h("h3", {}, `Step ${index + 1}: output cell (row ${i}, column ${j})`);
+}
+
+/** Pointing at or clicking an output cell seeks the player to that cell's step. */
+export function bindOutputSeek(canvas, player, { layout, steps }) {
+  function seek(event) {
+    const grid = layout(); // null until there is something drawn
+    if (!grid) return;
+    const cell = grid.cellAt(...canvasPoint(canvas, event));
+    if (!cell) return;
+    const index = steps().findIndex((st) => st.out[1] === cell[0] && st.out[2] === cell[1]);
+    if (index >= 0) player.seek(index);
+  }
+  canvas.addEventListener("pointermove", seek);
+  canvas.addEventListener("click", seek);
+}
+
+/**
+ * Hovering the cells of an input canvas: when the pointer moves to another cell, `info` reads
+ * describe(cell) and onHover(cell) is called; off the cells or the canvas, `info` reads `hint`
+ * and onHover(null). `cellAt(x, y)` gives the cell or null, or undefined while there is nothing
+ * drawn; `current()` is the cell hovered now.
+ */
+export function bindCellHover(canvas, { cellAt, current, info, hint, describe, onHover }) {
+  const hover = (cell) => {
+    info.textContent = cell ? describe(cell) : hint;
+    onHover(cell);
+  };
+  canvas.addEventListener("pointermove", (event) => {
+    const cell = cellAt(...canvasPoint(canvas, event));
+    if (cell === undefined) return;
+    const was = current();
+    if (cell && was && cell[0] === was[0] && cell[1] === was[1]) return;
+    hover(cell);
+  });
+  canvas.addEventListener("pointerleave", () => hover(null));
+}
+
+/** "(0, 1), (1, 1)": the output cells of `steps`. */
+export function outputCells(steps) {
+  return steps.map((st) => `(${st.out[1]}, ${st.out[2]})`).join(", ");
+}
+
+/**
+ * Size `canvas` for the [rows, cols] output grid of a trace (cells of `size` px, `margin` px
+ * around) and paint it with drawStepOutput (`paint`: its options). Returns the grid's layout.
+ */
+export function drawOutputCanvas(canvas, output, [rows, cols], { size, margin, ...paint }) {
+  const layout = gridLayout({ rows, cols, cellSize: size, gap: 2, x: margin, y: margin });
+  const ctx = sizeCanvas(canvas, layout.width + 2 * margin, layout.height + 2 * margin);
+  drawStepOutput(ctx, layout, output, paint);
+  return layout;
+}
+
+// ---- integer settings fields driven by a spec -----------------------------------------
+
+/**
+ * One number field per entry of `spec` ({ label, get(state), patch(state, v) }), within
+ * `limits[key]` and checked with `refusal`; onChange(patch) when one changes.
+ */
+export function createSpecFields(spec, { store, limits, refusal, onChange, testid = (key) => key, hint = () => "" }) {
+  const fields = {};
+  for (const [key, f] of Object.entries(spec)) {
+    fields[key] = createNumberField({
+      label: f.label,
+      testid: testid(key),
+      hint: hint(key),
+      value: f.get(store.state),
+      min: limits[key][0],
+      max: limits[key][1],
+      check: (v) => refusal({ ...store.state, ...f.patch(store.state, v) }),
+      onChange: (v) => onChange(f.patch(store.state, v)),
+    });
+  }
+  return fields;
+}
+
+/** Show state `s` in the spec's fields, each bounded by the values `refusal` accepts. */
+export function syncSpecFields(fields, spec, { limits, refusal }, s) {
+  for (const [key, f] of Object.entries(spec)) {
+    const current = f.get(s);
+    fields[key].setValue(current);
+    // The largest / smallest value that still gives a valid setting.
+    let hi = current;
+    while (hi < limits[key][1] && !refusal({ ...s, ...f.patch(s, hi + 1) })) hi += 1;
+    let lo = current;
+    while (lo > limits[key][0] && !refusal({ ...s, ...f.patch(s, lo - 1) })) lo -= 1;
+    const maxReason = hi < limits[key][1] ? refusal({ ...s, ...f.patch(s, hi + 1) }) : "";
+    fields[key].setBounds({ min: lo, max: hi, maxReason });
+  }
 }

@@ -24,12 +24,26 @@ import { Player } from "../player.js";
 import { colorAt, diverging, maxAbs, mix } from "../render/colors.js";
 import { formatNumber } from "../render/format.js";
 import { cornerLabel, drawGrid, gridLayout, outlineCells } from "../render/grid.js";
+import { outlineWindow } from "../render/steps.js";
 import { createStore, field } from "../state.js";
 import { createMatrixEditor, resizeMatrix } from "./widgets/matrix-editor.js";
 import { createNotice } from "./widgets/notice.js";
 import { createNumberField } from "./widgets/number-field.js";
 import { bindPlayerKeys, createPlayerControls } from "./widgets/player-controls.js";
-import { canvasPoint, channelName, equation, padModes, signed } from "./shared.js";
+import {
+  bindCellHover,
+  bindOutputSeek,
+  channelName,
+  createSpecFields,
+  drawOutputCanvas,
+  equation,
+  outputCells,
+  padModes,
+  signed,
+  stepHeading,
+  stepsUsing,
+  syncSpecFields,
+} from "./shared.js";
 
 const ramp = (rows, cols, f) => Array.from({ length: rows }, (_, r) => Array.from({ length: cols }, (_, c) => f(r, c)));
 
@@ -349,7 +363,7 @@ export function mount(root) {
     const size = cellSize();
     drawInput(step, size);
     drawKernel(size);
-    drawOutput(step, size);
+    drawOutput(size);
     renderDetail(step);
   }
 
@@ -413,13 +427,8 @@ export function mount(root) {
           if (size >= 30) cornerLabel(ctx, layout, r, c, `×${formatNumber(kernel[a][b], 2)}`);
         }
       }
-      const [eh, ew] = geometry.effective_kernel;
-      const [r0, c0] = step.origin;
-      if (geometry.dilation[0] > 1 || geometry.dilation[1] > 1) {
-        outlineCells(ctx, layout, r0, c0, r0 + eh - 1, c0 + ew - 1, { color: "#111418", width: 2, dash: [6, 4], inset: -1 });
-      } else {
-        outlineCells(ctx, layout, r0, c0, r0 + eh - 1, c0 + ew - 1, { color: "#111418", width: 3, inset: -1 });
-      }
+      const dilated = geometry.dilation[0] > 1 || geometry.dilation[1] > 1;
+      outlineWindow(ctx, layout, step.origin, geometry.effective_kernel, { dilated, inset: -1 });
       if (hoverInput) outlineCells(ctx, layout, hoverInput[0], hoverInput[1], hoverInput[0], hoverInput[1], { color: "#d62c6a", width: 3 });
     });
     byTestId(root, "input-caption").textContent =
@@ -449,34 +458,20 @@ export function mount(root) {
       `${C > 1 ? `${C}×` : ""}${kh}×${kw}${dh > 1 || dw > 1 ? `, dilation ${dh}` : ""}${store.state.bias ? `, bias ${formatNumber(store.state.bias)}` : ""}`;
   }
 
-  function drawOutput(step, size) {
+  function drawOutput(size) {
     const { output, geometry, steps } = result;
     const [ho, wo] = geometry.output;
-    const layout = gridLayout({ rows: ho, cols: wo, cellSize: size, gap: 2, x: 1, y: 1 });
-    layouts.output = layout;
-    const ctx = sizeCanvas(canvases.output, layout.width + 2, layout.height + 2);
-    const done = new Set(steps.slice(0, player.index + 1).map((s) => `${s.out[1]},${s.out[2]}`));
-    const scale = maxAbs(output.flat());
-    drawGrid(ctx, output, layout, {
-      fill: (v) => diverging(v, scale),
-      text: (v) => formatNumber(v, 2),
-      style: (r, c) => (done.has(`${r},${c}`) ? null : "outside"),
-    });
-    const [, i, j] = step.out;
-    outlineCells(ctx, layout, i, j, i, j, { color: "#111418", width: 3 });
-    if (hoverInput) {
-      for (const s of usersOf(hoverInput)) outlineCells(ctx, layout, s.out[1], s.out[2], s.out[1], s.out[2], { color: "#d62c6a", width: 3, dash: [4, 3] });
-    }
+    const users = hoverInput ? usersOf(hoverInput) : [];
+    layouts.output = drawOutputCanvas(canvases.output, output, [ho, wo], { size, margin: 1, steps, index: player.index, scale: maxAbs(output.flat()), users, usersColor: "#d62c6a" });
     byTestId(root, "output-caption").textContent = `${ho}×${wo}`;
   }
 
-  function usersOf([r, c]) {
-    return result.steps.filter((s) => taps(s).some(([tr, tc]) => tr === r && tc === c));
+  function usersOf(cell) {
+    return stepsUsing(result.steps, cell, taps);
   }
 
   function renderDetail(step) {
     const C = step.window.length;
-    const [, i, j] = step.out;
     const blocks = step.window.map((win, ch) => {
       const kernel = kernelOf(ch);
       const products = step.products[ch];
@@ -506,7 +501,7 @@ export function mount(root) {
     const totalProducts = step.products.flat(2).reduce((a, b) => a + b, 0);
     replaceChildren(
       detail,
-      h("h3", {}, `Step ${player.index + 1}: output cell (row ${i}, column ${j})`),
+      stepHeading(player.index, step.out),
       blocks,
       h(
         "p",
@@ -525,41 +520,27 @@ export function mount(root) {
   }
 
   // ---- pointer interaction ---------------------------------------------------------
-  function outputCellAt(event) {
-    if (!result || !layouts.output) return null;
-    const [x, y] = canvasPoint(canvases.output, event);
-    return layouts.output.cellAt(x, y);
-  }
+  bindOutputSeek(canvases.output, player, { layout: () => (result ? layouts.output : null), steps: () => result.steps });
 
-  function jumpTo(event) {
-    const cell = outputCellAt(event);
-    if (!cell) return;
-    const index = result.steps.findIndex((s) => s.out[1] === cell[0] && s.out[2] === cell[1]);
-    if (index >= 0) player.seek(index);
-  }
-  canvases.output.addEventListener("pointermove", jumpTo);
-  canvases.output.addEventListener("click", jumpTo);
-
-  canvases.input.addEventListener("pointermove", (event) => {
-    if (!result) return;
-    const [x, y] = canvasPoint(canvases.input, event);
-    let cell = null;
-    for (const layout of layouts.input) cell = cell ?? layout.cellAt(x, y);
-    const same = cell && hoverInput && cell[0] === hoverInput[0] && cell[1] === hoverInput[1];
-    if (same) return;
-    hoverInput = cell;
-    if (cell) {
-      const users = usersOf(cell).map((s) => `(${s.out[1]}, ${s.out[2]})`);
-      hoverInfo.textContent = users.length
-        ? `Padded cell (row ${cell[0]}, column ${cell[1]}) is used by output cell${users.length > 1 ? "s" : ""} ${users.join(", ")}.`
-        : `Padded cell (row ${cell[0]}, column ${cell[1]}) is not used by any output (the stride skips it).`;
-    } else hoverInfo.textContent = hoverHint;
-    render();
-  });
-  canvases.input.addEventListener("pointerleave", () => {
-    hoverInput = null;
-    hoverInfo.textContent = hoverHint;
-    render();
+  bindCellHover(canvases.input, {
+    cellAt(x, y) {
+      if (!result) return undefined;
+      let cell = null;
+      for (const layout of layouts.input) cell = cell ?? layout.cellAt(x, y);
+      return cell;
+    },
+    current: () => hoverInput,
+    info: hoverInfo,
+    hint: hoverHint,
+    describe(cell) {
+      const users = usersOf(cell);
+      if (!users.length) return `Padded cell (row ${cell[0]}, column ${cell[1]}) is not used by any output (the stride skips it).`;
+      return `Padded cell (row ${cell[0]}, column ${cell[1]}) is used by output cell${users.length > 1 ? "s" : ""} ${outputCells(users)}.`;
+    },
+    onHover(cell) {
+      hoverInput = cell;
+      render();
+    },
   });
 
   new ResizeObserver(debounce(render, 60)).observe(stage);
@@ -662,18 +643,7 @@ function buildSettings(container, store, { onUpload, imageShape }) {
     padding: { label: "Padding", get: (s) => s.padding, patch: (s, v) => ({ padding: v }) },
     dilation: { label: "Dilation", get: (s) => s.dilation, patch: (s, v) => ({ dilation: v }) },
   };
-  const fields = {};
-  for (const [key, f] of Object.entries(spec)) {
-    fields[key] = createNumberField({
-      label: f.label,
-      testid: key,
-      value: f.get(store.state),
-      min: LIMITS[key][0],
-      max: LIMITS[key][1],
-      check: (v) => refusal({ ...store.state, ...f.patch(store.state, v) }),
-      onChange: (v) => set({ ...f.patch(store.state, v), step: 0 }),
-    });
-  }
+  const fields = createSpecFields(spec, { store, limits: LIMITS, refusal, onChange: (patch) => set({ ...patch, step: 0 }) });
   const bias = createNumberField({ label: "Bias", testid: "bias", value: store.state.bias, integer: false, step: 0.1, onChange: (v) => set({ bias: v }) });
 
   const inputEditors = h("div", { class: "editors", dataset: { testid: "input-editors" } });
@@ -744,17 +714,7 @@ function buildSettings(container, store, { onUpload, imageShape }) {
       channels.value = String(s.x.length);
       mode.value = s.mode;
       bias.setValue(s.bias);
-      for (const [key, f] of Object.entries(spec)) {
-        const current = f.get(s);
-        fields[key].setValue(current);
-        // The largest / smallest value that still gives a valid setting.
-        let hi = current;
-        while (hi < LIMITS[key][1] && !refusal({ ...s, ...f.patch(s, hi + 1) })) hi += 1;
-        let lo = current;
-        while (lo > LIMITS[key][0] && !refusal({ ...s, ...f.patch(s, lo - 1) })) lo -= 1;
-        const maxReason = hi < LIMITS[key][1] ? refusal({ ...s, ...f.patch(s, hi + 1) }) : "";
-        fields[key].setBounds({ min: lo, max: hi, maxReason });
-      }
+      syncSpecFields(fields, spec, { limits: LIMITS, refusal }, s);
       const nextShape = `${s.x.length}/${s.x[0].length}x${s.x[0][0].length}/${s.k[0].length}x${s.k[0][0].length}`;
       if (nextShape !== shape) {
         shape = nextShape;
