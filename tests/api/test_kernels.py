@@ -5,22 +5,9 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-REQUIRED = [
-    "identity",
-    "box_blur",
-    "gaussian_blur_3x3",
-    "gaussian_blur_5x5",
-    "sharpen",
-    "emboss",
-    "outline",
-    "sobel_x",
-    "sobel_y",
-    "prewitt_x",
-    "prewitt_y",
-    "scharr_x",
-    "scharr_y",
-    "horizontal_edge",
-]
+from tests.spec import REQUIRED_PRESETS
+
+REQUIRED = REQUIRED_PRESETS
 
 
 def test_list_has_every_required_preset(client: TestClient) -> None:

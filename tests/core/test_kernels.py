@@ -6,23 +6,9 @@ import numpy as np
 import pytest
 
 from app.core import PRESETS, conv2d
+from tests.spec import REQUIRED_PRESETS
 
-REQUIRED = [
-    "identity",
-    "box_blur",
-    "gaussian_blur_3x3",
-    "gaussian_blur_5x5",
-    "sharpen",
-    "emboss",
-    "outline",
-    "sobel_x",
-    "sobel_y",
-    "prewitt_x",
-    "prewitt_y",
-    "scharr_x",
-    "scharr_y",
-    "horizontal_edge",
-]
+REQUIRED = REQUIRED_PRESETS
 BLURS = ["box_blur", "gaussian_blur_3x3", "gaussian_blur_5x5"]
 EDGES = [
     "outline",
