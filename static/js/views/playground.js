@@ -40,6 +40,7 @@ export function mount(root) {
   let lastTrace = null; // {px, py, steps} of the last trace, all channels
   let requestId = 0;
   let traceId = 0;
+  let restoring = false; // putting back the sample after a failed upload: nothing to send
 
   if (store.state.src === UPLOAD) {
     store.set({ src: SCHEMA.src.default });
@@ -83,8 +84,12 @@ export function mount(root) {
     el("upload-name").textContent = "";
     uploadMsg.textContent = message;
     uploadMsg.hidden = false;
-    fail(message, uploadMsg);
-    store.set({ src: lastSample, px: -1, py: -1 });
+    notice.error(message);
+    uploadMsg.scrollIntoView({ block: "nearest" });
+    // The picture shown is the last sample's, which is what the settings say again now.
+    restoring = true;
+    store.set({ src: lastSample });
+    restoring = false;
   }
 
   // ---- compute and draw ------------------------------------------------------------------
@@ -99,10 +104,7 @@ export function mount(root) {
       if (id !== requestId) return;
       notice.clear();
       stage.classList.remove("stale");
-      if (sent !== UPLOAD) {
-        lastSample = sent;
-        if (!upload) uploadMsg.hidden = true;
-      } else uploadMsg.hidden = true;
+      if (sent !== UPLOAD) lastSample = sent;
       result = response;
       inputImage = input;
       mapImages = outputs;
@@ -303,6 +305,8 @@ export function mount(root) {
   store.subscribe((state, changed) => {
     controls.sync(state, kernels);
     zoom.value = state.zoom;
+    if (restoring) return;
+    if (changed.has("src")) uploadMsg.hidden = true;
     if (changed.has("zoom")) drawAll();
     if ([...changed].every((key) => VIEW_KEYS.has(key))) return;
     if (changed.has("kernel") || changed.has("k") || changed.has("bias")) drawKernelPane();

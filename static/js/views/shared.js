@@ -48,8 +48,8 @@ export function showFormula(node, geometry) {
   return replaceChildren(
     node,
     h("span", { class: "formula-title" }, "Output size"),
-    h("span", { class: "formula-line", dataset: { testid: "formula-rows" } }, h("span", { class: "formula-axis" }, "rows "), formula.rows),
-    h("span", { class: "formula-line", dataset: { testid: "formula-cols" } }, h("span", { class: "formula-axis" }, "columns "), formula.cols),
+    h("span", { class: "formula-line", dataset: { testid: "formula-rows", formula: formula.rows } }, h("span", { class: "formula-axis" }, "rows "), formula.rows),
+    h("span", { class: "formula-line", dataset: { testid: "formula-cols", formula: formula.cols } }, h("span", { class: "formula-axis" }, "columns "), formula.cols),
     h("span", { class: "hint formula-general" }, formula.general),
   );
 }

@@ -19,7 +19,7 @@ export function cellText(value) {
 export function cellProblem(text, limit = LIMIT) {
   const value = parseNumber(text);
   if (value === undefined) return `“${text}” is not a number`;
-  if (Math.abs(value) > limit) return `${formatNumber(value)} is too large (use a number from −${formatNumber(limit)} to ${formatNumber(limit)})`;
+  if (Math.abs(value) > limit) return `“${text}” is too large: use a number from −${limit} to ${limit}`;
   return null;
 }
 
