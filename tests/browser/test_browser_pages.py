@@ -107,7 +107,7 @@ def upload(page: Any, png: bytes) -> None:
         {"name": "test.png", "mimeType": "image/png", "buffer": png}
     )
     wait_rendered(page, before)
-    expect(page.get_by_test_id("input-caption")).to_contain_text(f"40{TIMES}48")  # H×W
+    expect(page.get_by_test_id("input-caption")).to_contain_text(f"40{TIMES}48")  # H x W
 
 
 def choose_kernel(page: Any, name: str) -> None:
@@ -359,7 +359,7 @@ def test_an_image_can_be_dropped_or_pasted(open_page: Any, how: str) -> None:
     )
     wait_rendered(page, before)
     expect(page.get_by_test_id("upload-name")).to_have_text(f"Using {how}.png")
-    expect(page.get_by_test_id("input-caption")).to_contain_text(f"40{TIMES}48")  # H×W
+    expect(page.get_by_test_id("input-caption")).to_contain_text(f"40{TIMES}48")  # H x W
     watch.assert_clean()
 
 

@@ -73,7 +73,7 @@ PLAY = {  # what the playground sends with its default sliding settings
 
 
 def evaluate_formula(text: str) -> tuple[float, int]:
-    """The left side of "⌊(6 + 1 + 1 − 1·(3 − 1) − 1) / 1⌋ + 1 = 6" evaluated, and the right."""
+    """A formula line's left side evaluated (floor, ceil, dot and minus signs), and its right."""
     left, right = text.rsplit("=", 1)
     python = (
         left.replace("⌊", "math.floor(")
@@ -84,7 +84,7 @@ def evaluate_formula(text: str) -> tuple[float, int]:
         .replace("\u2212", "-")
     )
     assert re.fullmatch(r"[\d\s+\-*/().a-z]*", python), python
-    return eval(python, {"math": math}), int(right)  # noqa: S307 - digits and operators only
+    return eval(python, {"math": math}), int(right)  # digits and operators only
 
 
 def shown_number(text: str) -> float:
@@ -132,7 +132,7 @@ def test_pooling_formula_equals_the_size_shown(open_page: Any) -> None:
     left, right = evaluate_formula(
         page.get_by_test_id("formula-rows").get_attribute("data-formula")
     )
-    assert left == right == rows == 3  # ceil((6 − 3) / 2) + 1
+    assert left == right == rows == 3  # ceil((6 - 3) / 2) + 1
     left, right = evaluate_formula(
         page.get_by_test_id("formula-cols").get_attribute("data-formula")
     )
@@ -144,7 +144,7 @@ def test_pooling_formula_equals_the_size_shown(open_page: Any) -> None:
 
 
 def test_playground_range_labels_are_the_apis_data_range(open_page: Any, live_server: str) -> None:
-    # [[-1]] on an image in 0…1 gives an all-negative map: data −1…0, scale ±1.
+    # [[-1]] on an image in 0…1 gives an all-negative map: data -1 to 0, scale +-1.
     page, watch = open_page("/?kernel=custom&k=-1&pad=valid")
     label = page.get_by_test_id("output-range")
     expect(label).to_have_attribute("data-min", re.compile(r"."))
@@ -176,7 +176,7 @@ def test_a_constant_map_says_constant(open_page: Any, live_server: str) -> None:
 
 
 def test_step_range_labels_are_the_grids_own(open_page: Any) -> None:
-    page, watch = open_page("/step")  # the edge patch: input −0.5…0.6, output 2.3
+    page, watch = open_page("/step")  # the edge patch: input -0.5 to 0.6, output 2.3
     expect(page.get_by_test_id("step-sum")).to_have_text("2.3")
     expect(page.get_by_test_id("input-range-data")).to_have_text("data \u22120.5 to 0.6")
     expect(page.get_by_test_id("input-range-scale")).to_have_text("colour scale \u00b10.6")
