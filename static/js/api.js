@@ -237,3 +237,20 @@ export function parseNpy(buffer) {
   if (descr === "<f8") return { shape, data: new Float64Array(buffer.slice(offset)) };
   throw new ApiError(`The server sent an array of type ${descr}, which this page cannot read.`);
 }
+
+// ---- issue 9: registries served by the API ---------------------------------------------
+
+/** GET /limits: `{limits: {<name>: {value, env, status, description}}}`. */
+export function getLimits(options) {
+  return request("/limits", options);
+}
+
+/** GET /layers: `{layers: [{type, label, description, defaults, schema}]}`. */
+export function listLayers(options) {
+  return request("/layers", options);
+}
+
+/** GET /colormaps: `{rule, colormaps: {<name>: {description, lut: [[r, g, b] x 256]}}}`. */
+export function getColormaps(options) {
+  return request("/colormaps", options);
+}

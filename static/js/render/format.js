@@ -25,3 +25,19 @@ export function parseNumber(text) {
   const value = Number(cleaned);
   return Number.isFinite(value) ? value : undefined;
 }
+
+/** A tensor size as written on every page: "C×H×W", or "H×W" for one channel. */
+export function formatShape(shape) {
+  const dims = shape.length === 3 && shape[0] === 1 ? shape.slice(1) : shape;
+  return dims.join("×");
+}
+
+/**
+ * A map's data range (FeatureMap `min`/`max`): "−0.05 … 0.5", "constant 0" when every
+ * value is the same, "no finite values" when none is finite (null).
+ */
+export function formatDataRange(min, max, digits = 3) {
+  if (min === null || max === null || min === undefined || max === undefined) return "no finite values";
+  if (min === max) return `constant ${formatNumber(min, digits)}`;
+  return `${formatNumber(min, digits)} … ${formatNumber(max, digits)}`;
+}
