@@ -85,7 +85,7 @@ export function pytorchCode(s, g) {
       pad = `nn.ZeroPad2d((${l}, ${r}, ${t}, ${b}))`;
     }
     if (s.pf === "same" && s.s > 1) note = `# PyTorch's padding="same" needs stride 1; these are the amounts "same" gives here (top ${t}, bottom ${b}, left ${l}, right ${r}).`;
-    if (s.pf === "full") note = "# \"full\" padding: dilation * (kernel - 1) on every side.";
+    if (s.pf === "full") note = `# "full" padding (the server's amounts): top ${t}, bottom ${b}, left ${l}, right ${r}.`;
     const conv = `nn.Conv2d(1, 1, kernel_size=${k}, stride=${s.s}, padding=${padding}, dilation=${s.d})`;
     if (note) lines.push(note);
     if (pad) lines.push("# Conv2d pads both sides alike, so uneven padding comes first as its own layer.", `layer = nn.Sequential(${pad}, ${conv})`);
