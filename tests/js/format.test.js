@@ -15,3 +15,11 @@ test("a data range says constant for a constant map and names missing values", (
   assert.equal(formatDataRange(0, 0), "constant 0");
   assert.equal(formatDataRange(null, null), "no finite values");
 });
+
+test("colours of huge values never overflow to NaN (a 1e308 kernel cell)", async () => {
+  const { colorIndex, diverging } = await import("../../static/js/render/colors.js");
+  assert.equal(colorIndex(1e308, -1e308, 1e308), 255);
+  assert.equal(colorIndex(0, -1e308, 1e308), 128);
+  assert.equal(colorIndex(-1e308, -1e308, 1e308), 0);
+  assert.equal(diverging(1e308, 1e308).length, 3);
+});

@@ -67,6 +67,7 @@ test("an unknown preset names its layer as the cards do (1-based)", () => {
 test("API paths count layers from 0, messages from 1", () => {
   assert.equal(nameLayers("params.layers[8].stride: Input should be greater than 0"), "layer 9, stride: Input should be greater than 0");
   assert.equal(nameLayers("params.layers[0]: bad"), "layer 1: bad");
+  assert.equal(nameLayers("Invalid setting: params.layers[8].kernel_size: layer 9 (pool2d): kernel (200x200) is larger"), "Invalid setting: layer 9 (pool2d), kernel_size: kernel (200x200) is larger");
   assert.equal(nameLayers("Too large: nothing about layers"), "Too large: nothing about layers");
   assert.equal(erroredLayer("params.layers[8].stride: x"), 8);
   assert.equal(erroredLayer("no layer here"), null);

@@ -71,7 +71,10 @@ export function colormapTable(name) {
 /** The table index a value gets: rint((v - vmin) / (vmax - vmin) * 255), clipped. */
 export function colorIndex(value, vmin, vmax) {
   if (!(vmax > vmin)) return value > vmin ? 255 : value < vmin ? 0 : 128;
-  return Math.min(255, Math.max(0, rint(((value - vmin) / (vmax - vmin)) * 255)));
+  // Ends near ±1.8e308 overflow their difference: then halve everything first.
+  const t = Number.isFinite(vmax - vmin) ? (value - vmin) / (vmax - vmin) : (value / 2 - vmin / 2) / (vmax / 2 - vmin / 2);
+  if (Number.isNaN(t)) return 128;
+  return Math.min(255, Math.max(0, rint(t * 255)));
 }
 
 /** The [r, g, b] colour of `value` on colormap `name` over [vmin, vmax]. */

@@ -149,10 +149,16 @@ export function buildPipeline(layers, { inputChannels, presets }) {
 
 /**
  * Name layers as the cards do: the API's paths count from 0 (`params.layers[8].stride`),
- * the cards from 1, so this reads "layer 9, stride". Other text is kept.
+ * the cards from 1, so this reads "layer 9, stride". When the server's own words follow
+ * the path ("params.layers[8].kernel_size: layer 9 (pool2d): …") they are merged into
+ * "layer 9 (pool2d), kernel_size: …". Other text is kept.
  */
 export function nameLayers(message) {
-  return String(message).replace(/(?:params\.)?layers\[(\d+)\](?:\.([\w.[\]]+))?/g, (_, n, rest) => `layer ${Number(n) + 1}${rest ? `, ${rest}` : ""}`);
+  return String(message).replace(/(?:params\.)?layers\[(\d+)\](?:\.([\w.[\]]+))?(?:: layer (\d+) \(([\w-]+)\))?/g, (_, n, rest, said, type) => {
+    const number = Number(n) + 1;
+    const what = said !== undefined && Number(said) === number ? ` (${type})` : "";
+    return `layer ${number}${what}${rest ? `, ${rest}` : ""}`;
+  });
 }
 
 /** The 0-based index of the first layer an error message names (by its API path), or null. */
