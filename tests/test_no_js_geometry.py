@@ -3,7 +3,7 @@
 
 The scanner looks, statement by statement, for the shapes such code takes: a floor or
 ceiling symbol written into a string, a division by a stride, a dilated kernel extent
-``d·(k − 1)``, the transposed size ``(n − 1)·stride``, and ``Math.floor``/``Math.ceil``
+``d * (k - 1)``, the transposed size ``(n - 1) * stride``, and ``Math.floor``/``Math.ceil``
 of an expression that names a kernel, padding, stride or dilation. The snippets below,
 taken from pages that once did this, prove that it would notice.
 """
@@ -22,10 +22,10 @@ NAMES = r"(?:stride|padding|pad|kernel(?:_size)?|effective_kernel|dilation|\.k[h
 PATTERNS = {
     "a floor/ceiling formula written in JavaScript": re.compile(r"[⌊⌋⌈⌉]"),
     "a division by a stride": re.compile(r"/\s*\(?\s*[\w.$\[\]]*(?:\bstride\b|\bs\.s\b)"),
-    "a dilated kernel extent d·(k − 1)": re.compile(
+    "a dilated kernel extent d * (k - 1)": re.compile(
         r"(?:dilation|\.d)\s*(?:\[\w+\])?\s*\*\s*\(\s*[\w.\[\]]*k[\w.\[\]]*\s*-\s*1\s*\)"
     ),
-    "a transposed size (n − 1)·stride": re.compile(
+    "a transposed size (n - 1) * stride": re.compile(
         r"\(\s*[\w.\[\]]+\s*-\s*1\s*\)\s*\*\s*[\w.\[\]]*(?:stride|\bs\.s\b)"
     ),
     "Math.floor/ceil of a kernel, padding, stride or dilation": re.compile(
@@ -49,12 +49,15 @@ def geometry_code(source: str) -> list[str]:
 
 # Code that once computed sizes in the pages (each must be caught).
 OLD_CODE = [
-    "const wo = Math.floor((cx.end - cx.start + 2 * pad - g.effective_kernel[1]) / g.stride[1]) + 1;",
-    "const steps = (Math.floor((hp - eh) / s.stride) + 1) * (Math.floor((wp - ew) / s.stride) + 1);",
+    "const wo = Math.floor((cx.end - cx.start + 2 * pad - g.effective_kernel[1]) / g.stride[1])"
+    " + 1;",
+    "const steps = (Math.floor((hp - eh) / s.stride) + 1) * (Math.floor((wp - ew) / s.stride)"
+    " + 1);",
     "const eh = s.dilation * (kh - 1) + 1;",
     "const ekh = s.d * (s.kh - 1) + 1;",
     "const oh = (s.h - 1) * s.s - 2 * ph + ekh + s.op;",
-    'const general = "out = ⌊(in + pad_before + pad_after − dilation·(kernel − 1) − 1) / stride⌋ + 1";',
+    'const general = "out = \u230a(in + pad \u2212 dilation\u00b7(kernel \u2212 1) \u2212 1)'
+    ' / stride\u230b + 1";',
     "if (s.padding > Math.floor(s.k / 2)) {",
     "return [s.d * (s.kh - 1), s.d * (s.kh - 1), s.d * (s.kw - 1), s.d * (s.kw - 1)];",
 ]

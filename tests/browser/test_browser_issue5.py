@@ -22,7 +22,7 @@ MINUS = "\u2212"
 
 
 def shape_text(shape: list[int]) -> str:
-    """A size as the pages write it: C×H×W, or H×W for one channel."""
+    """A size as the pages write it: CxHxW, or HxW for one channel (with TIMES)."""
     dims = shape[1:] if len(shape) == 3 and shape[0] == 1 else shape
     return TIMES.join(str(n) for n in dims)
 

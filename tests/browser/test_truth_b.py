@@ -193,7 +193,8 @@ _OPS = {
 
 
 def evaluate(expression: str) -> float:
-    """The value of an arithmetic formula written with ⌊⌋ ⌈⌉ · − (numbers only)."""
+    """The value of an arithmetic formula written with floor/ceil brackets, a middle dot
+    for times and a minus sign (numbers only)."""
     text = (
         expression.replace("⌊", "floor(")
         .replace("⌋", ")")
