@@ -81,8 +81,9 @@ export function colorIndex(value, vmin, vmax) {
   if (v === Infinity) return 255;
   if (v === -Infinity) return 0;
   if (!(vmax > vmin)) return v > vmin ? 255 : v < vmin ? 0 : 128;
-  const t = (v - vmin) / (vmax - vmin);
-  if (!Number.isFinite(t)) return 128; // a range too wide for float64: the middle
+  // Ends near ±1.8e308 overflow their difference: then halve everything first.
+  const t = Number.isFinite(vmax - vmin) ? (v - vmin) / (vmax - vmin) : (v / 2 - vmin / 2) / (vmax / 2 - vmin / 2);
+  if (Number.isNaN(t)) return 128;
   return Math.min(255, Math.max(0, rint(t * 255)));
 }
 
