@@ -231,7 +231,7 @@ export function mount(root) {
     byTestId(root, "input-caption").textContent = s.tr ? formatShape(g.input) : `${formatShape(g.input)}${t + b + l + r ? `, padded to ${formatShape([e.rows, e.cols])}` : ""}`;
     byTestId(root, "output-caption").textContent = formatShape(g.output);
     byTestId(root, "output-size").textContent = formatShape(g.output);
-    const formula = g.formula ?? result.formula; // every geometry carries its formula
+    const formula = g.formula;
     replaceChildren(
       byTestId(root, "formula"),
       h("span", { class: "formula-title" }, s.tr ? "Transposed convolution output size" : "Convolution output size"),
