@@ -5,7 +5,7 @@
 ...     cs.conv2d(x, sobel_x, padding="same").output          # doctest: +SKIP
 ...     cs.images.conv2d("cat.jpg", kernel="sobel_x")          # doctest: +SKIP
 
-Every operation is written once, as a function that builds a ``_Call`` (path, body,
+Every operation is written once, as a function that builds a ``Call`` (path, body,
 decoder); ``Client`` runs it with httpx2's blocking client and ``AsyncClient`` awaits it,
 so the two offer the same methods with the same keyword names as the API (and as
 ``torch.nn.functional``, except that the weight is called ``kernel`` as in the API).
@@ -249,8 +249,12 @@ class LossResult:
 
 
 @dataclass(frozen=True)
-class _Call(Generic[T]):
-    """One request and how to read its answer; holds only bytes, so it can be resent."""
+class Call(Generic[T]):
+    """One prepared request and how to read its answer (``client.send(call)`` runs it).
+
+    The module's functions of the same names as the methods build them
+    (``app.client.conv2d(x, k)``); a call holds only bytes, so it can be resent.
+    """
 
     path: str
     decode: Callable[[httpx2.Response], T]
@@ -293,6 +297,10 @@ def _optional_array(value: Any, dtype: Any = np.float64) -> np.ndarray | None:
 def _npy(response: httpx2.Response) -> np.ndarray:
     array: np.ndarray = np.load(io.BytesIO(response.content), allow_pickle=False)
     return array
+
+
+def _content(response: httpx2.Response) -> bytes:
+    return response.content
 
 
 def _decode_conv(response: httpx2.Response) -> ConvResult:
@@ -379,7 +387,7 @@ def conv2d(
     padding_mode: Literal["zeros", "reflect", "replicate", "circular"] = "zeros",
     trace: bool = False,
     trace_region: Mapping[str, Sequence[int]] | None = None,
-) -> _Call[ConvResult]:
+) -> Call[ConvResult]:
     """Cross-correlation (the kernel is not flipped), as ``torch.nn.functional.conv2d``.
 
     ``input`` is (H, W) or (C, H, W); ``kernel`` (PyTorch's ``weight``) is (kh, kw),
@@ -398,7 +406,7 @@ def conv2d(
         trace=trace,
         trace_region=trace_region,
     )
-    return _Call("/api/v1/conv2d", _decode_conv, content=body)
+    return Call("/api/v1/conv2d", _decode_conv, content=body)
 
 
 def conv_transpose2d(
@@ -411,7 +419,7 @@ def conv_transpose2d(
     output_padding: Pair = 0,
     groups: int = 1,
     dilation: Pair = 1,
-) -> _Call[ConvResult]:
+) -> Call[ConvResult]:
     """As ``torch.nn.functional.conv_transpose2d``; ``kernel`` is (C, O/groups, kh, kw),
     or (kh, kw) when C = O = 1."""
     body = _json(
@@ -424,7 +432,7 @@ def conv_transpose2d(
         groups=groups,
         dilation=dilation,
     )
-    return _Call("/api/v1/conv_transpose2d", _decode_conv, content=body)
+    return Call("/api/v1/conv_transpose2d", _decode_conv, content=body)
 
 
 def pool2d(
@@ -439,7 +447,7 @@ def pool2d(
     count_include_pad: bool = True,
     trace: bool = False,
     trace_region: Mapping[str, Sequence[int]] | None = None,
-) -> _Call[PoolResult]:
+) -> Call[PoolResult]:
     """``max_pool2d`` (``indices`` as with ``return_indices=True``) or ``avg_pool2d``,
     per channel of an (H, W) or (C, H, W) input; ``stride`` defaults to ``kernel_size``."""
     body = _json(
@@ -454,7 +462,7 @@ def pool2d(
         trace=trace,
         trace_region=trace_region,
     )
-    return _Call("/api/v1/pool2d", _decode_pool, content=body)
+    return Call("/api/v1/pool2d", _decode_pool, content=body)
 
 
 def activation(
@@ -466,12 +474,12 @@ def activation(
     negative_slope: float = 0.01,
     alpha: float = 1.0,
     dim: int | None = 0,
-) -> _Call[np.ndarray]:
+) -> Call[np.ndarray]:
     """An elementwise activation, or softmax over ``dim`` (all elements when None)."""
     body = _json(
         input=input, function=function, negative_slope=negative_slope, alpha=alpha, dim=dim
     )
-    return _Call("/api/v1/activation", _decode_output, content=body)
+    return Call("/api/v1/activation", _decode_output, content=body)
 
 
 def batch_norm(
@@ -484,7 +492,7 @@ def batch_norm(
     training: bool = True,
     momentum: float = 0.1,
     eps: float = 1e-5,
-) -> _Call[BatchNormResult]:
+) -> Call[BatchNormResult]:
     """``torch.nn.functional.batch_norm`` on (C, H, W) or (N, C, H, W); in training the
     statistics come from the input (note: the API's ``training`` defaults to True)."""
     body = _json(
@@ -497,16 +505,16 @@ def batch_norm(
         momentum=momentum,
         eps=eps,
     )
-    return _Call("/api/v1/batch_norm", _decode_batch_norm, content=body)
+    return Call("/api/v1/batch_norm", _decode_batch_norm, content=body)
 
 
 def dropout(
     input: ArrayLike, p: float = 0.5, training: bool = True, *, seed: int = 0
-) -> _Call[DropoutResult]:
+) -> Call[DropoutResult]:
     """Inverted dropout: zero each element with probability ``p``, scale the rest by
     ``1/(1-p)``; the same ``seed`` gives the same mask."""
     body = _json(input=input, p=p, training=training, seed=seed)
-    return _Call("/api/v1/dropout", _decode_dropout, content=body)
+    return Call("/api/v1/dropout", _decode_dropout, content=body)
 
 
 def geometry(
@@ -518,7 +526,7 @@ def geometry(
     dilation: Pair = 1,
     transposed: bool = False,
     output_padding: Pair = 0,
-) -> _Call[GeometryResult]:
+) -> Call[GeometryResult]:
     """Output size of a convolution (or a transposed one) with no data, the formula with
     these numbers, and which input rows/cols each output row/col reads. A single number
     for ``input_size`` means a square."""
@@ -532,17 +540,17 @@ def geometry(
         transposed=transposed,
         output_padding=output_padding,
     )
-    return _Call("/api/v1/geometry", _decode_geometry, content=body)
+    return Call("/api/v1/geometry", _decode_geometry, content=body)
 
 
-def kernels() -> _Call[dict[str, Kernel]]:
+def kernels() -> Call[dict[str, Kernel]]:
     """Every preset kernel, by name."""
-    return _Call("/api/v1/kernels", _decode_kernels, method="GET")
+    return Call("/api/v1/kernels", _decode_kernels, method="GET")
 
 
-def kernel(name: str) -> _Call[Kernel]:
+def kernel(name: str) -> Call[Kernel]:
     """One preset kernel; ``NotFound`` for an unknown name."""
-    return _Call(f"/api/v1/kernels/{name}", lambda r: _kernel(r.json()), method="GET")
+    return Call(f"/api/v1/kernels/{name}", lambda r: _kernel(r.json()), method="GET")
 
 
 def loss(
@@ -553,7 +561,7 @@ def loss(
     reduction: Literal["mean", "sum", "none"] = "mean",
     weight: ArrayLike | None = None,
     label_smoothing: float = 0.0,
-) -> _Call[LossResult]:
+) -> Call[LossResult]:
     """``mse_loss`` or ``cross_entropy`` (from logits [C] or [N, C]; ``target`` class
     indices or probabilities) as ``torch.nn.functional``."""
     body = _json(
@@ -564,7 +572,7 @@ def loss(
         weight=weight,
         label_smoothing=label_smoothing,
     )
-    return _Call("/api/v1/loss", _decode_loss, content=body)
+    return Call("/api/v1/loss", _decode_loss, content=body)
 
 
 # ---- image endpoints ----------------------------------------------------------------------
@@ -625,8 +633,7 @@ def _image_call(
     params: dict[str, Any],
     color: Color,
     max_side: int | None,
-    fmt: Literal["npy", "png"] = "npy",
-) -> _Call[Any]:
+) -> Call[np.ndarray]:
     data = {"params": json.dumps(_plain(params), allow_nan=True), "color": color}
     if sample is not None:
         data["sample"] = sample
@@ -636,8 +643,7 @@ def _image_call(
     if image is not None:
         name = Path(image).name if isinstance(image, str | os.PathLike) else "image"
         files = {"image": (name, image_bytes(image), "application/octet-stream")}
-    decode: Callable[[httpx2.Response], Any] = _npy if fmt == "npy" else (lambda r: r.content)
-    return _Call(path, decode, files=files, data=data, params={"format": fmt})
+    return Call(path, _npy, files=files, data=data, params={"format": "npy"})
 
 
 def image_conv2d(
@@ -654,7 +660,7 @@ def image_conv2d(
     sample: str | None = None,
     color: Color = "gray",
     max_side: int | None = None,
-) -> _Call[np.ndarray]:
+) -> Call[np.ndarray]:
     """Convolve an image (or a bundled ``sample``) -> float32 (C, H', W').
 
     ``kernel`` is a preset name ("sobel_x"), a list of names (one filter each), or an
@@ -688,7 +694,7 @@ def image_pool2d(
     sample: str | None = None,
     color: Color = "gray",
     max_side: int | None = None,
-) -> _Call[np.ndarray]:
+) -> Call[np.ndarray]:
     """Max or average pooling of each channel of an image -> float32 (C, H', W')."""
     params = {
         "mode": mode,
@@ -712,7 +718,7 @@ def image_activation(
     sample: str | None = None,
     color: Color = "gray",
     max_side: int | None = None,
-) -> _Call[np.ndarray]:
+) -> Call[np.ndarray]:
     """An activation on every pixel (softmax across channels) -> float32 (C, H, W)."""
     params = {"function": function, "negative_slope": negative_slope, "alpha": alpha, "dim": dim}
     return _image_call("/api/v1/images/activation", image, sample, params, color, max_side)
@@ -725,7 +731,7 @@ def image_pipeline(
     sample: str | None = None,
     color: Color = "gray",
     max_side: int | None = None,
-) -> _Call[np.ndarray]:
+) -> Call[np.ndarray]:
     """A stack of layers on an image -> the last layer's float32 (C, H', W').
 
     ``layers`` as in the API: ``[{"type": "conv2d", "kernel": "sobel_x"}, {"type":
@@ -735,35 +741,48 @@ def image_pipeline(
     return _image_call("/api/v1/images/pipeline", image, sample, params, color, max_side)
 
 
+def as_png(call: Call[np.ndarray]) -> Call[bytes]:
+    """The same image request, answered with its first output map as a PNG, coloured as
+    the app draws it (``?format=png``)."""
+    return Call(
+        call.path,
+        _content,
+        method=call.method,
+        files=call.files,
+        data=call.data,
+        params={**call.params, "format": "png"},
+    )
+
+
 # ---- the two clients ------------------------------------------------------------------------
 
 
 class _SyncRunner(Protocol):
-    def _run(self, call: _Call[T]) -> T: ...
+    def send(self, call: Call[T]) -> T: ...
 
 
 class _AsyncRunner(Protocol):
-    async def _run(self, call: _Call[T]) -> T: ...
+    async def send(self, call: Call[T]) -> T: ...
 
 
-def _sync(build: Callable[P, _Call[T]]) -> Callable[Concatenate[_SyncRunner, P], T]:
+def _sync(build: Callable[P, Call[T]]) -> Callable[Concatenate[_SyncRunner, P], T]:
     """A blocking method with ``build``'s signature and docstring."""
 
     @functools.wraps(build)
     def method(self: _SyncRunner, /, *args: P.args, **kwargs: P.kwargs) -> T:
-        return self._run(build(*args, **kwargs))
+        return self.send(build(*args, **kwargs))
 
     return _signed(method, build)
 
 
 def _async(
-    build: Callable[P, _Call[T]],
+    build: Callable[P, Call[T]],
 ) -> Callable[Concatenate[_AsyncRunner, P], Awaitable[T]]:
     """A coroutine method with ``build``'s signature and docstring."""
 
     @functools.wraps(build)
     async def method(self: _AsyncRunner, /, *args: P.args, **kwargs: P.kwargs) -> T:
-        return await self._run(build(*args, **kwargs))
+        return await self.send(build(*args, **kwargs))
 
     return _signed(method, build)
 
@@ -771,7 +790,7 @@ def _async(
 def _signed(method: F, build: Callable[..., Any]) -> F:
     """``help()`` shows the method as ``(self, <build's parameters>) -> <result>``."""
     signature = inspect.signature(build)
-    result = str(signature.return_annotation).removeprefix("_Call[").removesuffix("]")
+    result = str(signature.return_annotation).removeprefix("Call[").removesuffix("]")
     self = inspect.Parameter("self", inspect.Parameter.POSITIONAL_ONLY)
     method.__signature__ = signature.replace(  # type: ignore[attr-defined]
         parameters=[self, *signature.parameters.values()], return_annotation=result
@@ -799,8 +818,8 @@ class _SyncImages:
     def __init__(self, client: Client) -> None:
         self._client = client
 
-    def _run(self, call: _Call[T]) -> T:
-        return self._client._run(call)
+    def send(self, call: Call[T]) -> T:
+        return self._client.send(call)
 
     conv2d = _sync(image_conv2d)
     pool2d = _sync(image_pool2d)
@@ -814,8 +833,8 @@ class _AsyncImages:
     def __init__(self, client: AsyncClient) -> None:
         self._client = client
 
-    async def _run(self, call: _Call[T]) -> T:
-        return await self._client._run(call)
+    async def send(self, call: Call[T]) -> T:
+        return await self._client.send(call)
 
     conv2d = _async(image_conv2d)
     pool2d = _async(image_pool2d)
@@ -853,7 +872,7 @@ class Client:
         )
         self.images = _SyncImages(self)
 
-    def _run(self, call: _Call[T]) -> T:
+    def send(self, call: Call[T]) -> T:
         for attempt in range(self._settings.retries + 1):
             response = self._http.request(
                 call.method,
@@ -912,7 +931,7 @@ class AsyncClient:
         )
         self.images = _AsyncImages(self)
 
-    async def _run(self, call: _Call[T]) -> T:
+    async def send(self, call: Call[T]) -> T:
         for attempt in range(self._settings.retries + 1):
             response = await self._http.request(
                 call.method,
