@@ -86,18 +86,19 @@ def execute(prog: str, work: Callable[[], Awaitable[None]]) -> int:
     try:
         anyio.run(work)
     except Busy as exc:
-        return _fail(prog, exc.messages, EXIT_FAILURE)
+        return fail(prog, exc.messages, EXIT_FAILURE)
     except ConvScopeError as exc:
         code = EXIT_BAD_INPUT if 400 <= exc.status < 500 else EXIT_FAILURE
-        return _fail(prog, exc.messages, code)
+        return fail(prog, exc.messages, code)
     except httpx2.TransportError as exc:
-        return _fail(prog, [f"cannot reach the server: {exc}"], EXIT_FAILURE)
+        return fail(prog, [f"cannot reach the server: {exc}"], EXIT_FAILURE)
     except (OSError, ValueError) as exc:  # an unreadable file or an unusable argument
-        return _fail(prog, [str(exc)], EXIT_BAD_INPUT)
+        return fail(prog, [str(exc)], EXIT_BAD_INPUT)
     return 0
 
 
-def _fail(prog: str, messages: list[str], code: int) -> int:
+def fail(prog: str, messages: list[str], code: int = EXIT_BAD_INPUT) -> int:
+    """Print each message as argparse prints a usage error; return the exit code."""
     for message in messages:
         print(f"{prog}: error: {message}", file=sys.stderr)
     return code

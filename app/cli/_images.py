@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from app.cli._common import EXIT_BAD_INPUT, add_server_argument, dims, execute, session
+from app.cli._common import add_server_argument, dims, execute, fail, session
 from app.client import Call, as_png
 
 OUTPUT_SUFFIXES = (".npy", ".png")
@@ -40,8 +40,7 @@ def run_image_command(
 ) -> int:
     out = Path(args.output) if args.output else None
     if out is not None and out.suffix.lower() not in OUTPUT_SUFFIXES:
-        print(f"{prog}: error: -o must name a .npy or .png file, got {args.output!r}")
-        return EXIT_BAD_INPUT
+        return fail(prog, [f"-o must name a .npy or .png file, got {args.output!r}"])
     call = build(args.image, sample=args.sample, color=args.color, max_side=args.max_side, **params)
 
     async def work() -> None:
