@@ -72,7 +72,12 @@ def conv2d_backward(
         )
     go = go.reshape(expected)
     xp = pad(x, geo.padding, padding_mode)
-    grad_xp, grad_w = _correlate_backward(go, xp, w, geo.output, geo.stride, geo.dilation, g)
+    backward = (
+        _correlate_backward_matmul
+        if n * geo.output[0] * geo.output[1] >= _MATMUL_CELLS
+        else _correlate_backward
+    )
+    grad_xp, grad_w = backward(go, xp, w, geo.output, geo.stride, geo.dilation, g)
     grad_x = _fold_padding(grad_xp, geo.padding, (h, wd), padding_mode)
     grad_b = go.sum(axis=(0, 2, 3))
     return (grad_x[0] if added else grad_x), grad_w, grad_b
@@ -112,6 +117,55 @@ def _correlate_backward(
                 # (O_g, C_g) x (N, O_g, H'W') -> (N, C_g, H', W'), back onto the tapped cells
                 back = np.einsum("oc,nok->nck", wg[:, :, a, b], go_g).reshape(n, cg, ho, wo)
                 gxg[:, :, rows, cols] += back
+    return grad_xp, grad_w
+
+
+# From this many output cells (N x H' x W', a training batch) the gathered-columns
+# product below beats the per-tap einsum: the kernel's taps become one BLAS product.
+_MATMUL_CELLS = 4096
+
+
+def _correlate_backward_matmul(
+    go: np.ndarray,
+    xp: np.ndarray,
+    w: np.ndarray,
+    output: tuple[int, int],
+    stride: tuple[int, int],
+    dilation: tuple[int, int],
+    groups: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """As ``_correlate_backward``, with every tap's cells gathered once into columns
+    ``(C_g * kh * kw, N * H' * W')`` so both gradients are single matrix products."""
+    n = xp.shape[0]
+    o, cg, kh, kw = w.shape
+    og = o // groups
+    (ho, wo), (sh, sw), (dh, dw) = output, stride, dilation
+    grad_xp = np.zeros_like(xp)
+    grad_w = np.empty_like(w)
+    taps = [(a, b) for a in range(kh) for b in range(kw)]
+
+    def window(a: int, b: int) -> tuple[slice, slice]:
+        return (
+            slice(a * dh, a * dh + (ho - 1) * sh + 1, sh),
+            slice(b * dw, b * dw + (wo - 1) * sw + 1, sw),
+        )
+
+    for gi in range(groups):
+        xg = xp[:, gi * cg : (gi + 1) * cg].transpose(1, 0, 2, 3)  # (C_g, N, Hp, Wp) view
+        cols = np.empty((cg, kh * kw, n, ho, wo), dtype=xp.dtype)
+        for t, (a, b) in enumerate(taps):
+            rows, cs = window(a, b)
+            cols[:, t] = xg[:, :, rows, cs]
+        # (O_g, N, H', W') -> (O_g, N H' W')
+        go_g = go[:, gi * og : (gi + 1) * og].transpose(1, 0, 2, 3).reshape(og, -1)
+        cols_m = cols.reshape(cg * kh * kw, -1)  # (C_g kh kw, N H' W')
+        grad_w[gi * og : (gi + 1) * og] = (go_g @ cols_m.T).reshape(og, cg, kh, kw)
+        wg = w[gi * og : (gi + 1) * og].reshape(og, -1)  # (O_g, C_g kh kw)
+        back = (wg.T @ go_g).reshape(cg, kh * kw, n, ho, wo)
+        gxg = grad_xp[:, gi * cg : (gi + 1) * cg].transpose(1, 0, 2, 3)  # view
+        for t, (a, b) in enumerate(taps):
+            rows, cs = window(a, b)
+            gxg[:, :, rows, cs] += back[:, t]
     return grad_xp, grad_w
 
 
