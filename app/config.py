@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     max_learn_seconds: float = Field(
         20.0, gt=0, description="Wall-clock seconds after which a learn run stops."
     )
+    max_model_samples: int = Field(
+        200, ge=1, description="Most held-out digits one models/{name}/samples request returns."
+    )
     max_concurrent: int = Field(
         32, ge=1, description="Most API computations in progress per worker; past it, 503."
     )

@@ -92,7 +92,7 @@ class Architecture:
             if layer.name == name:
                 return layer
         names = [layer.name for layer in self.layers]
-        raise ParamError("trace.layer", f"trace.layer must be one of {names}, got {name!r}")
+        raise ParamError("trace.layer", f"trace.layer: must be one of {names}, got {name!r}")
 
     def param_shapes(self) -> dict[str, tuple[int, ...]]:
         shapes: dict[str, tuple[int, ...]] = {}
