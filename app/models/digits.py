@@ -149,11 +149,8 @@ def layer_maps(model: Model, fwd: Forward) -> list[dict[str, Any]]:
             "min": float(out.min()),
             "max": float(out.max()),
         }
-        if layer.type == "softmax":
-            entry |= {"colormap": "sequential", "vmin": 0.0, "vmax": 1.0}
-        else:
-            entry |= {"colormap": "diverging", "vmin": -m, "vmax": m}
         if out.ndim == 3:
+            entry |= {"colormap": "diverging", "vmin": -m, "vmax": m}
             entry["maps"] = [_feature(c, m, f"{layer.name}[{i}]") for i, c in enumerate(out)]
         else:
             entry["values"] = out.tolist()

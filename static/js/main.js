@@ -8,6 +8,7 @@ const VIEWS = {
   arithmetic: () => import("./views/arithmetic.js"),
   activations: () => import("./views/activations.js"),
   learn: () => import("./views/learn.js"),
+  classify: () => import("./views/classify.js"),
 };
 
 async function start() {
