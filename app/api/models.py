@@ -75,7 +75,7 @@ def describe(name: str) -> dict[str, Any]:
 def weights(name: str) -> Response:
     model = _model(name)
     buffer = io.BytesIO()
-    np.savez(buffer, **model.params)
+    np.savez(buffer, **model.params)  # type: ignore[arg-type]
     return Response(
         buffer.getvalue(),
         media_type="application/octet-stream",
@@ -95,7 +95,7 @@ def pytorch(name: str) -> PlainTextResponse:
 
 def _check_input(rows: list[list[float]]) -> np.ndarray:
     if len(rows) != 28 or any(len(r) != 28 for r in rows):
-        bad = next((i for i, r in enumerate(rows) if len(r) != 28), None)
+        bad = next((i for i, r in enumerate(rows) if len(r) != 28), 0)
         got = f"{len(rows)} rows" if len(rows) != 28 else f"row {bad} has {len(rows[bad])} values"
         raise ParamError("input", f"input: must be 28 rows of 28 values (28×28), got {got}")  # noqa: RUF001
     x = np.asarray(rows, dtype=np.float64)

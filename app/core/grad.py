@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from app.core._arrays import batched, conv_weight, float_array
-from app.core.conv import conv2d_geometry
+from app.core.conv import conv2d, conv2d_geometry
 from app.core.geometry import Padding4, ParamError
 from app.core.padding import pad
 
@@ -42,7 +42,8 @@ def conv2d_backward(
     dilation: Any = 1,
     groups: int = 1,
     padding_mode: str = "zeros",
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    input_grad: bool = True,
+) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
     """Gradients of a loss through ``conv2d`` (cross-correlation, the kernel is not flipped).
 
     Parameters
@@ -51,6 +52,8 @@ def conv2d_backward(
     input : (C, H, W) or (N, C, H, W), the forward pass's input
     weight : (O, C / groups, kh, kw)
     stride, padding, dilation, groups, padding_mode : as in ``conv2d``
+    input_grad : False skips dL/d input (returned as None), as torch does for an input
+        that does not require grad (a network's first layer)
 
     Returns
     -------
@@ -77,9 +80,11 @@ def conv2d_backward(
         if n * geo.output[0] * geo.output[1] >= _MATMUL_CELLS
         else _correlate_backward
     )
-    grad_xp, grad_w = backward(go, xp, w, geo.output, geo.stride, geo.dilation, g)
-    grad_x = _fold_padding(grad_xp, geo.padding, (h, wd), padding_mode)
+    grad_xp, grad_w = backward(go, xp, w, geo.output, geo.stride, geo.dilation, g, input_grad)
     grad_b = go.sum(axis=(0, 2, 3))
+    if grad_xp is None:
+        return None, grad_w, grad_b
+    grad_x = _fold_padding(grad_xp, geo.padding, (h, wd), padding_mode)
     return (grad_x[0] if added else grad_x), grad_w, grad_b
 
 
@@ -91,7 +96,8 @@ def _correlate_backward(
     stride: tuple[int, int],
     dilation: tuple[int, int],
     groups: int,
-) -> tuple[np.ndarray, np.ndarray]:
+    input_grad: bool = True,
+) -> tuple[np.ndarray | None, np.ndarray]:
     """Per kernel tap: contract dL/d out with the cells the tap saw (the weight's
     gradient) and spread it back, times the tap's weights, onto those cells (the
     padded input's). einsum, not matmul: these skinny products (a 1 x H'W' by
@@ -114,10 +120,12 @@ def _correlate_backward(
                 # (N, C_g, H', W') -> (N, C_g, H'W'): the cells this tap saw
                 patch = xg[:, :, rows, cols].reshape(n, cg, ho * wo)
                 grad_w[gi * og : (gi + 1) * og, :, a, b] = np.einsum("nok,nck->oc", go_g, patch)
+                if not input_grad:
+                    continue
                 # (O_g, C_g) x (N, O_g, H'W') -> (N, C_g, H', W'), back onto the tapped cells
                 back = np.einsum("oc,nok->nck", wg[:, :, a, b], go_g).reshape(n, cg, ho, wo)
                 gxg[:, :, rows, cols] += back
-    return grad_xp, grad_w
+    return (grad_xp if input_grad else None), grad_w
 
 
 # From this many output cells (N x H' x W', a training batch) the gathered-columns
@@ -133,7 +141,8 @@ def _correlate_backward_matmul(
     stride: tuple[int, int],
     dilation: tuple[int, int],
     groups: int,
-) -> tuple[np.ndarray, np.ndarray]:
+    input_grad: bool = True,
+) -> tuple[np.ndarray | None, np.ndarray]:
     """As ``_correlate_backward``, with every tap's cells gathered once into columns
     ``(C_g * kh * kw, N * H' * W')`` so both gradients are single matrix products."""
     n = xp.shape[0]
@@ -160,13 +169,27 @@ def _correlate_backward_matmul(
         go_g = go[:, gi * og : (gi + 1) * og].transpose(1, 0, 2, 3).reshape(og, -1)
         cols_m = cols.reshape(cg * kh * kw, -1)  # (C_g kh kw, N H' W')
         grad_w[gi * og : (gi + 1) * og] = (go_g @ cols_m.T).reshape(og, cg, kh, kw)
-        wg = w[gi * og : (gi + 1) * og].reshape(og, -1)  # (O_g, C_g kh kw)
-        back = (wg.T @ go_g).reshape(cg, kh * kw, n, ho, wo)
-        gxg = grad_xp[:, gi * cg : (gi + 1) * cg].transpose(1, 0, 2, 3)  # view
+        if not input_grad:
+            continue
+        wg = w[gi * og : (gi + 1) * og]
+        gxg = grad_xp[:, gi * cg : (gi + 1) * cg]
+        if (sh, sw) == (1, 1):
+            # Stride 1: dL/dxp is the full correlation of dL/d out with the flipped kernel,
+            # channels swapped, i.e. one more conv2d (a product over O_g * kh * kw).
+            flipped = wg[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)  # (C_g, O_g, kh, kw)
+            gxg[...] = conv2d(
+                go[:, gi * og : (gi + 1) * og],
+                np.ascontiguousarray(flipped),
+                padding=[dh * (kh - 1), dw * (kw - 1)],
+                dilation=[dh, dw],
+            )
+            continue
+        back = (wg.reshape(og, -1).T @ go_g).reshape(cg, kh * kw, n, ho, wo)
+        gxg_t = gxg.transpose(1, 0, 2, 3)  # (C_g, N, Hp, Wp) view
         for t, (a, b) in enumerate(taps):
             rows, cs = window(a, b)
-            gxg[:, :, rows, cs] += back[:, t]
-    return grad_xp, grad_w
+            gxg_t[:, :, rows, cs] += back[:, t]
+    return (grad_xp if input_grad else None), grad_w
 
 
 def _source(i: int, size: int, mode: str) -> int | None:

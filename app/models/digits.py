@@ -96,24 +96,35 @@ def run(model: Model, x: np.ndarray) -> Forward:
     return forward(model.arch, model.params, x.reshape(1, 1, 28, 28).astype(np.float32))
 
 
-def _feature(values: np.ndarray, scale: float | None, label: str) -> dict[str, Any]:
-    kind = "image" if scale is None else "diverging"
-    vr = None if scale is None else (-scale, scale)
-    return render_map(values, kind=kind, value_range=vr) | {
-        "label": label,
-        "min": float(values.min()),
-        "max": float(values.max()),
-    }
+def _atlas(out: np.ndarray, scale: float | None) -> dict[str, Any]:
+    """All C maps of a (C, H, W) output in one PNG, stacked top to bottom (C*H x W): the
+    input in gray over 0..1, computed maps diverging over [-scale, scale]."""
+    c, h, w = out.shape
+    stack = out.reshape(c * h, w)  # (C, H, W) -> (C*H, W): map k in rows k*H ... k*H + H - 1
+    if scale is None:
+        rendered = render_map(stack, kind="image")
+    else:
+        rendered = render_map(stack, kind="diverging", value_range=(-scale, scale))
+    return rendered | {"tile": [h, w]}
+
+
+def _stats(out: np.ndarray, name: str) -> list[dict[str, Any]]:
+    """Per map: its label and the data's true min and max."""
+    lo, hi = out.min(axis=(1, 2)), out.max(axis=(1, 2))
+    return [
+        {"label": f"{name}[{k}]", "min": float(lo[k]), "max": float(hi[k])} for k in range(len(out))
+    ]
 
 
 def _inputs_of(layer: Layer, before: tuple[int, ...]) -> dict[str, Any]:
+    size = (before[-2], before[-1]) if len(before) == 3 else (0, 0)
     """Which units of the layer before feed each unit: per output row and column the
     input rows and columns read, and whether all channels or the same channel feed it."""
     if layer.type == "conv2d":
-        geo = conv_geometry(before[1:], 3, padding=1)
+        geo = conv_geometry(size, 3, padding=1)
         return {"channels": "all", **receptive_fields(geo)}
     if layer.type == "max_pool2d":
-        return {"channels": "same", **receptive_fields(pool_geometry(before[1:], 2))}
+        return {"channels": "same", **receptive_fields(pool_geometry(size, 2))}
     if layer.type == "relu":
         return {
             "channels": "same",
@@ -131,10 +142,10 @@ def layer_maps(model: Model, fwd: Forward) -> list[dict[str, Any]]:
             "name": "input",
             "type": "input",
             "shape": [1, 28, 28],
-            "maps": [_feature(x[0], None, "input")],
-            "colormap": "gray",
-            "vmin": 0.0,
-            "vmax": 1.0,
+            "atlas": _atlas(x, None),
+            "maps": _stats(x, "input"),
+            "min": float(x.min()),
+            "max": float(x.max()),
         }
     ]
     before: tuple[int, ...] = (1, 28, 28)
@@ -150,8 +161,7 @@ def layer_maps(model: Model, fwd: Forward) -> list[dict[str, Any]]:
             "max": float(out.max()),
         }
         if out.ndim == 3:
-            entry |= {"colormap": "diverging", "vmin": -m, "vmax": m}
-            entry["maps"] = [_feature(c, m, f"{layer.name}[{i}]") for i, c in enumerate(out)]
+            entry |= {"atlas": _atlas(out, m), "maps": _stats(out, layer.name)}
         else:
             entry["values"] = out.tolist()
         layers.append(entry)

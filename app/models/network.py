@@ -182,7 +182,7 @@ def forward(arch: Architecture, params: Params, x: np.ndarray, *, train: bool = 
             if train:
                 h, indices[layer.name] = max_pool2d(h, 2, return_indices=True)
             else:
-                h = max_pool2d(h, 2)
+                h = max_pool2d(h, 2)  # type: ignore[assignment]
         elif layer.type == "flatten":
             h = flatten(h)
         elif layer.type == "linear":
@@ -214,8 +214,11 @@ def backward(arch: Architecture, params: Params, fwd: Forward, grad_logits: np.n
             g = relu_backward(g, x)
         else:
             kw, kb = layer.param_keys()
-            gx, grads[kw], grads[kb] = conv2d_backward(g, x, params[kw], padding=1)
-            g = gx
+            gx, grads[kw], grads[kb] = conv2d_backward(
+                g, x, params[kw], padding=1, input_grad=i > 0
+            )
+            if gx is not None:
+                g = gx
     return grads
 
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import base64
 import io
 
 import numpy as np
@@ -79,13 +80,33 @@ def test_predict_json(client, digit) -> None:
     assert body["label"] == str(body["prediction"])
     np.testing.assert_allclose(body["input"], digit, atol=1e-7)
     layers = {layer["name"]: layer for layer in body["layers"]}
-    assert layers["input"]["maps"][0]["colormap"] == "gray"
+    assert layers["input"]["atlas"]["colormap"] == "gray"
     conv1 = layers["conv1"]
-    assert conv1["shape"] == [len(conv1["maps"]), 28, 28]
-    for m in conv1["maps"]:
-        assert m["colormap"] == "diverging" and m["vmin"] == -m["vmax"]
-        assert m["min"] >= m["vmin"] and m["max"] <= m["vmax"]
-    assert max(abs(conv1["min"]), abs(conv1["max"])) == pytest.approx(conv1["vmax"])
+    channels = conv1["shape"][0]
+    atlas = conv1["atlas"]
+    assert conv1["shape"] == [channels, 28, 28] and len(conv1["maps"]) == channels
+    assert atlas["tile"] == [28, 28] and atlas["shape"] == [channels * 28, 28]
+    assert atlas["colormap"] == "diverging" and atlas["vmin"] == -atlas["vmax"]
+    assert max(abs(conv1["min"]), abs(conv1["max"])) == pytest.approx(atlas["vmax"])
+    png = Image.open(io.BytesIO(base64.b64decode(atlas["data_url"].split(",", 1)[1])))
+    assert png.size == (28, channels * 28)
+    with np.load(
+        io.BytesIO(client.post(PREDICT + "?format=npz", json={"input": digit.tolist()}).content)
+    ) as f:
+        maps = f["conv1"]
+    for k, m in enumerate(conv1["maps"]):
+        assert m["min"] == pytest.approx(float(maps[k].min()), abs=1e-6)
+        assert m["max"] == pytest.approx(float(maps[k].max()), abs=1e-6)
+    # White is zero: a cell whose value is exactly 0 (ReLU output) is drawn white.
+    relu1 = layers["relu1"]
+    relu_png = np.asarray(
+        Image.open(io.BytesIO(base64.b64decode(relu1["atlas"]["data_url"].split(",", 1)[1])))
+    )
+    with np.load(
+        io.BytesIO(client.post(PREDICT + "?format=npz", json={"input": digit.tolist()}).content)
+    ) as f:
+        zero = np.argwhere(f["relu1"].reshape(-1, 28) == 0)[0]
+    assert tuple(relu_png[zero[0], zero[1], :3]) == (255, 255, 255)
     assert conv1["inputs"]["rows"][0] == [-1, 0, 1]
     assert layers["pool1"]["inputs"]["rows"][3] == [6, 7]
     np.testing.assert_allclose(layers["linear"]["values"], body["logits"], atol=1e-6)

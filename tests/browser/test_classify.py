@@ -73,7 +73,7 @@ def test_clicking_a_unit_shows_the_apis_trace_sum(open_page: Any, live_server: s
     page, watch = open_page("/classify?sample=7")
     expect(page.get_by_test_id("source-text")).to_contain_text("#7")
     expect(page.get_by_test_id("overview")).not_to_have_class(re.compile("stale"))
-    img = page.locator('.ov-map[data-layer="conv2"][data-channel="1"] img')
+    img = page.locator('.ov-map[data-layer="conv2"][data-channel="1"] canvas')
     img.scroll_into_view_if_needed()
     box = img.bounding_box()
     size = 28
@@ -93,7 +93,7 @@ def test_clicking_a_unit_shows_the_apis_trace_sum(open_page: Any, live_server: s
     box = img.bounding_box()
     page.mouse.move(box["x"] + 12.5 * box["width"] / size, box["y"] + 9.5 * box["height"] / size)
     expect(page.locator('.ov-map[data-layer="relu1"] .ov-light')).to_have_count(
-        len(sample_layers(page, live_server, sample)["relu1"]["maps"])
+        sample_layers(page, live_server, sample)["relu1"]["shape"][0]
     )
     # A dense unit: its trace ends with the logit the API gives for that class.
     page.get_by_test_id("unit-linear-3").click()

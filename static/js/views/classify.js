@@ -51,7 +51,7 @@ export function mount(root) {
   function show(body, source) {
     result = body;
     stale(false);
-    $("preprocessed").src = body.layers[0].maps[0].data_url;
+    $("preprocessed").src = body.layers[0].atlas.data_url;
     $("source-text").textContent = source;
     $("prediction").textContent = body.label;
     $("confidence").textContent = `(${(body.probabilities[body.prediction] * 100).toFixed(1)} %)`;
@@ -76,12 +76,13 @@ export function mount(root) {
     if (kind === "click") return traceUnit(layer, unit);
     clearMarks("ov-light");
     const before = result.layers[index - 1];
-    if (!before.maps || !layer.inputs.rows) {
+    if (!before.atlas || !layer.inputs.rows) {
       if (before.values) for (const b of root.querySelectorAll(`[data-testid^="unit-${before.name}-"]`)) b.classList.add("lit");
       return;
     }
     const [c, r, col] = unit;
     const channels = layer.inputs.channels === "all" ? before.maps.map((_, i) => i) : [c];
+
     for (const ch of channels) {
       const box = root.querySelector(`.ov-map[data-layer="${before.name}"][data-channel="${ch}"]`);
       outline(box, layer.inputs.rows[r], layer.inputs.cols[col], before.shape[1], "ov-light");

@@ -36,26 +36,29 @@ export function paintOverview(node, layers, { onUnit }) {
       h("h3", {}, layer.name),
       h("span", { class: "muted", dataset: { testid: `shape-${layer.name}` } }, shape(layer.shape)),
     ];
-    if (layer.maps) {
-      const size = layer.shape[1];
+    if (layer.atlas) {
+      const [size] = layer.atlas.tile;
       const zoom = mapZoom(size);
-      const maps = layer.maps.map((m, c) => {
-        const img = h("img", { src: m.data_url, alt: `${layer.name} channel ${c}`, width: size * zoom, height: size * zoom });
-        const box = h("div", { class: "ov-map", dataset: { layer: layer.name, channel: c } }, img);
+      const canvases = layer.maps.map(() => h("canvas", { width: size * zoom, height: size * zoom }));
+      const maps = canvases.map((canvas, c) => {
+        canvas.setAttribute("role", "img");
+        canvas.setAttribute("aria-label", `${layer.maps[c].label}: min ${formatNumber(layer.maps[c].min)}, max ${formatNumber(layer.maps[c].max)}`);
+        const box = h("div", { class: "ov-map", dataset: { layer: layer.name, channel: c } }, canvas);
         const unitAt = (event) => {
-          const rect = img.getBoundingClientRect();
+          const rect = canvas.getBoundingClientRect();
           const r = Math.min(size - 1, Math.floor(((event.clientY - rect.top) / rect.height) * size));
           const col = Math.min(size - 1, Math.floor(((event.clientX - rect.left) / rect.width) * size));
           return [c, r, col];
         };
         if (index > 0) {
-          img.addEventListener("mousemove", (event) => onUnit(index, unitAt(event), "enter"));
-          img.addEventListener("mouseleave", () => onUnit(index, null, "leave"));
-          img.addEventListener("click", (event) => onUnit(index, unitAt(event), "click"));
+          canvas.addEventListener("mousemove", (event) => onUnit(index, unitAt(event), "enter"));
+          canvas.addEventListener("mouseleave", () => onUnit(index, null, "leave"));
+          canvas.addEventListener("click", (event) => onUnit(index, unitAt(event), "click"));
         }
         return box;
       });
-      const scale = layer.type === "input" ? "gray 0 … 1" : `±${formatNumber(layer.vmax, 3)}`;
+      drawAtlas(layer.atlas, canvases, zoom);
+      const scale = layer.type === "input" ? "gray 0 … 1" : `±${formatNumber(layer.atlas.vmax, 3)}`;
       return h("div", { class: "ov-col", dataset: { testid: `col-${layer.name}` } }, head, maps, h("span", { class: "muted" }, scale));
     }
     if (layer.type === "flatten") {
@@ -77,6 +80,20 @@ export function paintOverview(node, layers, { onUnit }) {
     return h("div", { class: "ov-col", dataset: { testid: `col-${layer.name}` } }, head, h("div", { class: "ov-values" }, buttons));
   });
   replaceChildren(node, columns);
+}
+
+/** Cut the atlas (maps stacked top to bottom) into its canvases, pixels kept square. */
+function drawAtlas(atlas, canvases, zoom) {
+  const [th, tw] = atlas.tile;
+  const image = new Image();
+  image.addEventListener("load", () => {
+    canvases.forEach((canvas, k) => {
+      const ctx = canvas.getContext("2d");
+      ctx.imageSmoothingEnabled = false;
+      ctx.drawImage(image, 0, k * th, tw, th, 0, 0, tw * zoom, th * zoom);
+    });
+  });
+  image.src = atlas.data_url;
 }
 
 /** Outline the cells rows × cols of map box `box` (a .ov-map) with class `cls`. */
