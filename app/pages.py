@@ -23,6 +23,7 @@ PAGES = [
     ("/arithmetic", "arithmetic", "Conv arithmetic"),
     ("/activations", "activations", "Activations and losses"),
     ("/learn", "learn", "Watch a kernel learn"),
+    ("/classify", "classify", "Classify digits"),
 ]
 
 
