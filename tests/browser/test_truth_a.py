@@ -269,12 +269,34 @@ def test_a_failed_setting_dims_the_old_output_until_a_fresh_one(open_page: Any) 
     expect(notice).to_contain_text("larger than the padded input")
     expect(stage).to_have_class(re.compile(r"\bstale\b"))
     assert in_viewport(notice.bounding_box(), BIG)
+    # The same reason sits beside the field that was changed, as on /step and /pooling.
+    beside = page.get_by_test_id("dilation-msg")
+    expect(beside).to_contain_text("larger than the padded input")
+    expect(page.get_by_test_id("dilation")).to_have_attribute("aria-invalid", "true")
+    expect(beside).to_be_in_viewport(ratio=0.95)
     before = renders(page)
     set_field(page, "dilation", "1")
     wait_rendered(page, before)
     expect(stage).not_to_have_class(re.compile(r"\bstale\b"))
     expect(notice).to_be_hidden()
+    expect(beside).not_to_contain_text("larger")
+    expect(page.get_by_test_id("dilation")).not_to_have_attribute("aria-invalid", "true")
     watch.assert_clean(allow_status=(422,))
+
+
+@pytest.mark.parametrize("path", ["/", "/step"])
+def test_the_padding_modes_offered_are_the_servers(
+    open_page: Any, live_server: str, path: str
+) -> None:
+    page, watch = open_page(path, BIG)
+    layers = page.request.get(f"{live_server}/api/v1/layers").json()["layers"]
+    conv = next(layer for layer in layers if layer["type"] == "conv2d")
+    modes = conv["schema"]["properties"]["padding_mode"]["enum"]
+    assert "reflect" in modes
+    options = page.get_by_test_id("padding-mode").locator("option")
+    expect(options).to_have_count(len(modes))
+    assert options.all_inner_texts() == modes
+    watch.assert_clean()
 
 
 # /step computes in float64: 1e308 overflows only when the sums pass 1.8e308, so its link

@@ -73,11 +73,11 @@ export function mount(root) {
   // ---- errors --------------------------------------------------------------------------
   /**
    * A failed request: say why in the stage and beside what it concerns (`near`, else the
-   * settings changed last and the fields the error names), and dim the result it replaces.
+   * settings changed last, else the fields the error names), and dim the result it replaces.
    */
   function fail(message, { near = null, error = null, keys = edited } = {}) {
     notice.error(message);
-    const beside = controls.showError([...keys, ...errorFields(error)], message);
+    const beside = controls.showError(keys.length ? keys : [...errorFields(error)], message);
     if (result) stage.classList.add("stale");
     el("notice").scrollIntoView({ block: "nearest" });
     (near ?? beside)?.scrollIntoView({ block: "nearest" });
