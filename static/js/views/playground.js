@@ -157,7 +157,9 @@ export function mount(root) {
     el("zoom-caption").textContent = `${formatShape([H, W])} → ${formatShape([ho, wo])}, both at ${Number(scale.toFixed(2))} screen px per pixel`;
     ranges.input.show(result.input);
     ranges.output.show(map);
-    drawBar(canvases.bar, map, Math.max(160, Math.min(320, wo * scale)));
+    // As wide as the output (160–320 px), never wider than its pane: the end labels stay on screen.
+    const room = canvases.bar.parentElement.clientWidth || 320;
+    drawBar(canvases.bar, map, Math.min(room, Math.max(160, Math.min(320, wo * scale))));
     showFormula(el("formula"), result.geometry);
     drawMapStrip();
   }
