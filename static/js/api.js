@@ -132,9 +132,21 @@ export function getLimits(options) {
   return limitsPromise;
 }
 
-/** GET /layers: the layer types `[{type, label, description, defaults, schema}]`. */
-export async function listLayers(options) {
-  return (await request("/layers", options)).layers;
+let layersPromise = null;
+
+/**
+ * GET /layers: the layer types `[{type, label, description, defaults, schema}]`, fetched
+ * once per page and shared by every caller.
+ */
+export function listLayers(options) {
+  layersPromise ??= request("/layers", options).then(
+    (body) => body.layers,
+    (error) => {
+      layersPromise = null;
+      throw error;
+    },
+  );
+  return layersPromise;
 }
 
 function imageForm(image, { params, color = "gray", maxSide } = {}) {
