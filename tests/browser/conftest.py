@@ -37,6 +37,14 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 LOCAL_SCHEMES = {"data", "blob", "about"}
+TIMEOUT_MS = 15_000  # for actions and expect(): a busy machine may take seconds for a page
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _expect_timeout() -> None:
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=TIMEOUT_MS)  # Playwright's default of 5 s fails under load
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)
@@ -234,7 +242,7 @@ def open_page(browser: Any, live_server: str, request: pytest.FixtureRequest) ->
     def _open(path: str, viewport: dict[str, int] = DESKTOP) -> tuple[Any, Watch]:
         context = browser.new_context(viewport=viewport, accept_downloads=True)
         page = context.new_page()
-        page.set_default_timeout(15_000)
+        page.set_default_timeout(TIMEOUT_MS)
         watch = watch_page(page)
         page.goto(f"{live_server}{path}")
         opened.append((context, page))
