@@ -52,6 +52,11 @@ class Settings(BaseSettings):
     max_learn_seconds: float = Field(
         20.0, gt=0, description="Wall-clock seconds after which a learn run stops."
     )
+    max_body_seconds: float = Field(
+        30.0,
+        gt=0,
+        description="Seconds a client may take to send a whole request body; past it, 408.",
+    )
     max_concurrent: int = Field(
         32, ge=1, description="Most API computations in progress per worker; past it, 503."
     )
