@@ -21,7 +21,7 @@ FAST := -m "not browser and not fuzz and not slow" \
 N ?= 20
 REPEAT_TESTS ?= tests/browser tests/api/test_train.py tests/core/test_learn.py
 
-.PHONY: help run test test-fast test-js repeat lint lint-js format check-browser bench lock clean
+.PHONY: help run test test-fast test-js repeat lint lint-js format check-browser deploy-deps bench lock clean
 .DEFAULT_GOAL := help
 
 ## help: list the targets
@@ -52,6 +52,15 @@ $(JS)/node_modules/.installed: $(JS)/package.json $(JS)/package-lock.json
 run: $(VENV)/.installed
 	$(BIN)/convscope --host $(HOST) --port $(PORT)
 
+## deploy-deps: make sure Debian's nginx is there for tests/test_deploy.py (installs it as root), else fail loudly
+deploy-deps:
+	@if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then \
+	  echo "nginx not found; installing Debian's nginx package"; \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null; \
+	  else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null; fi; \
+	fi
+	@command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || { echo "error: no nginx; tests/test_deploy.py cannot run" >&2; exit 1; }
+
 ## check-browser: make sure Debian's Chromium is there (installs it as root), else fail loudly
 check-browser:
 	@if [ ! -x "$(CHROMIUM)" ]; then \
@@ -79,7 +88,7 @@ format: $(VENV)/.installed-test $(JS)/node_modules/.installed
 	$(NODE_BIN)/prettier --config $(JS)/prettier.config.json --write static/js '$(JS)/*.js'
 
 ## test: set up everything and run the whole suite (lint, JS units, unit, API, fuzz, browser)
-test: $(VENV)/.installed-test check-browser lint test-js
+test: $(VENV)/.installed-test check-browser deploy-deps lint test-js
 	$(PYTEST) $(if $(filter 0,$(WORKERS)),,-n $(WORKERS) --dist loadfile) \
 	  --ignore=tests/api/test_schemathesis.py
 	$(PYTEST) tests/api/test_schemathesis.py  # one process: schemathesis items under xdist are unverified

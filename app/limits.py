@@ -73,6 +73,13 @@ LIMITS: dict[str, Limit] = {
             status=None,
         ),
         Limit(
+            "max_body_seconds",
+            30.0,
+            "Seconds a client may take to send a whole request body; past it, 408 "
+            "(a trickled upload never holds a computation slot).",
+            status=408,
+        ),
+        Limit(
             "max_concurrent",
             32,
             "Most API computations in progress per worker; past it, 503 with Retry-After.",

@@ -37,10 +37,14 @@ def create_app() -> FastAPI:
         redoc_url=None,
     )
     # Added last = outermost: the log and the headers see every answer, even a 413 or 503.
-    app.add_middleware(
-        BodyLimit, json_limit=settings.max_body_bytes, upload_limit=settings.max_upload_bytes
-    )
+    # The body is read (BodyLimit) before a computation slot is taken (ConcurrencyLimit).
     app.add_middleware(ConcurrencyLimit, limit=settings.max_concurrent)
+    app.add_middleware(
+        BodyLimit,
+        json_limit=settings.max_body_bytes,
+        upload_limit=settings.max_upload_bytes,
+        timeout=settings.max_body_seconds,
+    )
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
