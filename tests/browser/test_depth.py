@@ -7,6 +7,7 @@ hand-worked case; the tests wait for states, never for time.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import numpy as np
@@ -92,4 +93,26 @@ def test_true_convolution_on_the_playground_sends_the_flipped_preset(
     preset = page.request.get(f"{live_server}/api/v1/kernels/sobel_x").json()["values"]
     assert params["kernel"] == [row[::-1] for row in preset[::-1]]
     expect(page.get_by_test_id("kernel-caption")).to_contain_text("flipped 180°")
+    watch.assert_clean()
+
+
+def test_about_cites_the_tools_and_docs_leads_back(open_page: Any) -> None:
+    page, watch = open_page("/docs")
+    expect(page.locator(".swagger-ui .info")).to_be_visible()
+    page.wait_for_load_state("networkidle")  # leave no request to abort
+    page.get_by_test_id("docs-home").click()
+    expect(page.get_by_test_id("play-stage")).to_have_attribute("data-renders", "1")
+    page.wait_for_load_state("networkidle")
+    page.get_by_test_id("footer-about").click()
+    expect(page.get_by_role("heading", name="About ConvScope", level=1)).to_be_visible()
+    cited = page.get_by_test_id("about-inspired")
+    for name, host in [
+        ("CNN Explainer", "poloclub.github.io"),
+        ("Convolution Visualizer", "ezyang.github.io"),
+        ("Image Kernels explained visually", "setosa.io"),
+        ("conv_arithmetic", "github.com/vdumoulin/conv_arithmetic"),
+        ("CS231n", "cs231n.github.io"),
+    ]:
+        link = cited.get_by_role("link", name=name).first
+        expect(link).to_have_attribute("href", re.compile(host))
     watch.assert_clean()
