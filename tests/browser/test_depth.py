@@ -93,6 +93,7 @@ def test_true_convolution_on_the_playground_sends_the_flipped_preset(
     preset = page.request.get(f"{live_server}/api/v1/kernels/sobel_x").json()["values"]
     assert params["kernel"] == [row[::-1] for row in preset[::-1]]
     expect(page.get_by_test_id("kernel-caption")).to_contain_text("flipped 180°")
+    expect(page.get_by_test_id("operator")).to_have_text("\u2217")
     watch.assert_clean()
 
 

@@ -181,6 +181,7 @@ export function mount(root) {
     drawKernel(canvases.kernel, values);
     const [dh] = result?.geometry?.dilation ?? [store.state.dilation];
     el("kernel-caption").textContent = `${formatShape([values.length, values[0].length])}${dh > 1 ? `, dilation ${dh}` : ""}${store.state.bias ? `, bias ${store.state.bias}` : ""}${store.state.flip ? ", flipped 180° (true convolution)" : ""}`;
+    el("operator").textContent = store.state.flip ? "∗" : "⋆";
   }
 
   function drawMapStrip() {
