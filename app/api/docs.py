@@ -13,9 +13,17 @@ _PAGE = """<!doctype html>
   <title>ConvScope API docs</title>
   <link rel="icon" href="/static/vendor/swagger-ui/favicon-32x32.png">
   <link rel="stylesheet" href="/static/vendor/swagger-ui/swagger-ui.css">
+  <link rel="stylesheet" href="/static/css/docs.css">
 </head>
 <body>
-  <div id="swagger-ui"></div>
+  <header class="docs-bar">
+    <nav aria-label="Back to the app">
+      <a href="/" data-testid="docs-home">← ConvScope</a>
+      <a href="/step">Step by step</a>
+      <a href="/about">About</a>
+    </nav>
+  </header>
+  <main id="swagger-ui"></main>
   <script src="/static/vendor/swagger-ui/swagger-ui-bundle.js"></script>
   <script src="/static/js/docs.js"></script>
 </body>

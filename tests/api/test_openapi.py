@@ -51,13 +51,21 @@ def test_docs_is_served_without_a_cdn(client: TestClient) -> None:
     assert r.status_code == 200
     assert r.headers["content-type"].startswith("text/html")
     assert not re.search(r"https?://", r.text)
-    assets = re.findall(r'(?:src|href)="([^"]+)"', r.text)
+    assets = re.findall(r'<(?:link|script)[^>]*\b(?:src|href)="([^"]+)"', r.text)
     assert any(a.endswith(".js") for a in assets) and any(a.endswith(".css") for a in assets)
     for asset in assets:
         assert asset.startswith("/static/"), asset
         got = client.get(asset)
         assert got.status_code == 200, asset
         assert got.content
+
+
+def test_docs_links_back_to_the_app(client: TestClient) -> None:
+    r = client.get("/docs")
+    links = re.findall(r'<a [^>]*href="([^"]+)"', r.text)
+    assert "/" in links and "/about" in links
+    for link in links:
+        assert client.get(link).status_code == 200, link
 
 
 def test_docs_script_points_at_our_schema_and_no_online_validator(client: TestClient) -> None:

@@ -10,6 +10,7 @@ import { formatShape } from "../render/format.js";
 import { loadImage } from "../render/image.js";
 import { createStore } from "../state.js";
 import { createNotice } from "./widgets/notice.js";
+import { flipMatrix } from "./widgets/matrix-editor.js";
 import { createRangeLabel } from "./widgets/range-label.js";
 import { buildControls } from "./playground/controls.js";
 import { drawBar, drawKernel, drawMap, drawReceptiveField, mapCards, traceView } from "./playground/draw.js";
@@ -58,6 +59,16 @@ export function mount(root) {
     return kernels.find((k) => k.name === name)?.values ?? s.k;
   }
 
+  /** The kernel the server multiplies with for map `map`: flipped 180° for a true convolution. */
+  function sentValues(map = selectedMap()) {
+    const values = kernelValues(map);
+    return store.state.flip ? flipMatrix(values) : values;
+  }
+
+  const presetValues = (name) => kernels.find((k) => k.name === name)?.values;
+  /** Presets are flipped here for a true convolution, so their numbers must be in first. */
+  const canSend = () => !store.state.flip || store.state.kernel === "custom" || kernelNames(store.state).every(presetValues);
+
   function selectedMap() {
     const count = result?.output.length ?? 1;
     return Math.min(store.state.map, count - 1);
@@ -68,7 +79,7 @@ export function mount(root) {
   }
 
   const call = (extra, format = "json") =>
-    api.imageConv2d(source(), { params: convParams(store.state, extra), color: store.state.color, maxSide: Number(store.state.size), format });
+    api.imageConv2d(source(), { params: convParams(store.state, extra, presetValues), color: store.state.color, maxSide: Number(store.state.size), format });
 
   // ---- errors --------------------------------------------------------------------------
   /**
@@ -100,6 +111,7 @@ export function mount(root) {
 
   // ---- compute and draw ------------------------------------------------------------------
   async function compute() {
+    if (!canSend()) return; // the presets' numbers are on their way (start)
     const id = ++requestId;
     const sent = store.state.src;
     stage.setAttribute("aria-busy", "true");
@@ -165,10 +177,11 @@ export function mount(root) {
   }
 
   function drawKernelPane() {
-    const values = kernelValues();
+    const values = sentValues();
     drawKernel(canvases.kernel, values);
     const [dh] = result?.geometry?.dilation ?? [store.state.dilation];
-    el("kernel-caption").textContent = `${formatShape([values.length, values[0].length])}${dh > 1 ? `, dilation ${dh}` : ""}${store.state.bias ? `, bias ${store.state.bias}` : ""}`;
+    el("kernel-caption").textContent = `${formatShape([values.length, values[0].length])}${dh > 1 ? `, dilation ${dh}` : ""}${store.state.bias ? `, bias ${store.state.bias}` : ""}${store.state.flip ? ", flipped 180° (true convolution)" : ""}`;
+    el("operator").textContent = store.state.flip ? "∗" : "⋆";
   }
 
   function drawMapStrip() {
@@ -242,7 +255,7 @@ export function mount(root) {
     const steps = allSteps.filter((step) => step.out[0] >= span.start && step.out[0] < span.start + span.count);
     const title = result.output.length > 1 ? ` of map ${m + 1}, ${result.output[m].label}` : "";
     drawReceptiveField(overlays, result.geometry, px, py, allSteps[0]?.origin);
-    replaceChildren(tracePanel, traceView({ px, py, steps, kernel: kernelValues(m), span, title }));
+    replaceChildren(tracePanel, traceView({ px, py, steps, kernel: sentValues(m), span, title }));
   }
 
   function pixelAt(event) {
@@ -322,7 +335,7 @@ export function mount(root) {
     if (changed.has("zoom")) drawAll();
     if ([...changed].every((key) => VIEW_KEYS.has(key))) return;
     edited = [...changed].filter((key) => !VIEW_KEYS.has(key));
-    if (changed.has("kernel") || changed.has("k") || changed.has("bias")) drawKernelPane();
+    if (changed.has("kernel") || changed.has("k") || changed.has("bias") || changed.has("flip")) drawKernelPane();
     computeSoon();
   });
 
@@ -351,6 +364,7 @@ export function mount(root) {
         controls.setKernels(list, store.state);
         controls.sync(store.state, kernels);
         drawKernelPane();
+        if (store.state.flip && store.state.kernel !== "custom") compute();
       })
       .catch((error) => notice.error(`Could not load the preset kernels. ${error.message}`));
     Promise.all([layerChoices("conv2d", "padding"), layerChoices("conv2d", "padding_mode")])

@@ -31,7 +31,7 @@ import { createRangeLabel } from "./widgets/range-label.js";
 import { bindCellHover, bindOutputSeek, layerChoices, outputCells, showFormula, stepsUsing } from "./shared.js";
 import { cellSize, drawInput, drawKernel, drawOutput, inputCaption, stepDetail, taps } from "./step/draw.js";
 import { buildSettings } from "./step/settings.js";
-import { CROP_KEYS, EXAMPLE_KEYS, EXAMPLES, IMAGE, SCHEMA, UPLOAD, clampCrop, fitKernel, hasLinkedX, requestBody, setLinkedX } from "./step/state.js";
+import { CROP_KEYS, EXAMPLE_KEYS, EXAMPLES, IMAGE, SCHEMA, UPLOAD, clampCrop, fitKernel, hasLinkedX, requestBody, sentKernel, setLinkedX } from "./step/state.js";
 
 export { EXAMPLES, clampCrop, fitKernel };
 
@@ -202,7 +202,7 @@ export function mount(root) {
     if (!result) return;
     const { padded_input: padded, geometry, output, steps } = result;
     const step = steps[player.index];
-    const kernel = store.state.k;
+    const kernel = sentKernel(store.state); // what the server multiplied with
     const scales = { input: maxAbs(padded.flat(2)), kernel: maxAbs(kernel.flat(2)), output: maxAbs(output.flat(2)) };
     const size = cellSize(stage.clientWidth, { paddedCols: padded[0][0].length, kernelCols: geometry.kernel[1], outputCols: geometry.output[1] });
     layouts.input = drawInput(canvases.input, { padded, geometry, step, kernel, scale: scales.input, hover: hoverInput, size });
@@ -211,7 +211,8 @@ export function mount(root) {
     layouts.output = drawOutput(canvases.output, { result, index: player.index, scale: scales.output, users, size });
     el("input-caption").textContent = inputCaption(result);
     const [dh, dw] = geometry.dilation;
-    el("kernel-caption").textContent = `${formatShape([kernel.length, ...geometry.kernel])}${dh > 1 || dw > 1 ? `, dilation ${dh}` : ""}`;
+    el("kernel-caption").textContent = `${formatShape([kernel.length, ...geometry.kernel])}${dh > 1 || dw > 1 ? `, dilation ${dh}` : ""}${store.state.flip ? ", flipped 180° (true convolution)" : ""}`;
+    el("operator").textContent = store.state.flip ? "∗" : "⋆";
     el("output-caption").textContent = formatShape(output.length && Array.isArray(output[0][0]) ? [output.length, ...geometry.output] : geometry.output);
     for (const [name, values] of [["input", padded], ["kernel", kernel], ["output", output]]) {
       const { min, max } = finiteRange(values);

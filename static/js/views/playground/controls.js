@@ -2,7 +2,7 @@
 // settings. It writes the store; the view (../playground.js) listens to it.
 
 import { byTestId, h, replaceChildren } from "../../dom.js";
-import { createKernelEditor } from "../widgets/kernel-editor.js";
+import { createKernelEditor, createTrueConvSwitch } from "../widgets/kernel-editor.js";
 import { createNumberField } from "../widgets/number-field.js";
 import { fillSelect } from "../shared.js";
 import { MAX_COMPARE, kernelNames } from "./state.js";
@@ -49,7 +49,8 @@ export function buildControls(root, store, { onUpload, kernelValues }) {
     onChange: (values) => store.set({ kernel: "custom", k: values, multi: false, map: 0 }),
   });
   const bias = createNumberField({ label: "Bias", testid: "bias", value: store.state.bias, integer: false, step: 0.1, onChange: (v) => store.set({ bias: v }) });
-  replaceChildren(el("kernel-editor-box"), editor.root, bias.root);
+  const trueConv = createTrueConvSwitch({ id: "play-true-conv", onChange: (on) => store.set({ flip: on }) });
+  replaceChildren(el("kernel-editor-box"), editor.root, bias.root, trueConv.root);
 
   // Sliding: stride, padding, padding mode, dilation.
   const stride = createNumberField({ label: "Stride", testid: "stride", value: store.state.stride, min: 1, max: 64, onChange: (v) => store.set({ stride: v, px: -1, py: -1 }) });
@@ -78,6 +79,7 @@ export function buildControls(root, store, { onUpload, kernelValues }) {
   const messages = {
     kernel: editor,
     k: editor,
+    flip: editor,
     multi: editor,
     bias,
     stride,
@@ -208,6 +210,7 @@ export function buildControls(root, store, { onUpload, kernelValues }) {
       }
       maxSide.value = s.size;
       bias.setValue(s.bias);
+      trueConv.setChecked(s.flip);
       stride.setValue(s.stride);
       dilation.setValue(s.dilation);
       fillSelect(pad, padWords, s.pad, { extra: [["custom", "custom…"]] });

@@ -2,6 +2,7 @@
 // shape its requests and its drawing scale. No DOM.
 
 import { field } from "../../state.js";
+import { flipMatrix } from "../widgets/matrix-editor.js";
 
 export const FALLBACK_KERNEL = [[0, 0, 0], [0, 1, 0], [0, 0, 0]];
 export const MAX_COMPARE = 6; // presets compared side by side
@@ -15,6 +16,7 @@ export const SCHEMA = {
   multi: field.bool(false), // compare several presets: the gallery selects more than one
   k: field.matrix(FALLBACK_KERNEL),
   bias: field.number(0),
+  flip: field.bool(false), // true convolution: every kernel is sent rotated by 180°
   stride: field.int(1, { min: 1, max: 64 }),
   // "custom" (rows ph, columns pw) or a padding word of the conv2d schema (GET /api/v1/layers).
   pad: field.text("same"),
@@ -39,11 +41,20 @@ export function kernelNames(s) {
   return s.kernel.split(",");
 }
 
-/** The `params` of POST /images/conv2d for state `s` (plus `extra`, e.g. a trace region). */
-export function convParams(s, extra = {}) {
+/**
+ * The `params` of POST /images/conv2d for state `s` (plus `extra`, e.g. a trace region).
+ * Presets go by name, except for a true convolution (`s.flip`): then every kernel is sent
+ * as numbers, rotated by 180°, and `presetValues(name)` gives a preset's numbers.
+ */
+export function convParams(s, extra = {}, presetValues = () => null) {
   const names = kernelNames(s);
+  let kernel = s.kernel === "custom" ? s.k : names.length > 1 ? names : names[0];
+  if (s.flip) {
+    const flipped = s.kernel === "custom" ? [flipMatrix(s.k)] : names.map((name) => flipMatrix(presetValues(name)));
+    kernel = flipped.length > 1 ? flipped : flipped[0];
+  }
   return {
-    kernel: s.kernel === "custom" ? s.k : names.length > 1 ? names : names[0],
+    kernel,
     bias: s.bias,
     stride: s.stride,
     padding: s.pad === "custom" ? [s.ph, s.pw] : s.pad,

@@ -4,6 +4,7 @@
 
 import { h, replaceChildren, s as svg } from "../../dom.js";
 import { maxAbs } from "../../render/colors.js";
+import { createKernelActions, createTrueConvSwitch } from "../widgets/kernel-editor.js";
 import { createMatrixEditor, resizeMatrix } from "../widgets/matrix-editor.js";
 import { createNumberField } from "../widgets/number-field.js";
 import { channelName, createSpecFields, fillSelect, syncSpecFields } from "../shared.js";
@@ -74,6 +75,10 @@ export function buildSettings(container, store, { onUpload, imageShape }) {
   const fields = createSpecFields(spec, { store, limits: LIMITS, onChange: (patch, key) => set({ ...patch, step: 0 }, key) });
   const bias = createNumberField({ label: "Bias", testid: "bias", value: store.state.bias, integer: false, step: 0.1, onChange: (v) => set({ bias: v }, "bias") });
 
+  // Kernel actions apply to every channel's slice; "true convolution" flips what is sent.
+  const actions = createKernelActions((apply) => set({ k: store.state.k.map(apply), step: 0 }, "k0"));
+  const trueConv = createTrueConvSwitch({ id: "step-true-conv", onChange: (on) => store.set({ flip: on, step: 0 }) });
+
   const inputEditors = h("div", { class: "editors", dataset: { testid: "input-editors" } });
   const kernelEditors = h("div", { class: "editors", dataset: { testid: "kernel-editors" } });
   let editors = { x: [], k: [] };
@@ -121,7 +126,7 @@ export function buildSettings(container, store, { onUpload, imageShape }) {
     h("div", { class: "field-row" }, labelled("step-channels", "Channels", channels), bias.root),
     picker.root,
     h("fieldset", {}, h("legend", {}, "Input"), h("div", { class: "field-row" }, fields.rows.root, fields.cols.root), inputEditors),
-    h("fieldset", {}, h("legend", {}, "Kernel"), h("div", { class: "field-row" }, fields.kh.root, fields.kw.root), kernelEditors),
+    h("fieldset", {}, h("legend", {}, "Kernel"), h("div", { class: "field-row" }, fields.kh.root, fields.kw.root), kernelEditors, actions, trueConv.root),
     h(
       "fieldset",
       {},
@@ -174,6 +179,7 @@ export function buildSettings(container, store, { onUpload, imageShape }) {
       channels.value = String(s.x.length);
       fillSelect(mode, padModes, s.mode);
       bias.setValue(s.bias);
+      trueConv.setChecked(s.flip);
       syncSpecFields(fields, spec, s);
       const nextShape = `${s.x.length}/${s.x[0].length}x${s.x[0][0].length}/${s.k[0].length}x${s.k[0][0].length}`;
       if (nextShape !== shape) {

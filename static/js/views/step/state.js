@@ -2,6 +2,7 @@
 // the pure helpers that shape a request. No DOM.
 
 import { field } from "../../state.js";
+import { flipMatrix } from "../widgets/matrix-editor.js";
 
 const ramp = (rows, cols, f) => Array.from({ length: rows }, (_, r) => Array.from({ length: cols }, (_, c) => f(r, c)));
 
@@ -101,6 +102,7 @@ export const SCHEMA = {
   padding: field.int(DEFAULT.padding, { min: 0, max: LIMITS.padding[1] }),
   mode: field.text(DEFAULT.mode), // a padding mode of the conv2d schema; the server judges it
   dilation: field.int(DEFAULT.dilation, { min: 1, max: LIMITS.dilation[1] }),
+  flip: field.bool(false), // true convolution: the kernel is sent rotated by 180°
   step: field.int(0, { min: 0 }), // the player clamps it to the trace
   at: cellField, // an output cell to show (applied once, then replaced by step)
   kernel: field.text(""), // a preset kernel name (applied once, then replaced by k)
@@ -128,12 +130,18 @@ export function clampCrop([r0, c0, rows, cols], H, W) {
 /** The settings an example fixes; a link names the example and only what differs. */
 export const EXAMPLE_KEYS = ["x", "k", "bias", "stride", "padding", "mode", "dilation"];
 
+/** The kernel the server multiplies with: `k`, or each slice flipped 180° (true convolution). */
+export function sentKernel(s) {
+  return s.flip ? s.k.map(flipMatrix) : s.k;
+}
+
 /** The POST /api/v1/conv2d body for state `s` (one channel is sent as a matrix). */
 export function requestBody(s) {
   const single = s.x.length === 1 && s.k.length === 1;
+  const k = sentKernel(s);
   return {
     input: single ? s.x[0] : s.x,
-    kernel: single ? s.k[0] : s.k,
+    kernel: single ? k[0] : k,
     bias: s.bias,
     stride: s.stride,
     padding: s.padding,

@@ -2,7 +2,7 @@
 // It reports every valid edit; the view decides that an edit makes the kernel "custom".
 
 import { h, replaceChildren } from "../../dom.js";
-import { createMatrixEditor, resizeMatrix } from "./matrix-editor.js";
+import { KERNEL_ACTIONS, createMatrixEditor, resizeMatrix } from "./matrix-editor.js";
 import { createNumberField } from "./number-field.js";
 
 /**
@@ -51,7 +51,17 @@ export function createKernelEditor({ values, maxSide = Infinity, onChange }) {
   build();
 
   return {
-    root: h("div", { class: "kernel-editor" }, h("div", { class: "field-row" }, rows.root, cols.root), box),
+    root: h(
+      "div",
+      { class: "kernel-editor" },
+      h("div", { class: "field-row" }, rows.root, cols.root),
+      box,
+      createKernelActions((apply) => {
+        matrix = apply(matrix);
+        build();
+        onChange(matrix.map((row) => row.slice()));
+      }),
+    ),
     /** The longest side the server accepts (limits.max_kernel_side). */
     setMaxSide: bound,
     /** Show why the server refused the kernel, under the grid. */
@@ -62,6 +72,44 @@ export function createKernelEditor({ values, maxSide = Infinity, onChange }) {
       matrix = next.map((row) => row.slice());
       if (reshape) build();
       else editor.setValues(matrix);
+    },
+  };
+}
+
+/**
+ * The row of kernel buttons (negate, transpose, flip 180°). `onAction(apply)` gets the pure
+ * matrix function of the button pressed; the caller applies it to its kernel(s).
+ */
+export function createKernelActions(onAction, { testid = "kernel" } = {}) {
+  return h(
+    "div",
+    { class: "kernel-actions", role: "group", aria: { label: "Kernel actions" } },
+    Object.entries(KERNEL_ACTIONS).map(([name, action]) =>
+      h("button", { type: "button", class: "btn btn-small", title: action.title, dataset: { testid: `${testid}-${name}` }, onClick: () => onAction(action.apply) }, action.label),
+    ),
+  );
+}
+
+/** Why the "true convolution" switch exists, in one sentence (shown beside it). */
+export const WHY_NO_FLIP =
+  "A textbook convolution rotates the kernel by 180° before sliding it; deep-learning libraries (PyTorch, TensorFlow) skip the flip and compute a cross-correlation, because their kernels are learned: training would simply learn the flipped numbers, so the flip only costs work.";
+
+/**
+ * The "true convolution" switch: {root, setChecked(bool)}. When on, the page sends the
+ * kernel rotated by 180°, so the server's cross-correlation becomes a true convolution.
+ */
+export function createTrueConvSwitch({ id, testid = "true-conv", onChange }) {
+  const box = h("input", { type: "checkbox", id, dataset: { testid }, onChange: () => onChange(box.checked) });
+  const root = h(
+    "div",
+    { class: "field true-conv" },
+    h("label", { htmlFor: id }, box, " True convolution (send the kernel flipped 180°)"),
+    h("p", { class: "hint" }, WHY_NO_FLIP),
+  );
+  return {
+    root,
+    setChecked(on) {
+      box.checked = on;
     },
   };
 }

@@ -142,3 +142,28 @@ export function createMatrixEditor({ label, testid, values, onChange, scale = nu
 export function resizeMatrix(matrix, rows, cols) {
   return Array.from({ length: rows }, (_, r) => Array.from({ length: cols }, (_, c) => matrix[r]?.[c] ?? 0));
 }
+
+/** Every number with its sign changed (0 stays 0, never −0). */
+export function negateMatrix(matrix) {
+  return matrix.map((row) => row.map((v) => (v === 0 ? 0 : -v)));
+}
+
+/** Rows become columns: out[c][r] = in[r][c]. */
+export function transposeMatrix(matrix) {
+  return matrix[0].map((_, c) => matrix.map((row) => row[c]));
+}
+
+/**
+ * The matrix rotated by 180° (flipped upside down and left to right): out[r][c] =
+ * in[H−1−r][W−1−c]. A true convolution is a cross-correlation with this kernel.
+ */
+export function flipMatrix(matrix) {
+  return matrix.map((row) => row.slice().reverse()).reverse();
+}
+
+/** The kernel actions offered next to every kernel editor, by name. */
+export const KERNEL_ACTIONS = {
+  negate: { label: "Negate", title: "Change the sign of every number", apply: negateMatrix },
+  transpose: { label: "Transpose", title: "Swap rows and columns (a horizontal edge kernel becomes a vertical one)", apply: transposeMatrix },
+  flip: { label: "Flip 180°", title: "Rotate by 180°: upside down and left to right", apply: flipMatrix },
+};

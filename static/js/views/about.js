@@ -1,0 +1,3 @@
+// /about: a static page (the credits); nothing to fetch or draw.
+
+export function mount() {}
