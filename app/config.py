@@ -1,4 +1,4 @@
-"""Every limit and path in one place, read from ``CONVSCOPE_*`` environment variables."""
+"""Settings read from ``CONVSCOPE_*`` environment variables; the limits come from app.limits."""
 
 from functools import lru_cache
 from pathlib import Path
@@ -8,56 +8,38 @@ from fastapi import Depends, Request
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from app.limits import limit_field
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
 class Settings(BaseSettings):
-    """Limits that bound the work of one request. The README lists them."""
+    """Limits that bound the work of one request (defaults and descriptions from
+    ``app.limits.LIMITS``), plus the paths and CORS origins."""
 
     model_config = SettingsConfigDict(env_prefix="CONVSCOPE_", frozen=True)
 
-    max_body_bytes: int = Field(8 * 1024 * 1024, ge=1, description="Largest JSON body.")
-    max_upload_bytes: int = Field(
-        16 * 1024 * 1024, ge=1, description="Largest multipart body (the image upload)."
-    )
-    max_tensor_elements: int = Field(
-        1_048_576, ge=1, description="Most numbers in one JSON tensor (input or output)."
-    )
-    max_kernel_side: int = Field(64, ge=1, description="Longest kernel side, in cells.")
-    max_side: int = Field(4096, ge=1, description="Longest side of any tensor's spatial axes.")
-    max_channels: int = Field(256, ge=1, description="Most channels or filters in one tensor.")
-    max_work: int = Field(
-        2_000_000_000,
-        ge=1,
-        description="Most multiply-adds one operation may cost (output cells x window cells).",
-    )
-    max_trace_steps: int = Field(
-        4096, ge=1, description="Most steps in one trace; larger traces need trace_region."
-    )
-    max_trace_values: int = Field(
-        1_000_000, ge=1, description="Most numbers (window + products) in one trace."
-    )
-    max_image_pixels: int = Field(
-        40_000_000, ge=1, description="Most pixels an uploaded image may declare (bomb guard)."
-    )
+    max_body_bytes: int = limit_field("max_body_bytes")
+    max_upload_bytes: int = limit_field("max_upload_bytes")
+    max_tensor_elements: int = limit_field("max_tensor_elements")
+    max_kernel_side: int = limit_field("max_kernel_side")
+    max_side: int = limit_field("max_side")
+    max_channels: int = limit_field("max_channels")
+    max_work: int = limit_field("max_work")
+    max_trace_steps: int = limit_field("max_trace_steps")
+    max_trace_values: int = limit_field("max_trace_values")
+    max_image_pixels: int = limit_field("max_image_pixels")
+    max_image_side: int = limit_field("max_image_side")
+    max_crop_side: int = limit_field("max_crop_side")
+    max_feature_elements: int = limit_field("max_feature_elements")
+    max_pipeline_layers: int = limit_field("max_pipeline_layers")
+    max_learn_steps: int = limit_field("max_learn_steps")
+    max_learn_kernel_side: int = limit_field("max_learn_kernel_side")
+    max_learn_image_side: int = limit_field("max_learn_image_side")
+    max_learn_seconds: float = limit_field("max_learn_seconds")
+    max_model_samples: int = limit_field("max_model_samples")
+    max_concurrent: int = limit_field("max_concurrent")
     default_max_side: int = Field(512, ge=1, description="Default downscale for uploads.")
-    max_image_side: int = Field(2048, ge=1, description="Largest max_side a request may ask for.")
-    max_feature_elements: int = Field(
-        33_554_432, ge=1, description="Most values in one image feature tensor (C x H x W)."
-    )
-    max_pipeline_layers: int = Field(16, ge=1, description="Most layers in images/pipeline.")
-    max_learn_steps: int = Field(
-        2000, ge=1, description="Most gradient steps one /api/v1/learn run may ask for."
-    )
-    max_learn_seconds: float = Field(
-        20.0, gt=0, description="Wall-clock seconds after which a learn run stops."
-    )
-    max_model_samples: int = Field(
-        200, ge=1, description="Most held-out digits one models/{name}/samples request returns."
-    )
-    max_concurrent: int = Field(
-        32, ge=1, description="Most API computations in progress per worker; past it, 503."
-    )
     cors_origins: list[str] = Field(
         default_factory=list,
         description="Origins allowed by CORS, as a JSON list; CORS is off when empty.",

@@ -7,23 +7,27 @@ any work starts.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any, Literal, Union
 
 import numpy as np
+from pydantic import Field, create_model
 
 from app import core
-from app.api.tensors import check_window_op
 from app.config import Settings
-from app.core.geometry import Geometry, ParamError
+from app.core.geometry import Geometry
 from app.core.kernels import PRESETS
 from app.core.trace import Region, conv2d_trace, pool2d_trace, resolve_region, step_count
+from app.errors import ParamError
+from app.limits import check, check_trace, check_window_op
 from app.schemas import (
     ActivationLayerParams,
     BatchNormLayerParams,
     ConvLayerParams,
     DropoutLayerParams,
     PoolLayerParams,
+    RequestModel,
     TraceRegion,
 )
 
@@ -35,7 +39,6 @@ class LayerOutput:
     output: np.ndarray  # (C', H', W') float32
     labels: list[str]  # one per output channel
     geometry: Geometry | None = None
-    groups: list[int] = field(default_factory=list)  # output channels drawn as one RGB map
     extras: dict[str, Any] = field(default_factory=dict)
 
 
@@ -78,12 +81,7 @@ def resolve_kernel(kernel: Any, settings: Settings) -> Filters:
         raise ParamError(
             "kernel", "kernel must be rectangular: every row needs the same length"
         ) from None
-    if max(k.shape[-2:]) > settings.max_kernel_side:
-        raise ParamError(
-            "kernel",
-            f"kernel side {max(k.shape[-2:])} is over the limit of "
-            f"{settings.max_kernel_side} (CONVSCOPE_MAX_KERNEL_SIDE)",
-        )
+    check(settings, "max_kernel_side", max(k.shape[-2:]), field="kernel", what="side")
     if np.abs(k).max() > np.finfo(np.float32).max:
         raise ParamError(
             "kernel",
@@ -96,19 +94,13 @@ def resolve_kernel(kernel: Any, settings: Settings) -> Filters:
 
 
 def trace_region_for(
-    trace_region: TraceRegion | None, geo: Geometry, channels: int, settings: Settings
+    trace_region: TraceRegion | None, geo: Geometry, channels: int, window: int, settings: Settings
 ) -> Region | None:
-    """Check a requested trace region against the output and the trace limit."""
+    """Check a requested trace region against the output and the trace limits."""
     if trace_region is None:
         return None
     region = resolve_region(trace_region.model_dump(), geo.output)
-    steps = step_count(channels, region)
-    if steps > settings.max_trace_steps:
-        raise ParamError(
-            "trace_region",
-            f"trace_region covers {steps:,} steps, over the limit of "
-            f"{settings.max_trace_steps:,} (CONVSCOPE_MAX_TRACE_STEPS); ask for a smaller region",
-        )
+    check_trace(settings, step_count(channels, region), window)
     return region
 
 
@@ -137,8 +129,8 @@ def apply_conv(
         jobs += [(np.repeat(f[None, None], c, axis=1), 1) for f in filters.flat]  # type: ignore[union-attr]
         per_job = 1
     total = len(jobs) * per_job
-    check_window_op(geo, c, total, jobs[0][0].shape[1], settings, image=True)
-    region = trace_region_for(trace_region, geo, total, settings)
+    check_window_op(settings, geo, c, total, jobs[0][0].shape[1], image=True)
+    region = trace_region_for(trace_region, geo, total, jobs[0][0][0].size, settings)
     bias = np.asarray(p.bias, dtype=np.float64)
     n_filters = len(filters.names)
     if bias.ndim == 1 and bias.shape[0] != n_filters:
@@ -184,9 +176,8 @@ def apply_conv(
                 step["out"][0] += j * per_job
             steps += trace["steps"]
     out = np.concatenate(outs)
-    rgb_groups = [per_job] * len(jobs) if filters.flat is not None and per_job == 3 else []
     extras = {"steps": steps} if region is not None else {}
-    return LayerOutput(out, labels, geo, rgb_groups, extras)
+    return LayerOutput(out, labels, geo, extras)
 
 
 def apply_pool(
@@ -205,8 +196,10 @@ def apply_pool(
         dilation=p.dilation,
         ceil_mode=p.ceil_mode,
     )
-    check_window_op(geo, x.shape[0], x.shape[0], 1, settings, image=True)
-    region = trace_region_for(trace_region, geo, x.shape[0], settings)
+    check_window_op(settings, geo, x.shape[0], x.shape[0], 1, image=True)
+    region = trace_region_for(
+        trace_region, geo, x.shape[0], geo.kernel[0] * geo.kernel[1], settings
+    )
     if p.mode == "max":
         out = core.max_pool2d(
             x,
@@ -238,10 +231,10 @@ def apply_pool(
             include_padded=False,
         )
     labels = [f"{p.mode} pool {channel_label(i, c)}".strip() for i in range(c)]
-    return LayerOutput(out, labels, geo, [3] if c == 3 else [], extras)
+    return LayerOutput(out, labels, geo, extras)
 
 
-def apply_activation(x: np.ndarray, p: ActivationLayerParams) -> LayerOutput:
+def apply_activation(x: np.ndarray, p: ActivationLayerParams, settings: Settings) -> LayerOutput:
     with np.errstate(all="ignore"):
         out = core.activation(
             x, p.function, negative_slope=p.negative_slope, alpha=p.alpha, dim=p.dim
@@ -251,7 +244,7 @@ def apply_activation(x: np.ndarray, p: ActivationLayerParams) -> LayerOutput:
     return LayerOutput(out.astype(np.float32, copy=False), labels)
 
 
-def apply_batch_norm(x: np.ndarray, p: BatchNormLayerParams) -> LayerOutput:
+def apply_batch_norm(x: np.ndarray, p: BatchNormLayerParams, settings: Settings) -> LayerOutput:
     result = core.batch_norm(
         x,
         running_mean=p.running_mean,
@@ -271,8 +264,92 @@ def apply_batch_norm(x: np.ndarray, p: BatchNormLayerParams) -> LayerOutput:
     )
 
 
-def apply_dropout(x: np.ndarray, p: DropoutLayerParams) -> LayerOutput:
+def apply_dropout(x: np.ndarray, p: DropoutLayerParams, settings: Settings) -> LayerOutput:
     out, mask = core.dropout(x, p.p, p.training, seed=p.seed)
     c = x.shape[0]
     labels = [f"dropout {channel_label(i, c)}".strip() for i in range(c)]
     return LayerOutput(out, labels, extras={"mask": mask})
+
+
+# ---- the registry ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LayerType:
+    """One layer type: what the pipeline accepts, runs and shows on ``/network``'s cards."""
+
+    name: str  # the ``type`` tag of the pipeline's layers
+    label: str
+    description: str
+    params: type[RequestModel]
+    apply: Callable[[np.ndarray, Any, Settings], LayerOutput]
+    defaults: dict[str, Any] = field(default_factory=dict)  # beyond the model's own defaults
+
+    def default_params(self) -> dict[str, Any]:
+        return self.params.model_validate(self.defaults).model_dump(mode="json")
+
+
+LAYER_TYPES: dict[str, LayerType] = {
+    t.name: t
+    for t in (
+        LayerType(
+            "conv2d",
+            "Convolution",
+            "Slides each filter over the input and sums the products in every window "
+            "(a cross-correlation: the kernel is not flipped), one output map per filter.",
+            ConvLayerParams,
+            apply_conv,
+            {"kernel": "sobel_x"},
+        ),
+        LayerType(
+            "activation",
+            "Activation",
+            "Applies a function to every value on its own (softmax: across channels).",
+            ActivationLayerParams,
+            apply_activation,
+        ),
+        LayerType(
+            "pool2d",
+            "Pooling",
+            "Keeps the largest (max) or the mean (avg) value of each window, per channel.",
+            PoolLayerParams,
+            apply_pool,
+        ),
+        LayerType(
+            "batch_norm",
+            "Batch norm",
+            "Shifts and scales each channel to mean 0 and variance 1 (then by weight and bias).",
+            BatchNormLayerParams,
+            apply_batch_norm,
+        ),
+        LayerType(
+            "dropout",
+            "Dropout",
+            "Zeroes each value with probability p (seeded) and scales the rest by 1/(1 - p).",
+            DropoutLayerParams,
+            apply_dropout,
+        ),
+    )
+}
+
+
+def _tagged(t: LayerType) -> type[RequestModel]:
+    """``ConvLayerParams`` -> ``ConvLayer``, with ``type: Literal["conv2d"]`` added."""
+    tag: Any = Literal[t.name]
+    return create_model(t.params.__name__.replace("Params", ""), __base__=t.params, type=(tag, ...))
+
+
+LAYER_MODELS = tuple(_tagged(t) for t in LAYER_TYPES.values())
+Layer: Any = Annotated[Union[LAYER_MODELS], Field(discriminator="type")]  # noqa: UP007
+
+
+class PipelineParams(RequestModel):
+    layers: Annotated[list[Layer], Field(min_length=1)]
+    value_range: Literal["map", "layer"] = Field(
+        "map", description="Colour scale per feature map, or one shared by a layer's maps."
+    )
+
+
+def run_layer(x: np.ndarray, layer: Any, settings: Settings) -> LayerOutput:
+    """Run one pipeline layer (a tagged params model) on ``x``."""
+    return LAYER_TYPES[layer.type].apply(x, layer, settings)

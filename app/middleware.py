@@ -8,9 +8,10 @@ import re
 import time
 import uuid
 
+from fastapi import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.api.errors import LimitExceeded
+from app.errors import LimitExceeded
 
 access_log = logging.getLogger("convscope.access")
 
@@ -52,7 +53,7 @@ class BodyLimit:
         )
         declared = headers.get(b"content-length", b"")
         if declared.isdigit() and int(declared) > limit:
-            detail = LimitExceeded("request body bytes", int(declared), limit, setting).detail
+            detail = LimitExceeded("body", "bytes", int(declared), limit, setting).detail
             await _send_json(send, 413, str(detail), [(b"connection", b"close")])
             return
         received = 0
@@ -63,7 +64,10 @@ class BodyLimit:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
-                    raise LimitExceeded("request body bytes", received, limit, setting)
+                    # An HTTPException passes through FastAPI's body parsing (anything
+                    # else there becomes a 400), so the client sees this 413.
+                    detail = LimitExceeded("body", "bytes", received, limit, setting).detail
+                    raise HTTPException(413, detail)
             return message
 
         await self.app(scope, bounded_receive, send)

@@ -1,20 +1,20 @@
-"""Turn float feature maps into PNGs a person can read, with a stated colormap and range.
+"""Turn float feature maps into PNGs a person can read, by one stable colour rule.
 
-Colormaps (each a 256-entry uint8 lookup table; ``colormap_lut`` exports them so the
-frontend can draw the same colour bar):
+The rule (``COLOR_RULE``, served by ``GET /api/v1/colormaps``):
 
-- ``"gray"``: black (0) to white (1), for images.
-- ``"diverging"``: dark blue (most negative) - white (zero) - dark red (most positive),
-  ColorBrewer's RdBu reversed, like matplotlib's ``"RdBu_r"``. Used with a symmetric
-  range ``[-m, m]`` so zero is always white and negative values are visible, never
-  clamped to black.
-- ``"sequential"``: viridis-like, dark purple (low) - teal - yellow (high), for maps
-  that are never negative.
-- ``"rgb"`` (no table): a 3-channel map drawn as an RGB image; each channel value ``v``
-  becomes the intensity ``(v - vmin) / (vmax - vmin)``.
+- The input image is drawn ``"gray"`` (1 channel) or ``"rgb"`` (3 channels) over the
+  scale 0 ... 1: black is 0, white is 1; values outside are clipped.
+- EVERY computed map (a conv, pool, activation, norm or dropout output; each channel
+  its own map) is drawn ``"diverging"``: dark blue (most negative) - white (zero) - dark
+  red (most positive), ColorBrewer's RdBu reversed, over a symmetric scale ``[-m, m]``
+  with ``m`` = the largest ``|value|`` of the map (or of its layer, when maps share a
+  scale), and ``m = 1`` when the map is all zero. So zero is always white, a colour
+  never depends on the data's sign, and negative values are never clamped to black.
 
-A value ``v`` is drawn with entry ``rint((v - vmin) / (vmax - vmin) * 255)`` (clipped to
-``0..255``). NaN is drawn as the value 0, ``+inf``/``-inf`` as the ends of the range.
+A value ``v`` is drawn with entry ``rint((v - vmin) / (vmax - vmin) * 255)`` of a
+256-entry lookup table (clipped to ``0..255``). NaN is drawn as 0, ``+inf``/``-inf`` as
+the ends of the scale. ``vmin``/``vmax`` are the scale's ends; ``min``/``max`` the data's
+true (finite) extremes, reported beside them.
 """
 
 from __future__ import annotations
@@ -28,6 +28,8 @@ from app.imaging import encode_png, png_data_url
 
 __all__ = [
     "COLORMAP_ANCHORS",
+    "COLORMAP_DESCRIPTIONS",
+    "COLOR_RULE",
     "Colorized",
     "colorize",
     "colormap_lut",
@@ -35,8 +37,25 @@ __all__ = [
     "render_png",
 ]
 
-Kind = Literal["auto", "image", "diverging", "sequential"]
-ColormapName = Literal["gray", "diverging", "sequential"]
+Kind = Literal["image", "diverging"]
+ColormapName = Literal["gray", "diverging"]
+
+COLOR_RULE = (
+    "The input image is drawn in gray (one channel) or in colour (three channels, RGB) "
+    "over the scale 0 to 1: black is 0, white is 1. Every computed map (the output of a "
+    "convolution, pooling, activation, batch norm or dropout, each channel its own map) "
+    "is drawn with the diverging palette: blue for negative values, white for zero, red "
+    "for positive values, over a symmetric scale from -m to m, where m is the largest "
+    "absolute value of the map (or of the whole layer when its maps share one scale), and "
+    "m = 1 when the map is all zero. The deeper the colour, the further from zero; the "
+    "same number gets the same colour on every page for a given scale. Numbers in cells "
+    "are tinted by their own value with the same diverging palette on a stated scale."
+)
+COLORMAP_DESCRIPTIONS: dict[str, str] = {
+    "gray": "Black (0) to white (1): input images with one channel.",
+    "diverging": "Dark blue (-m) through white (0) to dark red (+m), ColorBrewer's RdBu "
+    "reversed: every computed map, on a symmetric scale.",
+}
 Anchor = tuple[float, tuple[int, int, int]]
 
 # Anchor colours: (position in [0, 1], (r, g, b)); entry i of a table sits at i / 255
@@ -48,8 +67,6 @@ Anchor = tuple[float, tuple[int, int, int]]
 #              0.6 #fddbc7, 0.7 #f4a582, 0.8 #d6604d, 0.9 #b2182b, 1.0 #67001f
 #              (entries 127 and 128 are both white, so zero, which falls at 127.5, is
 #              white either way, and entry i mirrors entry 255 - i)
-# sequential:  k / 9 for k = 0..9: #440154 #482878 #3e4989 #31688e #26828e
-#              #1f9e89 #35b779 #6ece58 #b5de2b #fde725 (matplotlib viridis samples)
 COLORMAP_ANCHORS: dict[str, tuple[Anchor, ...]] = {
     "gray": ((0.0, (0, 0, 0)), (1.0, (255, 255, 255))),
     "diverging": (
@@ -65,18 +82,6 @@ COLORMAP_ANCHORS: dict[str, tuple[Anchor, ...]] = {
         (0.8, (214, 96, 77)),
         (0.9, (178, 24, 43)),
         (1.0, (103, 0, 31)),
-    ),
-    "sequential": (
-        (0 / 9, (68, 1, 84)),
-        (1 / 9, (72, 40, 120)),
-        (2 / 9, (62, 73, 137)),
-        (3 / 9, (49, 104, 142)),
-        (4 / 9, (38, 130, 142)),
-        (5 / 9, (31, 158, 137)),
-        (6 / 9, (53, 183, 121)),
-        (7 / 9, (110, 206, 88)),
-        (8 / 9, (181, 222, 43)),
-        (9 / 9, (253, 231, 37)),
     ),
 }
 
@@ -94,7 +99,7 @@ def _lut(name: str) -> np.ndarray:
 
 
 def colormap_lut(name: ColormapName) -> np.ndarray:
-    """The ``(256, 3)`` uint8 lookup table of ``"gray"``, ``"diverging"`` or ``"sequential"``."""
+    """The ``(256, 3)`` uint8 lookup table of ``"gray"`` or ``"diverging"``."""
     if name not in COLORMAP_ANCHORS:
         raise ValueError(f"unknown colormap {name!r}; expected one of {sorted(COLORMAP_ANCHORS)}")
     return _lut(name).copy()
@@ -104,7 +109,7 @@ class Colorized(NamedTuple):
     """Pixels ready for ``encode_png`` and the colour scale that made them."""
 
     pixels: np.ndarray  # uint8, (H, W) gray or (H, W, 3) RGB
-    colormap: str  # "gray", "rgb", "diverging" or "sequential"
+    colormap: str  # "gray", "rgb" or "diverging"
     vmin: float  # value drawn with the first colour
     vmax: float  # value drawn with the last colour
 
@@ -124,17 +129,6 @@ def _check(values: np.ndarray) -> np.ndarray:
     return values
 
 
-def _finite_range(values: np.ndarray) -> tuple[float, float]:
-    """Min and max of the finite values; ``(0, 0)`` when there are none."""
-    lo, hi = float(values.min()), float(values.max())
-    if np.isfinite(lo) and np.isfinite(hi):
-        return lo, hi
-    finite = values[np.isfinite(values)]
-    if finite.size == 0:
-        return 0.0, 0.0
-    return float(finite.min()), float(finite.max())
-
-
 def _to_index(values: np.ndarray, vmin: float, vmax: float) -> np.ndarray:
     """Values -> uint8 table indices ``rint((v - vmin) / (vmax - vmin) * 255)``, clipped."""
     scale = 255.0 / (vmax - vmin)
@@ -146,76 +140,77 @@ def _to_index(values: np.ndarray, vmin: float, vmax: float) -> np.ndarray:
     return t.astype(np.uint8)
 
 
-def colorize(
-    values: np.ndarray, *, kind: Kind = "auto", value_range: tuple[float, float] | None = None
-) -> Colorized:
-    """Map a ``(H, W)`` map or a ``(1|3, H, W)`` image to uint8 pixels with a stated range.
+def colorize(values: np.ndarray, *, kind: Kind, scale: float | None = None) -> Colorized:
+    """Map a ``(H, W)`` map or a ``(1|3, H, W)`` image to uint8 pixels by the colour rule.
 
     ``kind``:
 
-    - ``"image"``: values clipped to ``[0, 1]``; gray or RGB; ``vmin, vmax = 0, 1``.
-    - ``"diverging"``: symmetric ``vmin, vmax = -m, m`` with ``m = max |values|``
-      (``m = 1`` for an all-zero map); blue - white - red. On a 3-channel map, the
-      same range drawn as RGB (zero is mid-gray).
-    - ``"sequential"``: ``vmin, vmax`` = the data's min and max (``max = min + 1`` if
-      they are equal); viridis-like. On a 3-channel map, the same range drawn as RGB.
-    - ``"auto"``: a 3-channel map within ``[0, 1]`` is an ``"image"``; otherwise any
-      negative value means ``"diverging"``, else ``"sequential"``.
+    - ``"image"``: an input image, ``(H, W)``, ``(1, H, W)`` (gray) or ``(3, H, W)``
+      (RGB), clipped to ``[0, 1]``; ``vmin, vmax = 0, 1``.
+    - ``"diverging"``: one computed map ``(H, W)``; ``vmin, vmax = -m, m`` with ``m`` =
+      ``scale`` if given (a layer's shared scale), else the map's largest finite
+      ``|value|``; ``m = 1`` when that is 0.
 
-    Only finite values set the range; non-finite values never raise.
-    ``value_range`` (lo, hi) replaces the data's own range, so several maps (a layer)
-    can share one colour scale.
+    Non-finite values never raise.
     """
     arr = _check(np.asarray(values))
     if arr.ndim == 3 and arr.shape[0] == 1:
         arr = arr[0]  # (1, H, W) -> (H, W)
-    lo, hi = _finite_range(arr) if value_range is None else value_range
-    if kind == "auto":
-        if arr.ndim == 3 and lo >= 0.0 and hi <= 1.0:
-            kind = "image"
-        else:
-            kind = "diverging" if lo < 0.0 else "sequential"
-
     if kind == "image":
-        vmin, vmax = 0.0, 1.0
-    elif kind == "diverging":
-        m = max(abs(lo), abs(hi)) or 1.0
-        vmin, vmax = -m, m
-    elif kind == "sequential":
-        vmin, vmax = (lo, hi) if hi > lo else (lo, lo + 1.0)
-        if vmax <= vmin:  # |lo| so large (>= 2**53) that lo + 1 rounds back to lo
-            vmax = vmin + abs(vmin)
-    else:
-        raise ValueError(f"kind must be 'auto', 'image', 'diverging' or 'sequential', got {kind!r}")
+        index = _to_index(arr, 0.0, 1.0)
+        if arr.ndim == 3:
+            pixels = np.ascontiguousarray(index.transpose(1, 2, 0))  # (3, H, W) -> (H, W, 3)
+            return Colorized(pixels, "rgb", 0.0, 1.0)
+        return Colorized(index, "gray", 0.0, 1.0)
+    if kind != "diverging":
+        raise ValueError(f"kind must be 'image' or 'diverging', got {kind!r}")
+    if arr.ndim != 2:
+        raise ValueError(
+            f"a computed map is drawn one channel at a time: need (H, W), got {values.shape}"
+        )
+    if scale is None:
+        lo, hi = data_range(arr)
+        scale = max(abs(lo or 0.0), abs(hi or 0.0))
+    m = float(scale) or 1.0
+    index = _to_index(arr, -m, m)
+    return Colorized(np.take(_lut("diverging"), index, axis=0), "diverging", -m, m)  # (H, W, 3)
 
-    index = _to_index(arr, vmin, vmax)
-    if arr.ndim == 3:
-        pixels = np.ascontiguousarray(index.transpose(1, 2, 0))  # (3, H, W) -> (H, W, 3)
-        return Colorized(pixels, "rgb", vmin, vmax)
-    if kind == "image":
-        return Colorized(index, "gray", vmin, vmax)
-    return Colorized(np.take(_lut(kind), index, axis=0), kind, vmin, vmax)  # (H, W, 3)
+
+def data_range(values: np.ndarray) -> tuple[float | None, float | None]:
+    """The true minimum and maximum of the finite values; ``(None, None)`` if none is."""
+    arr = np.asarray(values)
+    if arr.size == 0:
+        return None, None
+    lo, hi = float(arr.min()), float(arr.max())
+    if np.isfinite(lo) and np.isfinite(hi):
+        return lo, hi
+    finite = arr[np.isfinite(arr)]
+    if finite.size == 0:
+        return None, None
+    return float(finite.min()), float(finite.max())
 
 
-def render_map(
-    values: np.ndarray, *, kind: Kind = "auto", value_range: tuple[float, float] | None = None
-) -> dict[str, Any]:
-    """Render a map as a PNG data URL with its colormap, value range and shape.
+def render_map(values: np.ndarray, *, kind: Kind, scale: float | None = None) -> dict[str, Any]:
+    """Render a map as a PNG data URL with its colormap, colour scale, data range and shape.
 
-    Returns ``{"data_url", "colormap", "vmin", "vmax", "shape"}``: the colour bar runs
-    from ``vmin`` (first colour) to ``vmax`` (last colour); ``shape`` is the input's.
-    See ``colorize`` for the rules.
+    Returns ``{"data_url", "colormap", "vmin", "vmax", "min", "max", "shape"}``: the colour
+    bar runs from ``vmin`` (first colour) to ``vmax`` (last colour); ``min``/``max`` are the
+    data's true finite extremes (``None`` when none is finite); ``shape`` is the input's.
+    See ``colorize`` for the rule.
     """
-    out = colorize(values, kind=kind, value_range=value_range)
+    out = colorize(values, kind=kind, scale=scale)
+    lo, hi = data_range(values)
     return {
         "data_url": png_data_url(out.pixels),
         "colormap": out.colormap,
         "vmin": out.vmin,
         "vmax": out.vmax,
+        "min": lo,
+        "max": hi,
         "shape": list(np.shape(values)),
     }
 
 
-def render_png(values: np.ndarray, *, kind: Kind = "auto") -> bytes:
+def render_png(values: np.ndarray, *, kind: Kind) -> bytes:
     """Render a map as PNG bytes (for ``?format=png``); see ``colorize``."""
     return encode_png(colorize(values, kind=kind).pixels)

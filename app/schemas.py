@@ -142,6 +142,12 @@ class GeometryRequest(RequestModel):
 # ---- responses -------------------------------------------------------------------------
 
 
+class Formula(BaseModel):
+    general: str = Field(description="The output-size rule in symbols.")
+    rows: str = Field(description="The rule with this request's row numbers, ending in = size.")
+    cols: str = Field(description="The rule with this request's column numbers, = size.")
+
+
 class GeometryOut(BaseModel):
     input: list[int]
     padding: list[int] = Field(description="[top, bottom, left, right]")
@@ -150,6 +156,10 @@ class GeometryOut(BaseModel):
     stride: list[int]
     dilation: list[int]
     output: list[int]
+    formula: Formula = Field(
+        description="Replacing ⌊x⌋ by floor(x), ⌈x⌉ by ceil(x), · by * and − by - makes the "
+        "left side of rows/cols evaluate to the right side."
+    )
 
 
 class ConvStep(BaseModel):
@@ -209,7 +219,6 @@ class GeometryResponse(BaseModel):
     shape: list[int]
     rows: list[list[int]]
     cols: list[list[int]]
-    formula: dict[str, str]
 
 
 class Kernel(BaseModel):
@@ -303,44 +312,16 @@ class PixelsResponse(BaseModel):
     image_shape: list[int] = Field(description="[C, H, W] of the whole decoded image.")
 
 
-class Conv2dLayer(ConvLayerParams):
-    type: Literal["conv2d"]
-
-
-class Pool2dLayer(PoolLayerParams):
-    type: Literal["pool2d"]
-
-
-class ActivationLayer(ActivationLayerParams):
-    type: Literal["activation"]
-
-
-class BatchNormLayer(BatchNormLayerParams):
-    type: Literal["batch_norm"]
-
-
-class DropoutLayer(DropoutLayerParams):
-    type: Literal["dropout"]
-
-
-Layer = Annotated[
-    Conv2dLayer | Pool2dLayer | ActivationLayer | BatchNormLayer | DropoutLayer,
-    Field(discriminator="type"),
-]
-
-
-class PipelineParams(RequestModel):
-    layers: Annotated[list[Layer], Field(min_length=1)]
-    value_range: Literal["map", "layer"] = Field(
-        "map", description="Colour scale per feature map, or one shared by a layer's maps."
-    )
-
-
 class FeatureMap(BaseModel):
     data_url: str = Field(description="PNG data URL.")
-    colormap: str = Field(description='"gray", "rgb", "diverging" or "sequential".')
-    vmin: float = Field(description="The value drawn with the colour bar's first colour.")
-    vmax: float = Field(description="The value drawn with the colour bar's last colour.")
+    colormap: Literal["gray", "rgb", "diverging"] = Field(
+        description='"gray" or "rgb" for the input image (scale 0 to 1), "diverging" for '
+        "every computed map (symmetric scale); GET /api/v1/colormaps states the rule."
+    )
+    vmin: float = Field(description="The colour scale's start: drawn with the bar's first colour.")
+    vmax: float = Field(description="The colour scale's end: drawn with the bar's last colour.")
+    min: float | None = Field(description="The data's true minimum (finite values; null if none).")
+    max: float | None = Field(description="The data's true maximum (finite values; null if none).")
     shape: list[int]
     label: str = ""
 
@@ -377,3 +358,46 @@ class Sample(BaseModel):
     url: str
     width: int
     height: int
+
+
+# ---- reference endpoints ----------------------------------------------------------------
+
+
+class LimitOut(BaseModel):
+    value: int | float = Field(description="This server's value.")
+    env: str = Field(description="The environment variable that sets it.")
+    status: int | None = Field(
+        description="The status a breach answers: 413 (503 for the concurrency cap; null "
+        "when reaching it just ends a run)."
+    )
+    description: str
+
+
+class LimitsResponse(BaseModel):
+    limits: dict[str, LimitOut]
+
+
+class LayerTypeOut(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    type: str
+    label: str
+    description: str
+    defaults: dict[str, Any] = Field(description="A layer of this type with default params.")
+    schema_: dict[str, Any] = Field(alias="schema", description="JSON schema of its params.")
+
+
+class LayersResponse(BaseModel):
+    layers: list[LayerTypeOut]
+
+
+class Colormap(BaseModel):
+    description: str
+    lut: list[Annotated[list[int], Field(min_length=3, max_length=3)]] = Field(
+        description="256 [r, g, b] entries; entry i draws vmin + i / 255 * (vmax - vmin)."
+    )
+
+
+class ColormapsResponse(BaseModel):
+    rule: str = Field(description="The colour rule in plain words.")
+    colormaps: dict[str, Colormap]

@@ -35,11 +35,11 @@ def main() -> None:
     os.environ["OMP_NUM_THREADS"] = str(args.threads)
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+    import logging
+
     import numpy as np
     import torch
     import torch.nn.functional as F
-    import logging
-
     from fastapi.testclient import TestClient
 
     from app.main import app

@@ -11,8 +11,8 @@ import torch.nn.functional as F
 
 from app import core
 from app.config import Settings
-from app.core.geometry import ParamError
 from app.core.kernels import PRESETS
+from app.errors import LimitExceeded, ParamError
 from app.layers import (
     apply_activation,
     apply_batch_norm,
@@ -132,10 +132,11 @@ def test_a_ragged_kernel_is_an_error() -> None:
 def test_a_kernel_over_the_side_limit_is_an_error() -> None:
     settings = Settings(max_kernel_side=4)
     assert resolve_kernel([[1.0] * 4] * 4, settings).flat is not None
-    with pytest.raises(ParamError) as info:
+    with pytest.raises(LimitExceeded) as info:
         resolve_kernel([[1.0] * 5] * 2, settings)
-    assert info.value.field == "kernel"
-    assert "5" in info.value.message and "4" in info.value.message
+    assert info.value.detail == (
+        "kernel: side (5) is over the limit of 4 (set CONVSCOPE_MAX_KERNEL_SIDE to change it)"
+    )
 
 
 # ---- apply_conv: channel modes --------------------------------------------------------
@@ -154,7 +155,6 @@ def test_depthwise_output_is_filter_major_with_channel_labels() -> None:
         "sobel_y · G",
         "sobel_y · B",
     ]
-    assert result.groups == [3, 3]
     for f, name in enumerate(["sobel_x", "sobel_y"]):
         for c in range(3):
             expected = torch_conv(x[c : c + 1], PRESETS[name].array()[None, None], padding=1)
@@ -165,13 +165,11 @@ def test_depthwise_on_gray_labels_are_the_filter_names() -> None:
     result = apply_conv(image(c=1), conv(kernel=["sobel_x", "box_blur"]), SETTINGS)
     assert result.output.shape == (2, 5, 6)
     assert result.labels == ["sobel_x", "box_blur"]
-    assert result.groups == []
 
 
 def test_depthwise_on_other_channel_counts_labels_channels_by_number() -> None:
     result = apply_conv(image(c=2), conv(kernel="identity", padding=1), SETTINGS)
     assert result.labels == ["identity · ch 0", "identity · ch 1"]
-    assert result.groups == []
     np.testing.assert_array_equal(result.output, image(c=2))
 
 
@@ -182,7 +180,6 @@ def test_sum_mode_spans_the_channels_one_map_per_filter() -> None:
     )
     assert result.output.shape == (2, 3, 3)
     assert result.labels == ["sobel_x", "emboss"]
-    assert result.groups == []
     weight = np.stack(
         [np.repeat(PRESETS[n].array()[None], 3, axis=0) for n in ("sobel_x", "emboss")]
     )
@@ -207,7 +204,6 @@ def test_a_literal_weight_ignores_channel_mode_and_honours_groups() -> None:
             x, conv(kernel=weight.tolist(), groups=2, channel_mode=mode, bias=0.5), SETTINGS
         )
         assert result.labels == [f"filter {i}" for i in range(6)]
-        assert result.groups == []
         expected = torch_conv(x, weight, groups=2, bias=torch.full((6,), 0.5, dtype=torch.float64))
         np.testing.assert_allclose(result.output, expected, atol=1e-5)
 
@@ -298,25 +294,27 @@ def test_no_trace_region_means_no_steps() -> None:
 
 def test_trace_region_for_checks_the_output_and_the_limit() -> None:
     geo = core.conv_geometry((10, 10), (3, 3), stride=1, padding=0, dilation=1)
-    assert trace_region_for(None, geo, 3, SETTINGS) is None
-    region = trace_region_for(TraceRegion(rows=[0, 8], cols=[2, 5]), geo, 3, SETTINGS)
+    assert trace_region_for(None, geo, 3, 9, SETTINGS) is None
+    region = trace_region_for(TraceRegion(rows=[0, 8], cols=[2, 5]), geo, 3, 9, SETTINGS)
     assert region == ((0, 8), (2, 5))
     with pytest.raises(ParamError) as outside:
-        trace_region_for(TraceRegion(rows=[0, 9], cols=[0, 1]), geo, 3, SETTINGS)
+        trace_region_for(TraceRegion(rows=[0, 9], cols=[0, 1]), geo, 3, 9, SETTINGS)
     assert outside.value.field == "trace_region"
     small = Settings(max_trace_steps=20)
-    assert trace_region_for(TraceRegion(rows=[0, 2], cols=[0, 5]), geo, 2, small) is not None
-    with pytest.raises(ParamError) as over:
-        trace_region_for(TraceRegion(rows=[0, 2], cols=[0, 5]), geo, 3, small)
-    assert over.value.field == "trace_region"
-    assert "30" in over.value.message and "20" in over.value.message
+    assert trace_region_for(TraceRegion(rows=[0, 2], cols=[0, 5]), geo, 2, 9, small) is not None
+    with pytest.raises(LimitExceeded) as over:
+        trace_region_for(TraceRegion(rows=[0, 2], cols=[0, 5]), geo, 3, 9, small)
+    assert over.value.detail == (
+        "trace_region: trace steps (30) is over the limit of 20 "
+        "(set CONVSCOPE_MAX_TRACE_STEPS to change it)"
+    )
 
 
 def test_a_trace_over_the_limit_counts_every_output_channel() -> None:
     small = Settings(max_trace_steps=10)
     region = TraceRegion(rows=[0, 2], cols=[0, 2])  # 4 cells
     apply_conv(image(c=1), conv(kernel=["sobel_x", "sobel_y"]), small, region)  # 8 steps
-    with pytest.raises(ParamError):
+    with pytest.raises(LimitExceeded, match=r"trace steps \(12\)"):
         apply_conv(image(), conv(kernel="sobel_x"), small, region)  # 12 steps
 
 
@@ -324,17 +322,15 @@ def test_a_trace_over_the_limit_counts_every_output_channel() -> None:
 
 
 @pytest.mark.parametrize("c", [1, 3])
-def test_pool_labels_groups_and_values(c: int) -> None:
+def test_pool_labels_and_values(c: int) -> None:
     x = image(c=c, h=8, w=9)
     result = apply_pool(x, PoolLayerParams(kernel_size=2), SETTINGS)
     expected = F.max_pool2d(torch.from_numpy(x)[None], 2)[0].numpy()
     np.testing.assert_array_equal(result.output, expected)
     if c == 3:
         assert result.labels == ["max pool R", "max pool G", "max pool B"]
-        assert result.groups == [3]
     else:
         assert result.labels == ["max pool"]
-        assert result.groups == []
     assert result.geometry is not None and result.geometry.output == (4, 4)
 
 
@@ -364,7 +360,9 @@ def test_avg_pool_with_dilation_is_an_error() -> None:
 
 def test_activation_labels_and_dtype() -> None:
     x = image() - np.float32(0.5)
-    result = apply_activation(x, ActivationLayerParams(function="leaky_relu", negative_slope=0.1))
+    result = apply_activation(
+        x, ActivationLayerParams(function="leaky_relu", negative_slope=0.1), SETTINGS
+    )
     assert result.output.dtype == np.float32
     assert result.labels == ["leaky_relu R", "leaky_relu G", "leaky_relu B"]
     np.testing.assert_allclose(result.output, np.where(x > 0, x, 0.1 * x), atol=1e-7)
@@ -372,7 +370,7 @@ def test_activation_labels_and_dtype() -> None:
 
 def test_batch_norm_statistics_and_labels() -> None:
     x = image(c=2, seed=4)
-    result = apply_batch_norm(x, BatchNormLayerParams(weight=[2.0, 1.0], bias=[0.0, 1.0]))
+    result = apply_batch_norm(x, BatchNormLayerParams(weight=[2.0, 1.0], bias=[0.0, 1.0]), SETTINGS)
     assert result.labels == ["batch norm ch 0", "batch norm ch 1"]
     np.testing.assert_allclose(result.extras["mean"], x.mean(axis=(1, 2)), rtol=1e-5)
     np.testing.assert_allclose(result.extras["var"], x.var(axis=(1, 2)), rtol=1e-4)
@@ -389,12 +387,12 @@ def test_batch_norm_statistics_and_labels() -> None:
 
 def test_dropout_mask_and_scaling() -> None:
     x = image() + np.float32(0.1)
-    result = apply_dropout(x, DropoutLayerParams(p=0.25, seed=3))
+    result = apply_dropout(x, DropoutLayerParams(p=0.25, seed=3), SETTINGS)
     mask = np.asarray(result.extras["mask"])
     assert mask.shape == x.shape
     assert set(np.unique(mask)) <= {0, 1}
     np.testing.assert_allclose(result.output, x * mask / 0.75, rtol=1e-6)
-    again = apply_dropout(x, DropoutLayerParams(p=0.25, seed=3))
+    again = apply_dropout(x, DropoutLayerParams(p=0.25, seed=3), SETTINGS)
     np.testing.assert_array_equal(again.output, result.output)
     assert result.labels == ["dropout R", "dropout G", "dropout B"]
 

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from app.core.geometry import ParamError
+from app.errors import LimitExceeded, ParamError
 from app.schemas import ErrorMessage
 
 # Added to every API route's OpenAPI so each status we send is declared.
@@ -25,17 +25,6 @@ UPLOAD_ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     413: {"model": ErrorMessage, "description": "Upload, image or work over a limit"},
     415: {"model": ErrorMessage, "description": "Not a supported image type"},
 }
-
-
-class LimitExceeded(HTTPException):
-    """A request over a configured limit: 413 naming the limit and its variable."""
-
-    def __init__(self, what: str, value: int, limit: int, setting: str) -> None:
-        super().__init__(
-            status_code=413,
-            detail=f"{what} ({value:,}) is over the limit of {limit:,} "
-            f"(set CONVSCOPE_{setting.upper()} to change it)",
-        )
 
 
 def invalid(field: str, message: str) -> JSONResponse:
@@ -87,6 +76,12 @@ async def _param_error(request: Request, exc: Exception) -> JSONResponse:
     return invalid(exc.field, exc.message)
 
 
+async def _limit_exceeded(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, LimitExceeded)
+    return JSONResponse(status_code=exc.status_code, content={"detail": exc.detail})
+
+
 def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(ParamError, _param_error)
+    app.add_exception_handler(LimitExceeded, _limit_exceeded)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated, Any, Literal, TypeVar
 
 import numpy as np
@@ -11,19 +13,21 @@ from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, Reques
 from fastapi.responses import Response
 from pydantic import BaseModel, ValidationError
 
-from app.api.errors import UPLOAD_ERROR_RESPONSES, LimitExceeded
+from app.api.errors import UPLOAD_ERROR_RESPONSES
 from app.config import Settings, SettingsDep
-from app.core.geometry import ParamError
+from app.errors import LimitExceeded, ParamError
 from app.imaging import ImageError, decode_image
 from app.layers import (
+    LAYER_TYPES,
     LayerOutput,
+    PipelineParams,
     apply_activation,
-    apply_batch_norm,
     apply_conv,
-    apply_dropout,
     apply_pool,
+    run_layer,
 )
-from app.render import Kind, render_map, render_png
+from app.limits import check
+from app.render import data_range, render_map, render_png
 from app.samples import SAMPLES, sample_path
 from app.schemas import (
     ActivationLayerParams,
@@ -31,7 +35,6 @@ from app.schemas import (
     ImageConv2dParams,
     ImagePool2dParams,
     ImageResponse,
-    PipelineParams,
     PipelineResponse,
     PixelsResponse,
     Sample,
@@ -96,12 +99,7 @@ class ImageForm:
 
     def pixels(self, settings: Settings) -> np.ndarray:
         max_side = settings.default_max_side if self.max_side is None else self.max_side
-        if max_side > settings.max_image_side:
-            raise ParamError(
-                "max_side",
-                f"max_side ({max_side}) is over the limit of "
-                f"{settings.max_image_side} (CONVSCOPE_MAX_IMAGE_SIDE)",
-            )
+        check(settings, "max_image_side", max_side, field="max_side", what="side")
         if self.image is not None:
             data = self.image.file.read(settings.max_upload_bytes + 1)
         elif self.sample is not None:
@@ -118,10 +116,7 @@ class ImageForm:
                 "image is required: upload a file in the 'image' field "
                 "or name a sample in 'sample'",
             )
-        if len(data) > settings.max_upload_bytes:
-            raise LimitExceeded(
-                "image bytes", len(data), settings.max_upload_bytes, "max_upload_bytes"
-            )
+        check(settings, "max_upload_bytes", len(data), field="image", what="bytes")
         try:
             return decode_image(
                 data, color=self.color, max_side=max_side, max_pixels=settings.max_image_pixels
@@ -153,7 +148,7 @@ FormDep = Annotated[ImageForm, Depends()]
 
 
 _TYPE_TAGS = frozenset({"int", "float", "str", "bool", "list", "dict", "none"})
-_LAYER_TAGS = frozenset({"conv2d", "pool2d", "activation", "batch_norm", "dropout"})
+_LAYER_TAGS = frozenset(LAYER_TYPES)
 
 
 def _describe_errors(exc: ValidationError) -> str:
@@ -183,32 +178,38 @@ def _describe_errors(exc: ValidationError) -> str:
     return "; ".join(messages[:5])
 
 
-def _kind(block: np.ndarray, as_image: bool) -> Kind:
-    """Image-filter outputs that stay within [0, 1] are drawn as plain gray/RGB images."""
-    if as_image and float(block.min()) >= 0.0 and float(block.max()) <= 1.0:
-        return "image"
-    return "auto"
-
-
-def render_layer(
-    result: LayerOutput, *, shared: bool = False, as_image: bool = True
-) -> list[dict[str, Any]]:
-    """One map per output channel. With ``as_image`` (the single-operation endpoints) the
-    output is drawn like an image: groups of 3 channels as RGB, and [0, 1] maps in gray."""
+def render_layer(result: LayerOutput, *, shared: bool = False) -> list[dict[str, Any]]:
+    """One diverging map per output channel; with ``shared`` the layer's maps share one
+    symmetric scale (the largest |value| of the layer)."""
     out = result.output
-    value_range = None
+    scale = None
     if shared:
-        lo, hi = float(out.min()), float(out.max())
-        value_range = (-max(abs(lo), abs(hi)), max(abs(lo), abs(hi))) if lo < 0 else (lo, hi)
-    maps, start = [], 0
-    groups = result.groups if as_image and result.groups else [1] * out.shape[0]
-    for size in groups:
-        block = out[start] if size == 1 else out[start : start + size]
-        label = result.labels[start] if size == 1 else result.labels[start].split(" · ")[0]
-        rendered = render_map(block, kind=_kind(block, as_image), value_range=value_range)
-        maps.append(rendered | {"label": label})
-        start += size
-    return maps
+        lo, hi = data_range(out)
+        scale = max(abs(lo or 0.0), abs(hi or 0.0))
+    return [
+        render_map(channel, kind="diverging", scale=scale) | {"label": label}
+        for channel, label in zip(out, result.labels, strict=True)
+    ]
+
+
+def render_input(x: np.ndarray, color: str) -> dict[str, Any]:
+    """The decoded image, gray or RGB over 0 ... 1."""
+    return render_map(x if color == "rgb" else x[0], kind="image") | {"label": "input"}
+
+
+def _in_params(field: str, prefix: str) -> str:
+    """A layer's field as it sits in the form: ``kernel`` -> ``params.kernel``; the image's
+    ``input`` and the ``output`` are not in ``params``."""
+    return field if field in ("input", "output") else prefix + field
+
+
+@contextmanager
+def _params_limits() -> Iterator[None]:
+    """Report a layer's limit breach at its place in ``params``."""
+    try:
+        yield
+    except LimitExceeded as exc:
+        raise exc.at(_in_params(exc.field, "params.")) from None
 
 
 def _require_finite(result: LayerOutput, field: str, what: str) -> None:
@@ -226,12 +227,10 @@ def _answer(x: np.ndarray, result: LayerOutput, fmt: Format, color: str) -> Any:
             media_type="application/octet-stream",
             headers={"Content-Disposition": 'attachment; filename="output.npy"'},
         )
-    maps_source = result.groups[0] if result.groups else 1
     if fmt == "png":
-        block = result.output[0] if maps_source == 1 else result.output[:maps_source]
-        return Response(render_png(block, kind=_kind(block, True)), media_type="image/png")
+        return Response(render_png(result.output[0], kind="diverging"), media_type="image/png")
     body: dict[str, Any] = {
-        "input": render_map(x if color == "rgb" else x[0], kind="image") | {"label": "input"},
+        "input": render_input(x, color),
         "output": render_layer(result),
         "shape": list(result.output.shape),
         "geometry": result.geometry.as_dict() if result.geometry else None,
@@ -266,7 +265,7 @@ def _image_route(path: str, response_model: type[BaseModel], summary: str, what:
 def image_conv2d(form: FormDep, s: SettingsDep, format: Format = Query("json")) -> Any:
     p = form.parse(ImageConv2dParams)
     x = form.pixels(s)
-    with np.errstate(all="ignore"):
+    with np.errstate(all="ignore"), _params_limits():
         result = apply_conv(x, p, s, p.trace_region)
     return _answer(x, result, format, form.color)
 
@@ -277,7 +276,9 @@ def image_conv2d(form: FormDep, s: SettingsDep, format: Format = Query("json")) 
 def image_pool2d(form: FormDep, s: SettingsDep, format: Format = Query("json")) -> Any:
     p = form.parse(ImagePool2dParams)
     x = form.pixels(s)
-    return _answer(x, apply_pool(x, p, s, p.trace_region), format, form.color)
+    with _params_limits():
+        result = apply_pool(x, p, s, p.trace_region)
+    return _answer(x, result, format, form.color)
 
 
 @_image_route(
@@ -289,10 +290,7 @@ def image_pool2d(form: FormDep, s: SettingsDep, format: Format = Query("json")) 
 def image_activation(form: FormDep, s: SettingsDep, format: Format = Query("json")) -> Any:
     p = form.parse(ActivationLayerParams)
     x = form.pixels(s)
-    return _answer(x, apply_activation(x, p), format, form.color)
-
-
-MAX_CROP_SIDE = 32
+    return _answer(x, apply_activation(x, p, s), format, form.color)
 
 
 @router.post(
@@ -301,20 +299,22 @@ MAX_CROP_SIDE = 32
     responses=UPLOAD_ERROR_RESPONSES,
     summary="Exact pixel values of a crop",
     description="The decoded float values of a window of the image (`params` is "
-    '`{"rows": [r0, r1], "cols": [c0, c1]}`, end-exclusive, at most 32 x 32), e.g. to step '
-    "through a convolution on part of a photo. " + IMAGE_DOC,
+    '`{"rows": [r0, r1], "cols": [c0, c1]}`, end-exclusive, each span at most '
+    "CONVSCOPE_MAX_CROP_SIDE, 32), e.g. to step through a convolution on part of a photo. "
+    + IMAGE_DOC,
 )
 def image_pixels(form: FormDep, s: SettingsDep) -> Any:
     p = form.parse(CropParams)
     x = form.pixels(s)
     spans = []
     for name, (lo, hi), size in (("rows", p.rows, x.shape[1]), ("cols", p.cols, x.shape[2])):
-        if not 0 <= lo < hi <= size or hi - lo > MAX_CROP_SIDE:
+        if not 0 <= lo < hi <= size:
             raise ParamError(
                 f"params.{name}",
                 f"{name} [{lo}, {hi}] must satisfy 0 <= start < end <= {size} (the image's "
-                f"{name}) and span at most {MAX_CROP_SIDE}",
+                f"{name}; end is exclusive)",
             )
+        check(s, "max_crop_side", hi - lo, field=f"params.{name}", what="span")
         spans.append(slice(lo, hi))
     crop = x[:, spans[0], spans[1]].astype(np.float64)
     return {"pixels": crop.tolist(), "shape": list(crop.shape), "image_shape": list(x.shape)}
@@ -324,35 +324,33 @@ def image_pixels(form: FormDep, s: SettingsDep) -> Any:
     "/images/pipeline",
     PipelineResponse,
     "Run a stack of layers on an image",
-    '`params` is `{"layers": [{"type": "conv2d" | "pool2d" | "activation" | '
-    '"batch_norm" | "dropout", ...}], "value_range": "map" | "layer"}`; every '
-    "layer's feature maps come back, one per channel.",
+    '`params` is `{"layers": [{"type": <a type of GET /api/v1/layers>, ...}], '
+    '"value_range": "map" | "layer"}`; every layer\'s feature maps come back, one per channel.',
 )
 def image_pipeline(form: FormDep, s: SettingsDep, format: Format = Query("json")) -> Any:
     p = form.parse(PipelineParams)
-    if len(p.layers) > s.max_pipeline_layers:
-        raise LimitExceeded(
-            "pipeline layers", len(p.layers), s.max_pipeline_layers, "max_pipeline_layers"
-        )
+    check(s, "max_pipeline_layers", len(p.layers), field="params.layers", what="layers")
     x = form.pixels(s)
     current, layers = x, []
     for index, layer in enumerate(p.layers):
         try:
             with np.errstate(all="ignore"):
-                result = _run_layer(current, layer, s)
+                result = run_layer(current, layer, s)
         except ParamError as exc:
             raise ParamError(
                 f"params.layers[{index}].{exc.field}",
-                f"layer {index} ({layer.type}): {exc.message}",
+                f"layer {index + 1} ({layer.type}): {exc.message}",
             ) from None
-        _require_finite(result, f"params.layers[{index}]", f"layer {index} ({layer.type})")
+        except LimitExceeded as exc:
+            raise exc.at(_in_params(exc.field, f"params.layers[{index}].")) from None
+        _require_finite(result, f"params.layers[{index}]", f"layer {index + 1} ({layer.type})")
         current = result.output
         entry: dict[str, Any] = {
             "index": index,
             "type": layer.type,
             "shape": list(current.shape),
             "geometry": result.geometry.as_dict() if result.geometry else None,
-            "maps": render_layer(result, shared=p.value_range == "layer", as_image=False),
+            "maps": render_layer(result, shared=p.value_range == "layer"),
         }
         if "mask" in result.extras:
             entry["masks"] = [render_map(m, kind="image") for m in result.extras["mask"]]
@@ -362,19 +360,7 @@ def image_pipeline(form: FormDep, s: SettingsDep, format: Format = Query("json")
     if format != "json":
         return _answer(x, result, format, form.color)
     return {
-        "input": render_map(x if form.color == "rgb" else x[0], kind="image") | {"label": "input"},
+        "input": render_input(x, form.color),
         "layers": layers,
         "shape": list(current.shape),
     }
-
-
-def _run_layer(x: np.ndarray, layer: Any, s: Settings) -> LayerOutput:
-    if layer.type == "conv2d":
-        return apply_conv(x, layer, s)
-    if layer.type == "pool2d":
-        return apply_pool(x, layer, s)
-    if layer.type == "activation":
-        return apply_activation(x, layer)
-    if layer.type == "batch_norm":
-        return apply_batch_norm(x, layer)
-    return apply_dropout(x, layer)

@@ -12,9 +12,10 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import PlainTextResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from app.api.errors import UPLOAD_ERROR_RESPONSES, LimitExceeded
+from app import limits
+from app.api.errors import UPLOAD_ERROR_RESPONSES
 from app.config import SettingsDep
-from app.core.geometry import ParamError
+from app.errors import ParamError
 from app.imaging import ImageError, decode_image
 from app.models import digits as service
 from app.models.network import torch_source
@@ -234,8 +235,7 @@ def samples(
     limit: int = Query(50, ge=1),
 ) -> dict[str, Any]:
     model = _model(name)
-    if limit > s.max_model_samples:
-        raise LimitExceeded("limit: samples asked", limit, s.max_model_samples, "max_model_samples")
+    limits.check(s, "max_model_samples", limit, field="limit", what="samples asked")
     found = service.find_samples(label, prediction, misclassified)
     page = found[offset : offset + limit]
     return {

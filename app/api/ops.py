@@ -8,11 +8,13 @@ import numpy as np
 from fastapi import APIRouter, Body
 
 from app import core
-from app.api.errors import ERROR_RESPONSES, LimitExceeded
-from app.api.tensors import check_elements, check_window_op, to_array, to_list
+from app.api.errors import ERROR_RESPONSES
+from app.api.tensors import to_array, to_list
 from app.config import Settings, SettingsDep
-from app.core.geometry import Geometry, ParamError
+from app.core.geometry import Geometry
 from app.core.trace import conv2d_trace, pool2d_trace, resolve_region, step_count
+from app.errors import ParamError
+from app.limits import check, check_elements, check_trace, check_window_op
 from app.schemas import (
     EDGE_KERNEL,
     EDGE_PATCH,
@@ -61,15 +63,7 @@ def _trace_region(
     trace_region: TraceRegion | None, geo: Geometry, channels: int, window: int, s: Settings
 ) -> tuple[tuple[int, int], tuple[int, int]]:
     region = resolve_region(trace_region and trace_region.model_dump(), geo.output)
-    steps = step_count(channels, region)
-    if steps > s.max_trace_steps or steps * window * 2 > s.max_trace_values:
-        raise ParamError(
-            "trace",
-            f"the trace would have {steps:,} steps of {window} cells each, over the trace limit "
-            f"({s.max_trace_steps:,} steps, {s.max_trace_values:,} values; "
-            "CONVSCOPE_MAX_TRACE_STEPS / CONVSCOPE_MAX_TRACE_VALUES); use trace_region to "
-            "trace part of the output",
-        )
+    check_trace(s, step_count(channels, region), window)
     return region
 
 
@@ -101,7 +95,7 @@ def conv2d(
     geo = core.conv_geometry(
         x.shape[1:], w.shape[2:], stride=req.stride, padding=req.padding, dilation=req.dilation
     )
-    check_window_op(geo, c, o, w.shape[1], s)
+    check_window_op(s, geo, c, o, w.shape[1])
     region = None
     if req.trace:
         region = _trace_region(req.trace_region, geo, o, w[0].size, s)
@@ -155,7 +149,7 @@ def conv_transpose2d(req: ConvTranspose2dRequest, s: SettingsDep) -> Any:
         dilation=req.dilation,
     )
     o = w.shape[1] * req.groups
-    check_window_op(geo, x.shape[0], o, w.shape[0], s)
+    check_window_op(s, geo, x.shape[0], o, w.shape[0])
     with np.errstate(all="ignore"):
         out = core.conv_transpose2d(
             x,
@@ -192,7 +186,7 @@ def pool2d(req: Pool2dRequest, s: SettingsDep) -> Any:
         dilation=req.dilation,
         ceil_mode=req.ceil_mode,
     )
-    check_window_op(geo, x.shape[0], x.shape[0], 1, s)
+    check_window_op(s, geo, x.shape[0], x.shape[0], 1)
     region = None
     if req.trace:
         region = _trace_region(req.trace_region, geo, x.shape[0], geo.kernel[0] * geo.kernel[1], s)
@@ -277,8 +271,7 @@ def dropout(req: DropoutRequest, s: SettingsDep) -> Any:
 def geometry(req: GeometryRequest, s: SettingsDep) -> Any:
     """Sizes with no data, plus which input rows/cols each output row/col reads."""
     size = (req.input_size[0], req.input_size[1])
-    if max(size) > s.max_side:
-        raise LimitExceeded("input_size side", max(size), s.max_side, "max_side")
+    check(s, "max_side", max(size), field="input_size", what="side")
     if req.transposed:
         if isinstance(req.padding, str) or (
             isinstance(req.padding, list) and len(req.padding) != 2
@@ -296,35 +289,12 @@ def geometry(req: GeometryRequest, s: SettingsDep) -> Any:
         geo = core.conv_geometry(
             size, req.kernel_size, stride=req.stride, padding=req.padding, dilation=req.dilation
         )
-    if max(geo.kernel) > s.max_kernel_side:
-        raise LimitExceeded("kernel side", max(geo.kernel), s.max_kernel_side, "max_kernel_side")
-    if max(geo.output) > s.max_side:
-        raise LimitExceeded("output side", max(geo.output), s.max_side, "max_side")
-    check_elements("output", geo.output[0] * geo.output[1], s)
+    check(s, "max_kernel_side", max(geo.kernel), field="kernel_size", what="side")
+    check(s, "max_side", max(geo.output), field="output", what="side")
+    check_elements(s, "output", geo.output[0] * geo.output[1])
     fields = core.receptive_fields(geo, transposed=req.transposed)
     return {
         "geometry": geo.as_dict(),
         "shape": list(geo.output),
         **fields,
-        "formula": _formulas(geo, req.transposed, req.output_padding),
     }
-
-
-def _formulas(geo: Geometry, transposed: bool, output_padding: Any) -> dict[str, str]:
-    """The output-size formula per axis with this request's numbers filled in."""
-    op = output_padding if isinstance(output_padding, list) else [output_padding] * 2
-    out: dict[str, str] = {}
-    for name, axis in (("rows", 0), ("cols", 1)):
-        n, k, st, d = geo.input[axis], geo.kernel[axis], geo.stride[axis], geo.dilation[axis]
-        before, after = geo.padding[2 * axis], geo.padding[2 * axis + 1]
-        if transposed:
-            out[name] = (
-                f"({n} - 1) * {st} - 2 * {before} + {d} * ({k} - 1) + {op[axis]} + 1 "
-                f"= {geo.output[axis]}"
-            )
-        else:
-            out[name] = (
-                f"floor(({n} + {before} + {after} - {d} * ({k} - 1) - 1) / {st}) + 1 "
-                f"= {geo.output[axis]}"
-            )
-    return out

@@ -22,14 +22,16 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field, Strict, StrictBool
 from starlette.concurrency import iterate_in_threadpool
 
-from app.api.errors import ERROR_RESPONSES, LimitExceeded
+from app.api.errors import ERROR_RESPONSES
 from app.api.tensors import to_array, to_list
 from app.config import Settings, SettingsDep
-from app.core.geometry import ParamError, pair
+from app.core.geometry import pair
 from app.core.kernels import PRESETS
 from app.core.learn import embed_kernel, learn_kernel
 from app.core.loss import cross_entropy_details, mse_loss
+from app.errors import ParamError
 from app.imaging import decode_image
+from app.limits import check
 from app.render import render_map
 from app.samples import SAMPLES, sample_path
 from app.schemas import (
@@ -46,9 +48,6 @@ from app.schemas import (
 )
 
 router = APIRouter(prefix="/api/v1", tags=["training"], responses=ERROR_RESPONSES)
-
-MAX_LEARN_KERNEL_SIDE = 15
-MAX_LEARN_IMAGE_SIDE = 128
 
 # ---- loss ---------------------------------------------------------------------------------
 
@@ -219,8 +218,10 @@ class LearnRequest(RequestModel):
         description="Send an event at every step number that is a multiple of this "
         "(plus the first and last).",
     )
-    max_side: Annotated[int, Strict(), Field(ge=8, le=MAX_LEARN_IMAGE_SIDE)] = Field(
-        64, description="Downscale the image so its longest side is at most this."
+    max_side: Annotated[int, Strict(), Field(ge=8)] = Field(
+        64,
+        description="Downscale the image so its longest side is at most this "
+        "(at most CONVSCOPE_MAX_LEARN_IMAGE_SIDE, default 128).",
     )
     padding: PaddingParam = "same"
     padding_mode: PaddingMode = "zeros"
@@ -353,13 +354,8 @@ def _target(req: LearnRequest, settings: Settings) -> np.ndarray:
     else:
         t = to_array(req.target, "target", settings)
     size = t.shape if req.kernel_size is None else pair(req.kernel_size, "kernel_size")
-    if max(size) > MAX_LEARN_KERNEL_SIDE:
-        raise ParamError(
-            "kernel_size" if req.kernel_size is not None else "target",
-            f"{'kernel_size' if req.kernel_size is not None else 'target'} "
-            f"({size[0]}x{size[1]}) is larger than the learned kernel's limit of "
-            f"{MAX_LEARN_KERNEL_SIDE}x{MAX_LEARN_KERNEL_SIDE}",
-        )
+    field = "target" if req.kernel_size is None else "kernel_size"
+    check(settings, "max_learn_kernel_side", max(size), field=field, what="side")
     return embed_kernel(t, (size[0], size[1]))
 
 
@@ -377,7 +373,7 @@ def _events(
     """Run the learning loop; yield the events to send (every ``every`` steps, first, last)."""
     start = time.monotonic()
     target_list = target.tolist()
-    scale: tuple[float, float] = (0.0, 1.0)
+    scale = 1.0
     pending: list[float | None] = []
     last_step = req.start_step + req.steps
     initial_kernel = (
@@ -429,10 +425,10 @@ def _events(
         }
         if n == 0:
             t_map = rec["target_output"]
-            scale = (float(t_map.min()), float(t_map.max()))
+            scale = float(np.abs(t_map).max())
             event["input"] = render_map(image, kind="image")
             event["target_output"] = render_map(t_map, kind="diverging")
-        event["output"] = render_map(rec["output"], kind="diverging", value_range=scale)
+        event["output"] = render_map(rec["output"], kind="diverging", scale=scale)
         pending = []
         yield event
         if reason is not None:
@@ -467,9 +463,8 @@ def learn(
         Query(alias="format", description="sse (a stream, default) or json (all at once)."),
     ] = "sse",
 ) -> Any:
-    max_steps = s.max_learn_steps
-    if req.steps > max_steps:
-        raise LimitExceeded("steps", req.steps, max_steps, "max_learn_steps")
+    check(s, "max_learn_steps", req.steps, field="steps", what="steps")
+    check(s, "max_learn_image_side", req.max_side, field="max_side", what="side")
     image, target = _image(req), _target(req, s)
     stop = threading.Event()
     events = _events(req, image, target, s, stop)

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from app.core.geometry import ParamError
+from app.errors import ParamError
 
 
 def float_array(x: Any, field: str) -> np.ndarray:

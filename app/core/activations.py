@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from app.core._arrays import float_array
-from app.core.geometry import ParamError
+from app.errors import ParamError
 
 _erf = np.frompyfunc(math.erf, 1, 1)
 

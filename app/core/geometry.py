@@ -20,24 +20,17 @@ import math
 import numbers
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
+
+from app.errors import ParamError as ParamError  # re-exported: core modules raise it
 
 Pair = tuple[int, int]
 Padding4 = tuple[int, int, int, int]  # (top, bottom, left, right)
 
 PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 PADDING_NAMES = ("valid", "same", "full")
-
-
-class ParamError(ValueError):
-    """An invalid argument; ``field`` names it so the API can point at it."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-        self.message = message
 
 
 def _is_int(value: Any) -> bool:
@@ -114,9 +107,16 @@ def symmetric_padding(padding: Any, field: str = "padding") -> Pair:
     return pair(padding, field, minimum=0)
 
 
+Kind = Literal["conv", "pool", "conv_transpose"]
+
+
 @dataclass(frozen=True)
 class Geometry:
-    """Sizes of one 2-D window operation, as the API reports them."""
+    """Sizes of one 2-D window operation, as the API reports them.
+
+    ``kind``, ``ceil_mode`` and ``output_padding`` say which size rule made ``output``,
+    so ``formula`` can print it.
+    """
 
     input: Pair
     padding: Padding4
@@ -125,13 +125,17 @@ class Geometry:
     stride: Pair
     dilation: Pair
     output: Pair
+    kind: Kind = "conv"
+    ceil_mode: bool = False
+    output_padding: Pair = (0, 0)
 
     @property
     def padded(self) -> Pair:
         t, b, left, r = self.padding
         return (self.input[0] + t + b, self.input[1] + left + r)
 
-    def as_dict(self) -> dict[str, list[int]]:
+    def as_dict(self) -> dict[str, Any]:
+        """The ``geometry`` object of every API response, its ``formula`` included."""
         return {
             "input": list(self.input),
             "padding": list(self.padding),
@@ -140,7 +144,53 @@ class Geometry:
             "stride": list(self.stride),
             "dilation": list(self.dilation),
             "output": list(self.output),
+            "formula": formula(self),
         }
+
+
+# The size rules in symbols; ``formula`` fills them in per axis. Replacing ⌊x⌋ by
+# floor(x), ⌈x⌉ by ceil(x), · by * and − by - makes a filled-in left side evaluate to
+# its right side.
+GENERAL_FORMULAS: dict[str, str] = {
+    "conv": "out = ⌊(in + pad_before + pad_after − dilation·(kernel − 1) − 1) / stride⌋ + 1",
+    "pool": "out = ⌊(in + 2·padding − dilation·(kernel − 1) − 1) / stride⌋ + 1",
+    "pool_ceil": "out = ⌈(in + 2·padding − dilation·(kernel − 1) − 1) / stride⌉ + 1, "
+    "− 1 if the last window would start in the right/bottom padding",
+    "conv_transpose": "out = (in − 1)·stride − 2·padding + dilation·(kernel − 1) "
+    "+ output_padding + 1",
+}
+
+
+def formula(geo: Geometry) -> dict[str, str]:
+    """The output-size rule of ``geo``: ``general`` in symbols, and ``rows``/``cols``
+    with this geometry's numbers filled in, ending in ``= <output size>``.
+
+    >>> formula(conv_geometry((6, 6), 3, padding=1))["rows"]
+    '⌊(6 + 1 + 1 − 1·(3 − 1) − 1) / 1⌋ + 1 = 6'
+    """
+    key = "pool_ceil" if geo.kind == "pool" and geo.ceil_mode else geo.kind
+    out: dict[str, str] = {"general": GENERAL_FORMULAS[key]}
+    for name, axis in (("rows", 0), ("cols", 1)):
+        n, k, s, d = geo.input[axis], geo.kernel[axis], geo.stride[axis], geo.dilation[axis]
+        before, after = geo.padding[2 * axis], geo.padding[2 * axis + 1]
+        size = geo.output[axis]
+        if geo.kind == "conv_transpose":
+            op = geo.output_padding[axis]
+            text = f"({n} − 1)·{s} − 2·{before} + {d}·({k} − 1) + {op} + 1"
+        elif geo.kind == "pool":
+            inner = f"({n} + 2·{before} − {d}·({k} − 1) − 1) / {s}"
+            if geo.ceil_mode:
+                text = f"⌈{inner}⌉ + 1"
+                if _pool_output(n, k, s, before, d, True) < _pool_output_uncorrected(
+                    n, k, s, before, d
+                ):
+                    text += " − 1"
+            else:
+                text = f"⌊{inner}⌋ + 1"
+        else:
+            text = f"⌊({n} + {before} + {after} − {d}·({k} − 1) − 1) / {s}⌋ + 1"
+        out[name] = f"{text} = {size}"
+    return out
 
 
 def _fmt(p: Pair) -> str:
@@ -178,11 +228,17 @@ def conv_geometry(
     return Geometry(tuple(input_size), pad, kernel, ek, s, d, out)  # type: ignore[arg-type]
 
 
+def _pool_output_uncorrected(n: int, k: int, s: int, p: int, d: int) -> int:
+    """``ceil((n + 2p - d(k - 1) - 1) / s) + 1`` before ceil_mode's last-window correction."""
+    return (n + 2 * p - d * (k - 1) - 1 + s - 1) // s + 1
+
+
 def _pool_output(n: int, k: int, s: int, p: int, d: int, ceil_mode: bool) -> int:
     """``pooling_output_shape`` from ATen's Pool.h, one axis."""
-    span = n + 2 * p - d * (k - 1) - 1 + (s - 1 if ceil_mode else 0)
-    out = span // s + 1
-    if ceil_mode and (out - 1) * s >= n + p:
+    if not ceil_mode:
+        return (n + 2 * p - d * (k - 1) - 1) // s + 1
+    out = _pool_output_uncorrected(n, k, s, p, d)
+    if (out - 1) * s >= n + p:
         out -= 1
     return out
 
@@ -217,7 +273,17 @@ def pool_geometry(
         _check_kernel_fits(kernel, d, ek, padded)
         raise ParamError("kernel_size", f"output size {list(out)} is too small")
     pad = (p[0], p[0], p[1], p[1])
-    return Geometry(tuple(input_size), pad, kernel, ek, s, d, out)  # type: ignore[arg-type]
+    return Geometry(
+        tuple(input_size),  # type: ignore[arg-type]
+        pad,
+        kernel,
+        ek,
+        s,
+        d,
+        out,  # type: ignore[arg-type]
+        kind="pool",
+        ceil_mode=bool(ceil_mode),
+    )
 
 
 def conv_transpose_geometry(
@@ -257,7 +323,17 @@ def conv_transpose_geometry(
             f"padding {_fmt(p)} crops the transposed output to {list(out)}; it must be >= 1",
         )
     pad = (p[0], p[0], p[1], p[1])
-    return Geometry(tuple(input_size), pad, kernel, ek, s, d, out)  # type: ignore[arg-type]
+    return Geometry(
+        tuple(input_size),  # type: ignore[arg-type]
+        pad,
+        kernel,
+        ek,
+        s,
+        d,
+        out,  # type: ignore[arg-type]
+        kind="conv_transpose",
+        output_padding=op,
+    )
 
 
 def receptive_fields(geometry: Geometry, *, transposed: bool = False) -> dict[str, list[list[int]]]:

@@ -28,8 +28,9 @@ import numpy as np
 
 from app.core._arrays import batched, conv_weight, float_array
 from app.core.conv import conv2d, conv2d_geometry
-from app.core.geometry import Padding4, ParamError
+from app.core.geometry import Padding4
 from app.core.padding import pad
+from app.errors import ParamError
 
 
 def conv2d_backward(

@@ -37,8 +37,8 @@ from typing import Any, Literal
 import numpy as np
 
 from app.core.conv import conv2d
-from app.core.geometry import ParamError
 from app.core.grad import conv2d_backward
+from app.errors import ParamError
 
 Optimizer = Literal["adam", "sgd"]
 OPTIMIZERS = ("adam", "sgd")

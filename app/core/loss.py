@@ -19,7 +19,7 @@ from typing import Any, Literal
 import numpy as np
 
 from app.core._arrays import float_array
-from app.core.geometry import ParamError
+from app.errors import ParamError
 
 Reduction = Literal["mean", "sum", "none"]
 REDUCTIONS = ("mean", "sum", "none")

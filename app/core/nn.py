@@ -23,8 +23,8 @@ from typing import Any
 import numpy as np
 
 from app.core._arrays import float_array
-from app.core.geometry import ParamError
 from app.core.loss import log_softmax
+from app.errors import ParamError
 
 
 def relu_backward(grad_output: np.ndarray, input: np.ndarray) -> np.ndarray:

@@ -7,7 +7,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from app.core._arrays import float_array
-from app.core.geometry import ParamError
+from app.errors import ParamError
 
 
 class BatchNormResult(NamedTuple):

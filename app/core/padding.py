@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from app.core.geometry import PADDING_MODES, Padding4, ParamError
+from app.core.geometry import PADDING_MODES, Padding4
+from app.errors import ParamError
 
 _NUMPY_MODE = {"zeros": "constant", "reflect": "reflect", "replicate": "edge", "circular": "wrap"}
 

@@ -11,9 +11,10 @@ from typing import Any
 
 import numpy as np
 
-from app.core.geometry import Geometry, ParamError
+from app.core.geometry import Geometry
 from app.core.padding import pad
 from app.core.pool import avg_divisors
+from app.errors import ParamError
 
 Region = tuple[tuple[int, int], tuple[int, int]]
 

@@ -15,7 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from app.core.geometry import ParamError, conv_geometry, pool_geometry, receptive_fields
+from app.core.geometry import conv_geometry, pool_geometry, receptive_fields
+from app.errors import ParamError
 from app.models.data import TEST_PER_CLASS, load_split
 from app.models.network import Architecture, Forward, Layer, Params, forward, predict
 from app.models.train import evaluate
@@ -104,7 +105,7 @@ def _atlas(out: np.ndarray, scale: float | None) -> dict[str, Any]:
     if scale is None:
         rendered = render_map(stack, kind="image")
     else:
-        rendered = render_map(stack, kind="diverging", value_range=(-scale, scale))
+        rendered = render_map(stack, kind="diverging", scale=scale)
     return rendered | {"tile": [h, w]}
 
 

@@ -20,8 +20,8 @@ from typing import Any, Literal
 import numpy as np
 
 from app.core import conv2d, conv2d_backward, max_pool2d, relu, softmax
-from app.core.geometry import ParamError
 from app.core.nn import flatten, linear, linear_backward, max_pool2d_backward, relu_backward
+from app.errors import ParamError
 
 LayerType = Literal["conv2d", "relu", "max_pool2d", "flatten", "linear", "softmax"]
 Params = dict[str, np.ndarray]

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from app.core.geometry import ParamError
+from app.errors import ParamError
 
 INK = 0.2  # minimum ink level (0..1, above the background) a pixel needs to count
 BOX = 20  # the digit's longest side after scaling

@@ -110,6 +110,33 @@ export function listSamples(options) {
   return request("/samples", options);
 }
 
+/** GET /colormaps: `{rule, colormaps: {name: {description, lut: [[r, g, b] x 256]}}}`. */
+export function listColormaps(options) {
+  return request("/colormaps", options);
+}
+
+let limitsPromise = null;
+
+/**
+ * GET /limits: `{name: {value, env, status, description}}` (the `limits` object), fetched
+ * once per page and shared by every caller.
+ */
+export function getLimits(options) {
+  limitsPromise ??= request("/limits", options).then(
+    (body) => body.limits,
+    (error) => {
+      limitsPromise = null;
+      throw error;
+    },
+  );
+  return limitsPromise;
+}
+
+/** GET /layers: the layer types `[{type, label, description, defaults, schema}]`. */
+export async function listLayers(options) {
+  return (await request("/layers", options)).layers;
+}
+
 function imageForm(image, { params, color = "gray", maxSide } = {}) {
   const form = new FormData();
   if (typeof image === "string") form.append("sample", image);

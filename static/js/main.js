@@ -1,21 +1,10 @@
-// Entry point of every page: mount the view that <body data-page> names.
-
-const VIEWS = {
-  playground: () => import("./views/playground.js"),
-  step: () => import("./views/step.js"),
-  pooling: () => import("./views/pooling.js"),
-  network: () => import("./views/network.js"),
-  arithmetic: () => import("./views/arithmetic.js"),
-  activations: () => import("./views/activations.js"),
-  learn: () => import("./views/learn.js"),
-  classify: () => import("./views/classify.js"),
-};
+// Entry point of every page: mount the view module that <body data-page> names
+// (static/js/views/<page>.js). The page list lives in app/pages.py alone.
 
 async function start() {
   const page = document.body.dataset.page;
-  const load = VIEWS[page];
-  if (!load) return;
-  const view = await load();
+  if (!page || !/^[a-z][a-z0-9_-]*$/.test(page)) return;
+  const view = await import(`./views/${page}.js`);
   view.mount(document.getElementById("main"));
 }
 

@@ -41,6 +41,13 @@ def test_edge_filter_gives_2_3(client: TestClient) -> None:
         "stride": [1, 1],
         "dilation": [1, 1],
         "output": [1, 1],
+        "formula": {
+            "general": "out = ⌊(in + pad_before + pad_after − dilation·(kernel − 1) − 1) "
+            "/ stride⌋ + 1",
+            # (3 + 0 + 0 - 2 - 1) / 1 = 0, + 1 = 1
+            "rows": "⌊(3 + 0 + 0 − 1·(3 − 1) − 1) / 1⌋ + 1 = 1",
+            "cols": "⌊(3 + 0 + 0 − 1·(3 − 1) − 1) / 1⌋ + 1 = 1",
+        },
     }
     assert "steps" not in body and "padded_input" not in body
 
@@ -375,8 +382,11 @@ def test_trace_region_empty_span_is_422(client: TestClient) -> None:
 def test_trace_over_the_limit_says_use_trace_region(client: TestClient) -> None:
     x = np.zeros((70, 70)).tolist()  # 4,900 steps > 4,096
     r = client.post(URL, json={"input": x, "kernel": [[1.0]], "trace": True})
-    assert r.status_code == 422
-    assert "trace_region" in detail_text(r)
+    assert r.status_code == 413
+    assert r.json()["detail"] == (
+        "trace_region: trace steps (4,900) is over the limit of 4,096 "
+        "(set CONVSCOPE_MAX_TRACE_STEPS to change it)"
+    )
     r = client.post(
         URL,
         json={

@@ -227,14 +227,16 @@ def test_several_presets_give_several_labelled_maps_on_gray(client: TestClient) 
         np.testing.assert_array_equal(out[i], single[0])
 
 
-def test_several_presets_on_rgb_depthwise_give_one_rgb_map_each(client: TestClient) -> None:
+def test_several_presets_on_rgb_depthwise_give_one_map_per_channel(client: TestClient) -> None:
     pixels = noise(8, 9, rgb=True, seed=10)
     r = post(client, CONV, pixels, {"kernel": ["box_blur", "sharpen"], "padding": "same"})
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["shape"] == [6, 8, 9]
-    assert [m["label"] for m in body["output"]] == ["box_blur", "sharpen"]
-    assert all(m["colormap"] == "rgb" and m["shape"] == [3, 8, 9] for m in body["output"])
+    assert [m["label"] for m in body["output"]] == [
+        f"{name} · {c}" for name in ("box_blur", "sharpen") for c in "RGB"
+    ]
+    assert all(m["colormap"] == "diverging" and m["shape"] == [8, 9] for m in body["output"])
 
 
 def test_several_presets_on_rgb_sum_give_one_map_each(client: TestClient) -> None:
@@ -355,14 +357,16 @@ def test_trace_region_outside_the_output_is_422(client: TestClient, region: Any)
     assert "trace_region" in detail_text(r)
 
 
-def test_trace_region_over_the_limit_is_422(client: TestClient) -> None:
+def test_trace_region_over_the_limit_is_413(client: TestClient) -> None:
     # 70 x 70 output cells = 4,900 steps, over the default limit of 4,096.
     pixels = noise(70, 70, seed=15)
     region = {"rows": [0, 70], "cols": [0, 70]}
     r = post(client, CONV, pixels, {"kernel": "identity", "padding": 1, "trace_region": region})
-    assert r.status_code == 422
-    text = detail_text(r)
-    assert "trace_region" in text and "4,900" in text and "limit" in text
+    assert r.status_code == 413
+    assert r.json()["detail"] == (
+        "params.trace_region: trace steps (4,900) is over the limit of 4,096 "
+        "(set CONVSCOPE_MAX_TRACE_STEPS to change it)"
+    )
 
 
 def test_trace_over_the_limit_counts_every_channel(client: TestClient) -> None:
@@ -370,8 +374,8 @@ def test_trace_over_the_limit_counts_every_channel(client: TestClient) -> None:
     pixels = noise(32, 32, rgb=True, seed=16)
     region = {"rows": [0, 30], "cols": [0, 30]}
     r = post(client, CONV, pixels, {"kernel": ["sobel_x", "sobel_y"], "trace_region": region})
-    assert r.status_code == 422
-    assert "trace_region" in detail_text(r)
+    assert r.status_code == 413
+    assert r.json()["detail"].startswith("params.trace_region: trace steps (5,400) is over")
 
 
 # ---- rendering ----------------------------------------------------------------------
@@ -390,46 +394,24 @@ def test_signed_maps_are_diverging_and_symmetric(client: TestClient, name: str) 
     assert feature["vmax"] == pytest.approx(float(np.abs(out).max()), rel=1e-6)
 
 
-def test_signed_rgb_maps_state_a_symmetric_range(client: TestClient) -> None:
-    pixels = noise(8, 8, rgb=True, seed=17)
-    r = post(client, CONV, pixels, {"kernel": "sobel_x"})
-    assert r.status_code == 200, r.text
-    (feature,) = r.json()["output"]
-    assert feature["colormap"] == "rgb"
-    assert feature["vmin"] == -feature["vmax"] and feature["vmax"] > 0
-
-
 @pytest.mark.parametrize("rgb", [False, True])
-def test_nonnegative_maps_are_sequential_or_image(client: TestClient, rgb: bool) -> None:
+def test_every_output_channel_is_its_own_diverging_map(client: TestClient, rgb: bool) -> None:
     pixels = noise(9, 9, rgb=rgb, seed=18)
     r = post(client, CONV, pixels, {"kernel": "gaussian_blur_3x3", "padding": "same"})
     assert r.status_code == 200, r.text
-    (feature,) = r.json()["output"]
-    assert feature["colormap"] in ("sequential", "gray", "rgb")
-    assert feature["colormap"] != "diverging"
-    assert 0 <= feature["vmin"] < feature["vmax"]
+    out = npy(
+        post(client, CONV, pixels, {"kernel": "gaussian_blur_3x3", "padding": "same"}, fmt="npy")
+    )
+    maps = r.json()["output"]
+    assert len(maps) == (3 if rgb else 1)
+    for feature, channel in zip(maps, out, strict=True):
+        assert feature["colormap"] == "diverging"
+        assert feature["vmax"] == pytest.approx(float(np.abs(channel).max()), rel=1e-6)
+        assert feature["vmin"] == -feature["vmax"]
+        assert feature["min"] == pytest.approx(float(channel.min()), rel=1e-6)
+        assert feature["max"] == pytest.approx(float(channel.max()), rel=1e-6)
     assert r.json()["input"]["colormap"] == ("rgb" if rgb else "gray")
     assert (r.json()["input"]["vmin"], r.json()["input"]["vmax"]) == (0.0, 1.0)
-
-
-def test_blurred_image_stays_a_plain_gray_image(client: TestClient) -> None:
-    # A blur keeps values in [0, 1]: the map is drawn like the input image, not a heat map.
-    pixels = noise(9, 9, seed=19)
-    r = post(client, CONV, pixels, {"kernel": "box_blur"})
-    (feature,) = r.json()["output"]
-    assert (feature["colormap"], feature["vmin"], feature["vmax"]) == ("gray", 0.0, 1.0)
-
-
-def test_non_negative_map_beyond_one_uses_the_data_range(client: TestClient) -> None:
-    pixels = noise(9, 9, seed=19)
-    kernel = [[1.0, 1.0, 1.0]] * 3  # sums of 9 pixels: up to 9
-    r = post(client, CONV, pixels, {"kernel": kernel})
-    (feature,) = r.json()["output"]
-    out = npy(post(client, CONV, pixels, {"kernel": kernel}, fmt="npy"))
-    assert out.max() > 1
-    assert feature["colormap"] == "sequential"
-    assert feature["vmin"] == pytest.approx(float(out.min()), rel=1e-6)
-    assert feature["vmax"] == pytest.approx(float(out.max()), rel=1e-6)
 
 
 @pytest.mark.parametrize(
@@ -557,7 +539,7 @@ def test_avg_pool_matches_torch(client: TestClient, rgb: bool, params: dict[str,
     np.testing.assert_allclose(out, expected, rtol=1e-6, atol=1e-6)
 
 
-@pytest.mark.parametrize(("rgb", "maps"), [(False, 1), (True, 1)])
+@pytest.mark.parametrize(("rgb", "maps"), [(False, 1), (True, 3)])
 def test_pool_response_fields(client: TestClient, rgb: bool, maps: int) -> None:
     pixels = noise(8, 10, rgb=rgb, seed=25)
     r = post(client, POOL, pixels, {"kernel_size": 2})
@@ -567,9 +549,7 @@ def test_pool_response_fields(client: TestClient, rgb: bool, maps: int) -> None:
     assert body["shape"] == [channels, 4, 5]
     assert len(body["output"]) == maps
     assert body["output"][0]["label"].startswith("max pool")
-    assert body["output"][0]["colormap"] == (
-        "rgb" if rgb else "gray"
-    )  # pooled pixels stay in [0, 1]
+    assert all(m["colormap"] == "diverging" for m in body["output"])
     image = decode_data_url(body["output"][0]["data_url"])
     assert image.size == (5, 4)
 
@@ -590,12 +570,12 @@ def test_pool_trace_region(client: TestClient) -> None:
         assert x[c, ar, ac] == out[c, i, j]
 
 
-def test_pool_trace_region_over_the_limit_is_422(client: TestClient) -> None:
+def test_pool_trace_region_over_the_limit_is_413(client: TestClient) -> None:
     pixels = noise(140, 140, seed=27)
     region = {"rows": [0, 70], "cols": [0, 70]}
     r = post(client, POOL, pixels, {"kernel_size": 2, "trace_region": region})
-    assert r.status_code == 422
-    assert "trace_region" in detail_text(r)
+    assert r.status_code == 413
+    assert r.json()["detail"].startswith("params.trace_region: trace steps (4,900) is over")
 
 
 def test_pool_format_png_and_npy(client: TestClient) -> None:
@@ -757,10 +737,19 @@ def test_pixels_returns_the_decoded_crop(client: TestClient) -> None:
     np.testing.assert_allclose(body["pixels"], full[:, 2:6, 5:9], rtol=1e-6)
 
 
+def test_pixels_crop_over_the_limit_is_413(client: TestClient) -> None:
+    r = post(
+        client, "/api/v1/images/pixels", noise(40, 30, seed=5), {"rows": [0, 40], "cols": [0, 4]}
+    )
+    assert r.status_code == 413
+    assert r.json()["detail"] == (
+        "params.rows: span (40) is over the limit of 32 (set CONVSCOPE_MAX_CROP_SIDE to change it)"
+    )
+
+
 @pytest.mark.parametrize(
     "crop",
     [
-        {"rows": [0, 40], "cols": [0, 4]},
         {"rows": [5, 5], "cols": [0, 4]},
         {"rows": [0, 4], "cols": [28, 31]},
     ],

@@ -239,11 +239,12 @@ def test_value_range_map_scales_each_map_alone(client: TestClient) -> None:
     assert len(vmaxes) == 2
 
 
-def test_relu_maps_are_not_diverging(client: TestClient) -> None:
+def test_relu_maps_are_diverging_with_their_true_range(client: TestClient) -> None:
     body = run(client, CNN[:2]).json()
-    assert all(m["colormap"] == "diverging" for m in body["layers"][0]["maps"])
-    assert all(m["colormap"] == "sequential" for m in body["layers"][1]["maps"])
-    assert all(m["vmin"] >= 0 for m in body["layers"][1]["maps"])
+    for layer in body["layers"][:2]:
+        assert all(m["colormap"] == "diverging" for m in layer["maps"])
+        assert all(m["vmin"] == -m["vmax"] for m in layer["maps"])
+    assert all(m["min"] >= 0 for m in body["layers"][1]["maps"])
 
 
 # ---- limits and errors ---------------------------------------------------------------

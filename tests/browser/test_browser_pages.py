@@ -107,7 +107,7 @@ def upload(page: Any, png: bytes) -> None:
         {"name": "test.png", "mimeType": "image/png", "buffer": png}
     )
     wait_rendered(page, before)
-    expect(page.get_by_test_id("input-caption")).to_contain_text(f"48{TIMES}40")
+    expect(page.get_by_test_id("input-caption")).to_contain_text(f"40{TIMES}48")  # H x W
 
 
 def choose_kernel(page: Any, name: str) -> None:
@@ -359,7 +359,7 @@ def test_an_image_can_be_dropped_or_pasted(open_page: Any, how: str) -> None:
     )
     wait_rendered(page, before)
     expect(page.get_by_test_id("upload-name")).to_have_text(f"Using {how}.png")
-    expect(page.get_by_test_id("input-caption")).to_contain_text(f"48{TIMES}40")
+    expect(page.get_by_test_id("input-caption")).to_contain_text(f"40{TIMES}48")  # H x W
     watch.assert_clean()
 
 
@@ -495,17 +495,21 @@ def test_step_keyboard_controls(open_page: Any) -> None:
     watch.assert_clean()
 
 
-def test_step_refuses_an_impossible_dilation_and_says_why(open_page: Any) -> None:
+def test_step_says_why_a_dilation_is_impossible_and_dims_the_old_result(open_page: Any) -> None:
     page, watch = open_page("/step")
     expect(page.get_by_test_id("step-sum")).to_have_text("2.3")
     dilation = page.get_by_test_id("dilation")
-    expect(dilation).to_have_attribute("max", "1")  # arrows and spinners cannot go past it
     dilation.fill("3")
     dilation.press("Tab")
+    # The server says why, next to the field that was changed; the old result is dimmed.
     expect(page.get_by_test_id("dilation-msg")).to_contain_text("larger than the padded input")
-    expect(dilation).to_have_value("1")
+    expect(page.get_by_test_id("step-stage")).to_have_class(re.compile(r"\bstale\b"))
     expect(page.get_by_test_id("step-sum")).to_have_text("2.3")
-    watch.assert_clean()
+    dilation.fill("1")
+    dilation.press("Tab")
+    expect(page.get_by_test_id("step-stage")).not_to_have_class(re.compile(r"\bstale\b"))
+    expect(page.get_by_test_id("dilation-msg")).to_have_text("")
+    watch.assert_clean(allow_status=(422,))
 
 
 def test_step_hovering_an_output_cell_jumps_to_its_step(open_page: Any) -> None:

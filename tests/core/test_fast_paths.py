@@ -18,7 +18,6 @@ from hypothesis import strategies as st
 from app.core import conv as conv_mod
 from app.core import pool as pool_mod
 from app.core.conv import _STRATEGIES, _choose_strategy, _correlate, conv2d, conv2d_geometry
-from app.core.geometry import ParamError
 from app.core.padding import pad
 from app.core.pool import avg_pool2d, max_pool2d
 from app.core.reference import (
@@ -26,6 +25,7 @@ from app.core.reference import (
     conv2d_reference,
     max_pool2d_reference,
 )
+from app.errors import ParamError
 
 SETTINGS = settings(max_examples=60, deadline=None)
 DTYPES = st.sampled_from([np.float32, np.float64])

@@ -179,6 +179,13 @@ def test_conv_geometry_worked() -> None:
         "stride": [2, 3],
         "dilation": [2, 2],
         "output": [3, 2],
+        "formula": {
+            "general": "out = ⌊(in + pad_before + pad_after − dilation·(kernel − 1) − 1) "
+            "/ stride⌋ + 1",
+            # (10 - 4 - 1) / 2 = 2.5 -> 2, + 1 = 3;  (8 - 2 - 1) / 3 = 1.67 -> 1, + 1 = 2
+            "rows": "⌊(7 + 1 + 2 − 2·(3 − 1) − 1) / 2⌋ + 1 = 3",
+            "cols": "⌊(8 + 0 + 0 − 2·(2 − 1) − 1) / 3⌋ + 1 = 2",
+        },
     }
 
 

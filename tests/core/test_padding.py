@@ -9,8 +9,8 @@ import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.core.geometry import ParamError
 from app.core.padding import check_padding_mode, pad
+from app.errors import ParamError
 
 # tiny tensors: with several threads, torch's hand-offs cost far more than the maths
 torch.set_num_threads(1)

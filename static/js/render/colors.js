@@ -1,43 +1,68 @@
-// Colour scales. The anchors match app/render.py, so a colour bar drawn here agrees with
-// the PNGs the server renders: "gray", "diverging" (blue - white at zero - red, like
-// matplotlib's RdBu_r) and "sequential" (viridis samples). Pure functions, no DOM.
+// The one palette module. Colour lookup tables and the colour rule are the server's
+// (GET /api/v1/colormaps, app/render.py): this module fetches them once and every page
+// draws with them, so a colour bar here matches the PNGs the server renders entry for
+// entry. In a browser the tables are loaded before any importer runs (top-level await);
+// elsewhere (unit tests) `setColormaps` provides them.
 
-const ANCHORS = {
-  gray: [
-    [0, [0, 0, 0]],
-    [1, [255, 255, 255]],
-  ],
-  diverging: [
-    [0.0, [5, 48, 97]],
-    [0.1, [33, 102, 172]],
-    [0.2, [67, 147, 195]],
-    [0.3, [146, 197, 222]],
-    [0.4, [209, 229, 240]],
-    [127 / 255, [255, 255, 255]],
-    [128 / 255, [255, 255, 255]],
-    [0.6, [253, 219, 199]],
-    [0.7, [244, 165, 130]],
-    [0.8, [214, 96, 77]],
-    [0.9, [178, 24, 43]],
-    [1.0, [103, 0, 31]],
-  ],
-  sequential: [
-    [0 / 9, [68, 1, 84]],
-    [1 / 9, [72, 40, 120]],
-    [2 / 9, [62, 73, 137]],
-    [3 / 9, [49, 104, 142]],
-    [4 / 9, [38, 130, 142]],
-    [5 / 9, [31, 158, 137]],
-    [6 / 9, [53, 183, 121]],
-    [7 / 9, [110, 206, 88]],
-    [8 / 9, [181, 222, 43]],
-    [9 / 9, [253, 231, 37]],
-  ],
-};
+import { listColormaps } from "../api.js";
 
-export const COLORMAPS = Object.keys(ANCHORS);
+let palette = null; // {rule, tables: {name: [[r, g, b] x 256]}, descriptions: {name: str}}
+let loadError = null;
+let pending = null;
 
-// numpy's rint rounds half to even; do the same so tables match entry for entry.
+/** Use a `GET /api/v1/colormaps` body: `{rule, colormaps: {name: {description, lut}}}`. */
+export function setColormaps(body) {
+  const tables = {};
+  const descriptions = {};
+  for (const [name, map] of Object.entries(body?.colormaps ?? {})) {
+    if (!Array.isArray(map.lut) || map.lut.length !== 256) throw new Error(`colormap ${name} does not have 256 entries`);
+    tables[name] = map.lut;
+    descriptions[name] = map.description ?? "";
+  }
+  palette = { rule: String(body?.rule ?? ""), tables, descriptions };
+  loadError = null;
+}
+
+/** Fetch the tables once (later calls share the same promise); rejects with the reason. */
+export function loadColormaps(options) {
+  if (palette) return Promise.resolve(palette);
+  pending ??= listColormaps(options).then(
+    (body) => {
+      setColormaps(body);
+      return palette;
+    },
+    (error) => {
+      pending = null;
+      loadError = error;
+      throw error;
+    },
+  );
+  return pending;
+}
+
+if (typeof window !== "undefined" && window.location?.origin?.startsWith("http")) {
+  await loadColormaps().catch(() => {}); // a view asks loadColormaps() again to show the reason
+}
+
+/** The colour rule in plain words, as the server states it (empty before loading). */
+export function colorRule() {
+  return palette?.rule ?? "";
+}
+
+/** The names of the served colormaps. */
+export function colormapNames() {
+  return palette ? Object.keys(palette.tables) : [];
+}
+
+/** The 256-entry [r, g, b] table of a served colormap; "rgb" uses "gray" per channel. */
+export function colormapTable(name) {
+  if (!palette) throw new Error(`The colour tables are not loaded${loadError ? ` (${loadError.message})` : ""}.`);
+  const table = palette.tables[name === "rgb" ? "gray" : name];
+  if (!table) throw new Error(`Unknown colormap “${name}”; the server serves ${colormapNames().join(", ")}.`);
+  return table;
+}
+
+// numpy's rint rounds half to even; do the same so indices match the server's.
 function rint(x) {
   const floor = Math.floor(x);
   const diff = x - floor;
@@ -46,32 +71,20 @@ function rint(x) {
   return floor % 2 === 0 ? floor : floor + 1;
 }
 
-const tables = new Map();
-
-/** The 256-entry [r, g, b] table of a colormap ("rgb" and unknown names use gray). */
-export function colormapTable(name) {
-  const key = name in ANCHORS ? name : "gray";
-  if (!tables.has(key)) {
-    const anchors = ANCHORS[key];
-    const table = [];
-    for (let i = 0; i < 256; i += 1) {
-      const x = i / 255;
-      let k = 0;
-      while (k < anchors.length - 2 && x > anchors[k + 1][0]) k += 1;
-      const [x0, c0] = anchors[k];
-      const [x1, c1] = anchors[k + 1];
-      const t = x1 === x0 ? 0 : Math.min(1, Math.max(0, (x - x0) / (x1 - x0)));
-      table.push(c0.map((v, ch) => rint(v + (c1[ch] - v) * t)));
-    }
-    tables.set(key, table);
-  }
-  return tables.get(key);
-}
-
-/** The table index a value gets: rint((v - vmin) / (vmax - vmin) * 255), clipped. */
+/**
+ * The table index a value gets: rint((v - vmin) / (vmax - vmin) * 255), clipped, as the
+ * server does it (NaN and null as 0, ±∞ at the ends of the range).
+ */
 export function colorIndex(value, vmin, vmax) {
-  if (!(vmax > vmin)) return value > vmin ? 255 : value < vmin ? 0 : 128;
-  return Math.min(255, Math.max(0, rint(((value - vmin) / (vmax - vmin)) * 255)));
+  let v = value;
+  if (v === null || v === undefined || Number.isNaN(v)) v = 0;
+  if (v === Infinity) return 255;
+  if (v === -Infinity) return 0;
+  if (!(vmax > vmin)) return v > vmin ? 255 : v < vmin ? 0 : 128;
+  // Ends near ±1.8e308 overflow their difference: then halve everything first.
+  const t = Number.isFinite(vmax - vmin) ? (v - vmin) / (vmax - vmin) : (v / 2 - vmin / 2) / (vmax / 2 - vmin / 2);
+  if (Number.isNaN(t)) return 128;
+  return Math.min(255, Math.max(0, rint(t * 255)));
 }
 
 /** The [r, g, b] colour of `value` on colormap `name` over [vmin, vmax]. */

@@ -25,3 +25,34 @@ export function parseNumber(text) {
   const value = Number(cleaned);
   return Number.isFinite(value) ? value : undefined;
 }
+
+/** A size as the pages write it: C×H×W, or H×W for one channel ([H, W] or [1, H, W]). */
+export function formatShape(shape) {
+  const dims = shape.length === 3 && shape[0] === 1 ? shape.slice(1) : shape;
+  return dims.join("×");
+}
+
+/** The smallest and largest finite numbers of a nested list: `{min, max}` (null when none). */
+export function finiteRange(values) {
+  let min = null;
+  let max = null;
+  for (const v of [values].flat(Infinity)) {
+    if (typeof v !== "number" || !Number.isFinite(v)) continue;
+    if (min === null || v < min) min = v;
+    if (max === null || v > max) max = v;
+  }
+  return { min, max };
+}
+
+/** A map's data range in words: "−0.05 to 0.5", "constant 0", or "no finite values". */
+export function rangeText(min, max, digits = 3) {
+  if (min === null || max === null || min === undefined || max === undefined) return "no finite values";
+  if (min === max) return `constant ${formatNumber(min, digits)}`;
+  return `${formatNumber(min, digits)} to ${formatNumber(max, digits)}`;
+}
+
+/** A colour scale in words: "−1.05 (blue) to 1.05 (red)" style ends, "±m" when symmetric. */
+export function scaleText(vmin, vmax, digits = 3) {
+  if (vmin === -vmax && vmax > 0) return `±${formatNumber(vmax, digits)}`;
+  return `${formatNumber(vmin, digits)} to ${formatNumber(vmax, digits)}`;
+}

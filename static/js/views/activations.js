@@ -8,7 +8,6 @@ import { byTestId, debounce, h, replaceChildren, sizeCanvas } from "../dom.js";
 import { formatNumber, parseNumber } from "../render/format.js";
 import { drawPlot, extent } from "../render/plot.js";
 import { createStore, field } from "../state.js";
-import { createNotice } from "./widgets/notice.js";
 import { createNumberField } from "./widgets/number-field.js";
 
 const FUNCTIONS = [
@@ -63,7 +62,7 @@ export function finiteDifference(xs, ys) {
 
 export function mount(root) {
   const store = createStore(SCHEMA);
-  const notice = createNotice(byTestId(root, "notice"));
+  const plotsError = byTestId(root, "plots-error");
   const cardsBox = byTestId(root, "function-cards");
   const curves = new Map(); // name -> {xs, ys, ds}
   const cards = new Map();
@@ -98,16 +97,21 @@ export function mount(root) {
     const xs = Array.from({ length: SAMPLES }, (_, i) => lo + ((hi - lo) * i) / (SAMPLES - 1));
     const id = ++requestId;
     root.querySelector(".act-plots").setAttribute("aria-busy", "true");
+    cardsBox.classList.add("stale");
     try {
       const outputs = await Promise.all(
         FUNCTIONS.map((f) => api.activation({ input: xs, function: f.name, negative_slope: slope, alpha })),
       );
       if (id !== requestId) return;
-      notice.clear();
+      plotsError.hidden = true;
+      plotsError.textContent = "";
+      cardsBox.classList.remove("stale");
       FUNCTIONS.forEach((f, i) => curves.set(f.name, { xs, ys: outputs[i].output, ds: finiteDifference(xs, outputs[i].output) }));
       drawCurves();
     } catch (error) {
-      if (id === requestId) notice.error(error.message);
+      if (id !== requestId) return;
+      plotsError.textContent = `Could not compute the curves: ${error.message}`;
+      plotsError.hidden = false;
     } finally {
       if (id === requestId) root.querySelector(".act-plots").removeAttribute("aria-busy");
     }
@@ -146,96 +150,102 @@ export function mount(root) {
     set: (text) => store.set({ logits: text }),
   });
 
-  async function computeSoftmax() {
-    const parsed = parseList(store.state.logits);
-    if (parsed.error) return softmax.error(parsed.error);
-    try {
-      const response = await api.activation({ input: parsed.values, function: "softmax", dim: 0 });
-      const probs = response.output;
-      const total = probs.reduce((a, b) => a + b, 0);
-      softmax.show(
-        h(
-          "table",
-          { class: "value-table", dataset: { testid: "softmax-table" } },
-          h("thead", {}, h("tr", {}, h("th", {}, "logit"), h("th", {}, "probability"), h("th", { class: "bar-cell" }, h("span", { class: "sr-only" }, "bar")))),
+  function computeSoftmax() {
+    return softmax.run(async (out) => {
+      const parsed = parseList(store.state.logits);
+      if (parsed.error) return out.error(parsed.error);
+      try {
+        const response = await api.activation({ input: parsed.values, function: "softmax", dim: 0 });
+        const probs = response.output;
+        const total = probs.reduce((a, b) => a + b, 0);
+        out.show(
           h(
-            "tbody",
-            {},
-            parsed.values.map((z, i) => {
-              const bar = h("div", { class: "prob-bar" });
-              bar.style.width = `${(probs[i] * 100).toFixed(2)}%`;
-              return h("tr", {}, h("td", { class: "num" }, formatNumber(z, 4)), h("td", { class: "num", dataset: { testid: `prob-${i}` } }, formatNumber(probs[i], 4)), h("td", { class: "bar-cell" }, bar));
-            }),
+            "table",
+            { class: "value-table", dataset: { testid: "softmax-table" } },
+            h("thead", {}, h("tr", {}, h("th", {}, "logit"), h("th", {}, "probability"), h("th", { class: "bar-cell" }, h("span", { class: "sr-only" }, "bar")))),
+            h(
+              "tbody",
+              {},
+              parsed.values.map((z, i) => {
+                const bar = h("div", { class: "prob-bar" });
+                bar.style.width = `${(probs[i] * 100).toFixed(2)}%`;
+                return h("tr", {}, h("td", { class: "num" }, formatNumber(z, 4)), h("td", { class: "num", dataset: { testid: `prob-${i}` } }, formatNumber(probs[i], 4)), h("td", { class: "bar-cell" }, bar));
+              }),
+            ),
           ),
-        ),
-        h("p", { class: "calc-result" }, "Sum of the probabilities: ", h("strong", { class: "result", dataset: { testid: "softmax-sum" } }, total.toFixed(6))),
-        h("p", { class: "hint" }, "softmax(z)ᵢ = e^zᵢ / Σⱼ e^zⱼ: every probability is positive and they add up to one. Adding the same number to every logit changes nothing; doubling them sharpens the distribution."),
-      );
-    } catch (error) {
-      softmax.error(error.message);
-    }
+          h("p", { class: "calc-result" }, "Sum of the probabilities: ", h("strong", { class: "result", dataset: { testid: "softmax-sum" } }, total.toFixed(6))),
+          h("p", { class: "hint" }, "softmax(z)ᵢ = e^zᵢ / Σⱼ e^zⱼ: every probability is positive and they add up to one. Adding the same number to every logit changes nothing; doubling them sharpens the distribution."),
+        );
+      } catch (error) {
+        out.error(error.message);
+      }
+    });
   }
 
   // ---- MSE --------------------------------------------------------------------------
   const mse = buildMse(byTestId(root, "mse"), store);
-  async function computeMse() {
-    const p = parseList(store.state.pred);
-    const t = parseList(store.state.target);
-    if (p.error || t.error) return mse.error(p.error ? `Predictions: ${p.error}` : `Targets: ${t.error}`);
-    if (p.values.length !== t.values.length) return mse.error(`Predictions have ${p.values.length} values but targets have ${t.values.length}; they must match.`);
-    try {
-      const response = await api.loss({ function: "mse", input: p.values, target: t.values, reduction: store.state.red });
-      const loss = Array.isArray(response.loss) ? `[${response.loss.map((v) => formatNumber(v, 4)).join(", ")}]` : formatNumber(response.loss, 6);
-      mse.show(
-        h(
-          "table",
-          { class: "value-table" },
-          h("thead", {}, h("tr", {}, h("th", {}, "prediction"), h("th", {}, "target"), h("th", {}, "(p − t)²"))),
-          h("tbody", {}, p.values.map((v, i) => h("tr", {}, h("td", { class: "num" }, formatNumber(v, 4)), h("td", { class: "num" }, formatNumber(t.values[i], 4)), h("td", { class: "num" }, formatNumber(response.per_element[i], 4))))),
-        ),
-        h("p", { class: "calc-result" }, `MSE (${response.reduction}) = `, h("strong", { class: "result", dataset: { testid: "mse-loss" } }, loss)),
-      );
-      mse.root.dataset.loss = JSON.stringify(response.loss);
-    } catch (error) {
-      mse.error(error.message);
-    }
+  function computeMse() {
+    return mse.run(async (out) => {
+      const p = parseList(store.state.pred);
+      const t = parseList(store.state.target);
+      if (p.error || t.error) return out.error(p.error ? `Predictions: ${p.error}` : `Targets: ${t.error}`);
+      if (p.values.length !== t.values.length) return out.error(`Predictions have ${p.values.length} values but targets have ${t.values.length}; they must match.`);
+      try {
+        const response = await api.loss({ function: "mse", input: p.values, target: t.values, reduction: store.state.red });
+        const loss = Array.isArray(response.loss) ? `[${response.loss.map((v) => formatNumber(v, 4)).join(", ")}]` : formatNumber(response.loss, 6);
+        out.show(
+          h(
+            "table",
+            { class: "value-table" },
+            h("thead", {}, h("tr", {}, h("th", {}, "prediction"), h("th", {}, "target"), h("th", {}, "(p − t)²"))),
+            h("tbody", {}, p.values.map((v, i) => h("tr", {}, h("td", { class: "num" }, formatNumber(v, 4)), h("td", { class: "num" }, formatNumber(t.values[i], 4)), h("td", { class: "num" }, formatNumber(response.per_element[i], 4))))),
+          ),
+          h("p", { class: "calc-result" }, `MSE (${response.reduction}) = `, h("strong", { class: "result", dataset: { testid: "mse-loss" } }, loss)),
+        );
+        if (out.isLatest()) mse.root.dataset.loss = JSON.stringify(response.loss);
+      } catch (error) {
+        out.error(error.message);
+      }
+    });
   }
 
   // ---- cross-entropy ----------------------------------------------------------------
   const ce = buildCe(byTestId(root, "ce"), store);
-  async function computeCe() {
-    const z = parseList(store.state.ce);
-    if (z.error) return ce.error(`Logits: ${z.error}`);
-    if (store.state.cls >= z.values.length) return ce.error(`The target class must be between 0 and ${z.values.length - 1} (there are ${z.values.length} logits).`);
-    try {
-      const response = await api.loss({ function: "cross_entropy", input: z.values, target: store.state.cls, label_smoothing: store.state.smooth });
-      ce.show(
-        h(
-          "table",
-          { class: "value-table" },
-          h("thead", {}, h("tr", {}, h("th", {}, "class"), h("th", {}, "logit"), h("th", {}, "softmax"), h("th", {}, "target"), h("th", {}, "log p"))),
+  function computeCe() {
+    return ce.run(async (out) => {
+      const z = parseList(store.state.ce);
+      if (z.error) return out.error(`Logits: ${z.error}`);
+      if (store.state.cls >= z.values.length) return out.error(`The target class must be between 0 and ${z.values.length - 1} (there are ${z.values.length} logits).`);
+      try {
+        const response = await api.loss({ function: "cross_entropy", input: z.values, target: store.state.cls, label_smoothing: store.state.smooth });
+        out.show(
           h(
-            "tbody",
-            {},
-            z.values.map((v, i) =>
-              h(
-                "tr",
-                {},
-                h("td", {}, i === store.state.cls ? `${i} (target)` : String(i)),
-                h("td", { class: "num" }, formatNumber(v, 4)),
-                h("td", { class: "num" }, formatNumber(response.probabilities[i], 4)),
-                h("td", { class: "num" }, formatNumber(response.target_distribution[i], 4)),
-                h("td", { class: "num" }, formatNumber(response.log_probabilities[i], 4)),
+            "table",
+            { class: "value-table" },
+            h("thead", {}, h("tr", {}, h("th", {}, "class"), h("th", {}, "logit"), h("th", {}, "softmax"), h("th", {}, "target"), h("th", {}, "log p"))),
+            h(
+              "tbody",
+              {},
+              z.values.map((v, i) =>
+                h(
+                  "tr",
+                  {},
+                  h("td", {}, i === store.state.cls ? `${i} (target)` : String(i)),
+                  h("td", { class: "num" }, formatNumber(v, 4)),
+                  h("td", { class: "num" }, formatNumber(response.probabilities[i], 4)),
+                  h("td", { class: "num" }, formatNumber(response.target_distribution[i], 4)),
+                  h("td", { class: "num" }, formatNumber(response.log_probabilities[i], 4)),
+                ),
               ),
             ),
           ),
-        ),
-        h("p", { class: "calc-result" }, "Cross-entropy = −Σ target · log p = ", h("strong", { class: "result", dataset: { testid: "ce-loss" } }, formatNumber(response.loss, 6))),
-      );
-      ce.root.dataset.loss = JSON.stringify(response.loss);
-    } catch (error) {
-      ce.error(error.message);
-    }
+          h("p", { class: "calc-result" }, "Cross-entropy = −Σ target · log p = ", h("strong", { class: "result", dataset: { testid: "ce-loss" } }, formatNumber(response.loss, 6))),
+        );
+        if (out.isLatest()) ce.root.dataset.loss = JSON.stringify(response.loss);
+      } catch (error) {
+        out.error(error.message);
+      }
+    });
   }
 
   const curvesSoon = debounce(computeCurves, 150);
@@ -267,23 +277,44 @@ function listField({ testid, label, get, set }) {
   return { root: h("div", { class: "field" }, h("label", { htmlFor: id }, label), input), input };
 }
 
+/**
+ * A calculator's output area. `run(task)` dims the shown result (class `stale`) until the
+ * latest task's answer arrives (`show`) or it fails (`error`: the reason beside the
+ * still-dimmed result). Answers to superseded tasks are dropped.
+ */
 function outputArea(container, ...fields) {
-  const out = h("div", { class: "calc-out", aria: { live: "polite" } });
-  const message = h("p", { class: "field-msg field-msg-error", role: "alert" });
+  const out = h("div", { class: "calc-out", aria: { live: "polite" }, dataset: { testid: `${container.dataset.testid}-out` } });
+  const message = h("p", { class: "field-msg field-msg-error calc-error", role: "alert", dataset: { testid: `${container.dataset.testid}-error` }, hidden: true });
   replaceChildren(container, ...fields, message, out);
-  return {
+  let latest = 0;
+  const area = {
     root: container,
     show(...children) {
       message.textContent = "";
+      message.hidden = true;
       replaceChildren(out, ...children);
-      out.removeAttribute("data-stale");
-      container.removeAttribute("data-stale");
+      out.classList.remove("stale");
+      container.dataset.stale = "false";
     },
     error(text) {
       message.textContent = text;
+      message.hidden = false;
+      out.classList.add("stale");
       container.dataset.stale = "true";
     },
+    /** Run `task()` (which calls show/error itself); only the latest call may report. */
+    async run(task) {
+      const id = ++latest;
+      out.classList.add("stale");
+      const guard = (fn) => (...args) => id === latest && fn(...args);
+      try {
+        await task({ show: guard(area.show), error: guard(area.error), isLatest: () => id === latest });
+      } catch (error) {
+        if (id === latest) area.error(error?.message ?? String(error));
+      }
+    },
   };
+  return area;
 }
 
 function buildListCalc(container, spec) {

@@ -1,9 +1,12 @@
 // /arithmetic: convolution sizes with no data. The server computes the geometry, the
-// receptive fields and the filled-in formula (POST /api/v1/geometry); this view draws the
-// input, padding and output cells, links them on hover, and writes equivalent code.
+// receptive fields and the formula with this setting's numbers filled in (POST
+// /api/v1/geometry); this view draws the input, padding and output cells, links them on
+// hover, and writes equivalent code. It computes no size: a setting the server refuses
+// shows the server's reason beside the dimmed last result.
 
 import * as api from "../api.js";
 import { byTestId, debounce, h, replaceChildren, sizeCanvas } from "../dom.js";
+import { formatShape } from "../render/format.js";
 import { drawGrid, gridLayout, outlineCells } from "../render/grid.js";
 import { createStore, field } from "../state.js";
 import { createCopyButton } from "./widgets/copy-button.js";
@@ -11,6 +14,8 @@ import { createNotice } from "./widgets/notice.js";
 import { createSliderField } from "./widgets/slider-field.js";
 import { canvasPoint } from "./shared.js";
 
+// How large a grid this page draws (a page choice, not a server limit); the server says
+// which settings are valid.
 const LIMITS = { h: [1, 32], w: [1, 32], kh: [1, 7], kw: [1, 7], s: [1, 4], d: [1, 4], p: [0, 6], ph: [0, 6], pw: [0, 6], pt: [0, 6], pb: [0, 6], pl: [0, 6], pr: [0, 6], op: [0, 3] };
 const FORMS = { int: "p (all sides)", pair: "[ph, pw]", four: "[top, bottom, left, right]", valid: '"valid" (none)', same: '"same"', full: '"full"' };
 const TRANSPOSED_FORMS = ["int", "pair"];
@@ -57,35 +62,6 @@ export function requestBody(s) {
   return body;
 }
 
-function sidePadding(s) {
-  if (s.pf === "int") return [s.p, s.p, s.p, s.p];
-  if (s.pf === "pair") return [s.ph, s.ph, s.pw, s.pw];
-  if (s.pf === "four") return [s.pt, s.pb, s.pl, s.pr];
-  if (s.pf === "full") return [s.d * (s.kh - 1), s.d * (s.kh - 1), s.d * (s.kw - 1), s.d * (s.kw - 1)];
-  return null; // valid: 0; same: always fits
-}
-
-/** Why the setting is not a valid convolution (null if it is). Keeps sliders in range. */
-export function refusal(s) {
-  const ekh = s.d * (s.kh - 1) + 1;
-  const ekw = s.d * (s.kw - 1) + 1;
-  if (s.tr) {
-    if (s.op >= s.s && s.op >= s.d) return `output_padding must be smaller than the stride (${s.s}) or the dilation (${s.d}), as in PyTorch.`;
-    const [ph, pw] = s.pf === "pair" ? [s.ph, s.pw] : [s.p, s.p];
-    const oh = (s.h - 1) * s.s - 2 * ph + ekh + s.op;
-    const ow = (s.w - 1) * s.s - 2 * pw + ekw + s.op;
-    if (oh < 1 || ow < 1) return `That padding crops the transposed output to ${oh}×${ow}; it must be at least 1×1.`;
-    return null;
-  }
-  if (s.pf === "same") return null;
-  const [t, b, l, r] = sidePadding(s) ?? [0, 0, 0, 0];
-  if (ekh > s.h + t + b || ekw > s.w + l + r) {
-    const spread = s.d > 1 ? ` (dilation ${s.d} spreads it to ${ekh}×${ekw})` : "";
-    return `The ${s.kh}×${s.kw} kernel${spread} would not fit in the padded ${s.h + t + b}×${s.w + l + r} input.`;
-  }
-  return null;
-}
-
 const tuple = (a, b) => (a === b ? String(a) : `(${a}, ${b})`);
 
 /** Equivalent PyTorch code for the setting and the geometry the API returned. */
@@ -109,7 +85,7 @@ export function pytorchCode(s, g) {
       pad = `nn.ZeroPad2d((${l}, ${r}, ${t}, ${b}))`;
     }
     if (s.pf === "same" && s.s > 1) note = `# PyTorch's padding="same" needs stride 1; these are the amounts "same" gives here (top ${t}, bottom ${b}, left ${l}, right ${r}).`;
-    if (s.pf === "full") note = "# \"full\" padding: dilation * (kernel - 1) on every side.";
+    if (s.pf === "full") note = `# "full" padding (the server's amounts): top ${t}, bottom ${b}, left ${l}, right ${r}.`;
     const conv = `nn.Conv2d(1, 1, kernel_size=${k}, stride=${s.s}, padding=${padding}, dilation=${s.d})`;
     if (note) lines.push(note);
     if (pad) lines.push("# Conv2d pads both sides alike, so uneven padding comes first as its own layer.", `layer = nn.Sequential(${pad}, ${conv})`);
@@ -144,8 +120,6 @@ export function mount(root) {
 
   async function compute() {
     const s = { ...store.state };
-    const reason = refusal(s);
-    if (reason) return notice.error(reason);
     const id = ++requestId;
     const body = requestBody(s);
     stage.setAttribute("aria-busy", "true");
@@ -153,7 +127,7 @@ export function mount(root) {
       const response = await api.geometry(body);
       if (id !== requestId) return;
       notice.clear();
-      delete stage.dataset.stale;
+      setStale(false);
       result = { ...response, settings: s, body };
       hover = null;
       hoverInfo.textContent = hoverHint;
@@ -161,13 +135,19 @@ export function mount(root) {
       stage.dataset.renders = String(Number(stage.dataset.renders || 0) + 1);
     } catch (error) {
       if (id !== requestId) return;
-      notice.error(error.message);
-      if (result) stage.dataset.stale = "true";
+      notice.error(`The server refused this setting. ${error.message}`);
+      setStale(Boolean(result));
     } finally {
       if (id === requestId) stage.removeAttribute("aria-busy");
     }
   }
   const computeSoon = debounce(compute, 80);
+
+  /** Dim the drawn result while it does not match the settings (class `stale`). */
+  function setStale(stale) {
+    stage.dataset.stale = String(stale);
+    for (const id of ["figures", "formula", "output-size-line", "code"]) byTestId(root, id).classList.toggle("stale", stale);
+  }
 
   store.subscribe((state) => {
     settings.sync(state);
@@ -248,18 +228,16 @@ export function mount(root) {
     const g = result.geometry;
     const s = result.settings;
     const [t, b, l, r] = g.padding;
-    byTestId(root, "input-caption").textContent = s.tr ? `${e.H}×${e.W}` : `${e.H}×${e.W}${t + b + l + r ? `, padded to ${e.rows}×${e.cols}` : ""}`;
-    byTestId(root, "output-caption").textContent = `${g.output[0]}×${g.output[1]}`;
-    byTestId(root, "output-size").textContent = `${g.output[0]} × ${g.output[1]}`;
-    const general = s.tr
-      ? "out = (in − 1)·stride − 2·padding + dilation·(kernel − 1) + output_padding + 1"
-      : "out = ⌊(in + pad_before + pad_after − dilation·(kernel − 1) − 1) / stride⌋ + 1";
+    byTestId(root, "input-caption").textContent = s.tr ? formatShape(g.input) : `${formatShape(g.input)}${t + b + l + r ? `, padded to ${formatShape([e.rows, e.cols])}` : ""}`;
+    byTestId(root, "output-caption").textContent = formatShape(g.output);
+    byTestId(root, "output-size").textContent = formatShape(g.output);
+    const formula = g.formula;
     replaceChildren(
       byTestId(root, "formula"),
       h("span", { class: "formula-title" }, s.tr ? "Transposed convolution output size" : "Convolution output size"),
-      h("span", {}, general),
-      h("span", { dataset: { testid: "formula-rows" } }, `height: ${result.formula.rows.replace(/\*/g, "·").replace(/ - /g, " − ")}`),
-      h("span", { dataset: { testid: "formula-cols" } }, `width: ${result.formula.cols.replace(/\*/g, "·").replace(/ - /g, " − ")}`),
+      h("span", { dataset: { testid: "formula-general" } }, formula.general ?? ""),
+      h("span", {}, "height: ", h("span", { dataset: { testid: "formula-rows" } }, formula.rows)),
+      h("span", {}, "width: ", h("span", { dataset: { testid: "formula-cols" } }, formula.cols)),
       h("span", { class: "hint" }, s.tr
         ? `Padding ${tuple(s.pf === "pair" ? s.ph : s.p, s.pf === "pair" ? s.pw : s.p)} is cropped from each side of the full transposed output.`
         : `Padding: top ${t}, bottom ${b}, left ${l}, right ${r}. Effective kernel ${g.effective_kernel[0]}×${g.effective_kernel[1]}.`),
@@ -334,40 +312,15 @@ function buildSettings(container, store) {
   for (const key of Object.keys(labels)) {
     fields[key] = createSliderField({ label: labels[key], testid: key, value: store.state[key], min: LIMITS[key][0], max: LIMITS[key][1], onChange: (v) => store.set({ [key]: v }) });
   }
-  const form = h("select", { id: "arith-padding-form", dataset: { testid: "padding-form" }, onChange: () => trySet({ pf: form.value }) });
-  const formMsg = h("span", { class: "field-msg", dataset: { testid: "padding-form-msg" } });
+  const form = h("select", { id: "arith-padding-form", dataset: { testid: "padding-form" }, onChange: () => store.set({ pf: form.value }) });
   const transposed = h("input", { type: "checkbox", id: "arith-transposed", dataset: { testid: "transposed" }, onChange: () => toggleTransposed() });
-
-  function trySet(patch) {
-    const reason = refusal({ ...store.state, ...patch });
-    if (reason) {
-      formMsg.textContent = `${reason} Kept the previous setting.`;
-      formMsg.classList.add("field-msg-error");
-      sync(store.state);
-      return;
-    }
-    formMsg.textContent = "";
-    formMsg.classList.remove("field-msg-error");
-    store.set(patch);
-  }
 
   function toggleTransposed() {
     const tr = transposed.checked;
     const patch = { tr };
     if (tr && !TRANSPOSED_FORMS.includes(store.state.pf)) patch.pf = "int";
     if (tr) patch.op = 0;
-    // Find the nearest valid setting by shrinking what can make it invalid.
-    let next = { ...store.state, ...patch };
-    for (const key of ["p", "ph", "pw", "d", "kh", "kw"]) {
-      while (refusal(next) && next[key] > LIMITS[key][0] && ["p", "ph", "pw"].includes(key) === tr) next = { ...next, [key]: next[key] - 1 };
-    }
-    if (refusal(next)) {
-      formMsg.textContent = `${refusal(next)} Kept the previous setting.`;
-      formMsg.classList.add("field-msg-error");
-      transposed.checked = !tr;
-      return;
-    }
-    store.set(Object.fromEntries(Object.keys(next).filter((k) => next[k] !== store.state[k]).map((k) => [k, next[k]])));
+    store.set(patch);
   }
 
   const group = (legend, ...children) => h("fieldset", {}, h("legend", {}, legend), ...children);
@@ -382,7 +335,7 @@ function buildSettings(container, store) {
     group("Kernel", h("div", { class: "field-row" }, fields.kh.root, fields.kw.root), h("div", { class: "field-row" }, fields.s.root, fields.d.root)),
     group(
       "Padding",
-      h("div", { class: "field" }, h("label", { htmlFor: "arith-padding-form" }, "Form"), form, formMsg),
+      h("div", { class: "field" }, h("label", { htmlFor: "arith-padding-form" }, "Form"), form),
       padBoxes.int,
       padBoxes.pair,
       padBoxes.four,
@@ -396,20 +349,7 @@ function buildSettings(container, store) {
     transposed.checked = s.tr;
     for (const [name, box] of Object.entries(padBoxes)) box.hidden = s.pf !== name;
     fields.op.root.hidden = !s.tr;
-    for (const [key, f] of Object.entries(fields)) {
-      const current = s[key];
-      f.setValue(current);
-      let hi = current;
-      while (hi < LIMITS[key][1] && !refusal({ ...s, [key]: hi + 1 })) hi += 1;
-      let lo = current;
-      while (lo > LIMITS[key][0] && !refusal({ ...s, [key]: lo - 1 })) lo -= 1;
-      f.setBounds({
-        min: lo,
-        max: hi,
-        minReason: lo > LIMITS[key][0] ? refusal({ ...s, [key]: lo - 1 }) : "",
-        maxReason: hi < LIMITS[key][1] ? refusal({ ...s, [key]: hi + 1 }) : "",
-      });
-    }
+    for (const [key, f] of Object.entries(fields)) f.setValue(s[key]);
   }
   return { sync };
 }

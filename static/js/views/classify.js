@@ -27,14 +27,17 @@ export function mount(root) {
   }
 
   // data-busy: "1" while a drawing waits for its debounce or a prediction is in flight.
-  const busy = (on) => { root.dataset.busy = on ? "1" : "0"; };
+  let drawingPending = false; // a drawing waits for its debounce
+  let inFlight = 0;
+  const busy = () => { root.dataset.busy = drawingPending || inFlight ? "1" : "0"; };
 
   async function predict(request, source) {
     const mine = ++token;
     controller?.abort();
     controller = new AbortController();
     stale(true);
-    busy(true);
+    inFlight += 1;
+    busy();
     try {
       const body = await modelPredict(MODEL, { ...request, trace: SOFTMAX, signal: controller.signal });
       if (mine !== token) return;
@@ -44,8 +47,10 @@ export function mount(root) {
       if (error?.name === "AbortError" || mine !== token) return;
       notice.error(error.message);
       $("notice").scrollIntoView({ block: "nearest" });
+    } finally {
+      inFlight -= 1;
+      busy();
     }
-    busy(false);
   }
 
   function show(body, source) {
@@ -112,18 +117,19 @@ export function mount(root) {
   const pad = createDrawPad($("draw-canvas"), {
     onChange: (strokes) => {
       store.set({ sample: -1 });
-      if (strokes) {
-        busy(true);
-        sendDrawing();
-      } else {
-        sendDrawing.cancel();
-        busy(false);
-      }
+      drawingPending = strokes > 0;
+      if (strokes) sendDrawing();
+      else sendDrawing.cancel();
+      busy();
     },
   });
   const sendDrawing = debounce(async () => {
-    if (pad.isEmpty()) return;
-    predict({ image: await pad.blob() }, "Your drawing, preprocessed the MNIST way (cropped, scaled to 20×20, centred by mass).");
+    drawingPending = false;
+    if (pad.isEmpty()) return busy();
+    inFlight += 1; // the PNG encoding counts as in flight
+    const image = await pad.blob();
+    inFlight -= 1;
+    predict({ image }, "Your drawing, preprocessed the MNIST way (cropped, scaled to 20×20, centred by mass).");
   }, 200);
   $("undo").addEventListener("click", () => pad.undo());
   $("clear").addEventListener("click", () => pad.clear());

@@ -26,7 +26,7 @@ const SCHEMA = {
   target: field.text("sobel_x"),
   opt: field.choice("sgd", ["sgd", "adam"]),
   lr: field.number(0), // 0: the optimizer's default
-  steps: field.int(200, { min: 1, max: 2000 }),
+  steps: field.int(200, { min: 1 }), // the server's bound: GET /api/v1/limits (max_learn_steps)
   every: field.int(5, { min: 1, max: 100 }),
   size: field.choice("64", ["32", "64", "128"]),
   seed: field.int(0, { min: 0, max: 99999 }),
@@ -274,12 +274,13 @@ function buildSettings(container, store) {
     );
     return { control, root: h("div", { class: "field" }, h("label", { htmlFor: id }, label), control) };
   };
-  const sample = select("learn-sample", "Image", [["scene", "Scene"], ["shapes", "Shapes"], ["checkerboard", "Checkerboard"], ["text", "Text"], ["gradient", "Gradient"], [NOISE, "Random noise (easiest)"]], "sample", "sample");
+  // The samples come from GET /api/v1/samples; until they arrive the select holds the current one.
+  const sample = select("learn-sample", "Image", [[store.state.sample, store.state.sample]], "sample", "sample");
   const target = select("learn-target", "Target kernel", [[store.state.target, store.state.target]], "target", "target");
   const opt = select("learn-opt", "Optimizer", [["sgd", "Gradient descent + momentum"], ["adam", "Adam"]], "opt", "optimizer");
   const size = select("learn-size", "Image size (longest side)", [["32", "32 px"], ["64", "64 px"], ["128", "128 px"]], "size", "size");
   const pace = select("learn-pace", "Show progress", [["slow", "Slow motion (about 11 updates/s)"], ["fast", "As fast as the server computes"]], "pace", "pace");
-  const steps = createNumberField({ label: "Steps", testid: "steps", value: store.state.steps, min: 1, max: 2000, onChange: (v) => store.set({ steps: v }) });
+  const steps = createNumberField({ label: "Steps", testid: "steps", value: store.state.steps, min: 1, onChange: (v) => store.set({ steps: v }) });
   const every = createNumberField({ label: "Update every … steps", testid: "every", value: store.state.every, min: 1, max: 100, onChange: (v) => store.set({ every: v }) });
   const seed = createNumberField({ label: "Seed (random start)", testid: "seed", value: store.state.seed, min: 0, max: 99999, onChange: (v) => store.set({ seed: v }) });
 
@@ -312,14 +313,24 @@ function buildSettings(container, store) {
     h("fieldset", {}, h("legend", {}, "How"), opt.root, h("div", { class: "field" }, h("label", { htmlFor: "learn-lr" }, "Learning rate"), lrInput, lrMsg), h("div", { class: "field-row" }, steps.root, every.root), seed.root, pace.root),
   );
 
-  api
-    .listKernels()
-    .then((kernels) => {
-      const usable = kernels.filter((k) => k.values.length <= 15 && k.values[0].length <= 15);
+  const loadMsg = h("p", { class: "field-msg field-msg-error", role: "alert", dataset: { testid: "settings-error" }, hidden: true });
+  container.prepend(loadMsg);
+  Promise.all([api.listSamples(), api.listKernels(), api.getLimits()])
+    .then(([samples, kernels, limits]) => {
+      const options = [...samples.map((k) => [k.name, k.label]), [NOISE, "Random noise (easiest)"]];
+      replaceChildren(sample.control, options.map(([value, text]) => h("option", { value, selected: value === store.state.sample }, text)));
+      if (!options.some(([value]) => value === store.state.sample)) store.set({ sample: options[0][0] });
+      const side = limits.max_learn_kernel_side?.value ?? Infinity;
+      const usable = kernels.filter((k) => k.values.length <= side && k.values[0].length <= side);
       replaceChildren(target.control, usable.map((k) => h("option", { value: k.name, selected: k.name === store.state.target }, `${k.label} (${k.values.length}×${k.values[0].length})`)));
-      if (!usable.some((k) => k.name === store.state.target)) store.set({ target: usable[0]?.name ?? "sobel_x" });
+      if (!usable.some((k) => k.name === store.state.target)) store.set({ target: usable[0]?.name ?? store.state.target });
+      const most = limits.max_learn_steps?.value;
+      if (most) steps.setBounds({ min: 1, max: most, maxReason: `The server runs at most ${most} steps (${limits.max_learn_steps.env}).` });
+      const image = limits.max_learn_image_side?.value ?? Infinity;
+      for (const option of size.control.options) option.disabled = Number(option.value) > image;
     })
-    .catch(() => {
-      /* keep the one option; a failed start will say why */
+    .catch((error) => {
+      loadMsg.textContent = `Could not load the samples, kernels and limits: ${error.message}`;
+      loadMsg.hidden = false;
     });
 }

@@ -1,18 +1,20 @@
 // /pooling: max and average pooling played window by window. The server computes the
-// trace (POST /api/v1/pool2d with trace: true); this view replays it with the Player.
+// trace, the sizes and the size formula (POST /api/v1/pool2d with trace: true), and says
+// why a setting cannot be pooled; this view replays the trace with the Player.
 
 import * as api from "../api.js";
 import { byTestId, debounce, h, replaceChildren, sizeCanvas } from "../dom.js";
 import { Player } from "../player.js";
-import { diverging, maxAbs, mix } from "../render/colors.js";
-import { formatNumber } from "../render/format.js";
+import { colorRule, diverging, loadColormaps, maxAbs, mix } from "../render/colors.js";
+import { finiteRange, formatNumber, formatShape } from "../render/format.js";
 import { drawGrid, gridLayout, outlineCells } from "../render/grid.js";
 import { outlineWindow } from "../render/steps.js";
 import { createStore, field } from "../state.js";
 import { createMatrixEditor, resizeMatrix } from "./widgets/matrix-editor.js";
 import { createNotice } from "./widgets/notice.js";
 import { bindPlayerKeys, createPlayerControls } from "./widgets/player-controls.js";
-import { bindCellHover, bindOutputSeek, createSpecFields, drawOutputCanvas, outputCells, stepHeading, stepsUsing, syncSpecFields } from "./shared.js";
+import { createRangeLabel } from "./widgets/range-label.js";
+import { bindCellHover, bindOutputSeek, createSpecFields, drawOutputCanvas, outputCells, showFormula, stepHeading, stepsUsing, syncSpecFields } from "./shared.js";
 
 export const HIGHLIGHT = "#d62c6a"; // the chosen maximum
 const DEFAULT_INPUT = [
@@ -23,6 +25,7 @@ const DEFAULT_INPUT = [
   [9, 4, 2, 0, 3, 5],
   [2, 8, 6, 1, 4, 0],
 ];
+// What this page offers (a teaching size); the server says which combinations can be pooled.
 const LIMITS = { rows: [1, 8], cols: [1, 8], k: [1, 5], stride: [1, 5], padding: [0, 2], dil: [1, 3] };
 
 const SCHEMA = {
@@ -36,22 +39,6 @@ const SCHEMA = {
   cip: field.bool(true),
   step: field.int(0, { min: 0, max: 400 }),
 };
-
-/** Why a setting cannot be pooled (null if it can). */
-export function refusal(s) {
-  const H = s.x.length;
-  const W = s.x[0].length;
-  if (s.padding > Math.floor(s.k / 2)) {
-    return `Padding can be at most half the kernel size (⌊${s.k}/2⌋ = ${Math.floor(s.k / 2)}), as in PyTorch.`;
-  }
-  if (s.dil > 1 && s.mode !== "max") return "Dilation applies to max pooling only (as in PyTorch).";
-  const span = s.dil * (s.k - 1) + 1; // the window's extent with its gaps
-  if (span > H + 2 * s.padding || span > W + 2 * s.padding) {
-    const spread = s.dil > 1 ? ` (dilation ${s.dil} spreads it over ${span}×${span})` : "";
-    return `The ${s.k}×${s.k} window${spread} would be larger than the padded input (${H + 2 * s.padding}×${W + 2 * s.padding}).`;
-  }
-  return null;
-}
 
 export function mount(root) {
   const store = createStore(SCHEMA);
@@ -71,10 +58,19 @@ export function mount(root) {
   byTestId(root, "player").append(createPlayerControls(player, { label: "Pooling steps" }).root);
   bindPlayerKeys(player);
 
+  const ranges = { input: createRangeLabel({ testid: "input-range" }), output: createRangeLabel({ testid: "output-range" }) };
+  for (const [name, label] of Object.entries(ranges)) canvases[name].closest("figure").append(label.root);
+
+  /** A failed request: say why next to the control that caused it and dim the old result. */
+  function fail(message) {
+    notice.error(message);
+    const beside = settings.showError(message);
+    if (result) stage.classList.add("stale");
+    (beside ?? byTestId(root, "notice")).scrollIntoView?.({ block: "nearest" });
+  }
+
   async function compute() {
     const s = store.state;
-    const reason = refusal(s);
-    if (reason) return notice.error(reason);
     const id = ++requestId;
     stage.setAttribute("aria-busy", "true");
     const body = { input: s.x, mode: s.mode, kernel_size: s.k, stride: s.stride, padding: s.padding, ceil_mode: s.ceil, trace: true };
@@ -84,11 +80,13 @@ export function mount(root) {
       const response = await api.pool2d(body);
       if (id !== requestId) return;
       notice.clear();
+      settings.clearError();
+      stage.classList.remove("stale");
       result = response;
       player.setCount(response.steps.length, { index: store.state.step });
       render();
     } catch (error) {
-      if (id === requestId) notice.error(error.message);
+      if (id === requestId) fail(error.message);
     } finally {
       if (id === requestId) stage.removeAttribute("aria-busy");
     }
@@ -174,16 +172,22 @@ export function mount(root) {
       outlineCells(ctx, layout, ar, ac, ar, ac, { color: HIGHLIGHT, width: 4 });
     }
     if (hoverInput) outlineCells(ctx, layout, hoverInput[0], hoverInput[1], hoverInput[0], hoverInput[1], { color: "#1d4ed8", width: 3, dash: [4, 3] });
-    byTestId(root, "input-caption").textContent = `${e.H}×${e.W}${e.t || e.l ? `, padded to ${e.hp}×${e.wp}` : ""}`;
+    byTestId(root, "input-caption").textContent = `${formatShape([e.H, e.W])}${e.t || e.l ? `, padded to ${formatShape([e.hp, e.wp])}` : ""}`;
+    const { min, max } = finiteRange(s.x);
+    ranges.input.show({ min, max, vmin: -scale, vmax: scale });
   }
 
   function drawOutput(size) {
     const [ho, wo] = result.geometry.output;
     Object.assign(canvases.output.dataset, { cell: size, gap: 2, x0: 2, y0: 2 });
     const users = hoverInput ? usersOf(hoverInput) : [];
+    // The input's scale, so a pooled value has the colour of the input cell it came from.
     const scale = maxAbs(store.state.x.flat());
     layouts.output = drawOutputCanvas(canvases.output, result.output, [ho, wo], { size, margin: 2, steps: result.steps, index: player.index, scale, users, usersColor: "#1d4ed8" });
-    byTestId(root, "output-caption").textContent = `${ho}×${wo}`;
+    byTestId(root, "output-caption").textContent = formatShape([ho, wo]);
+    const { min, max } = finiteRange(result.output);
+    ranges.output.show({ min, max, vmin: -scale, vmax: scale });
+    showFormula(byTestId(root, "formula"), result.geometry);
   }
 
   function usersOf(cell) {
@@ -259,16 +263,26 @@ export function mount(root) {
 
   new ResizeObserver(debounce(render, 60)).observe(stage);
   settings.sync(store.state);
-  compute();
+  loadColormaps().then(
+    () => {
+      byTestId(root, "color-rule").textContent = colorRule();
+      compute();
+    },
+    (error) => notice.error(`Could not load the colour tables. ${error.message}`),
+  );
 }
 
 function buildSettings(container, store) {
-  const set = (patch) => store.set({ ...patch, step: 0 });
+  let edited = null; // the control changed last: a server error is shown next to it
+  const set = (patch, control = null) => {
+    edited = control;
+    store.set({ ...patch, step: 0 });
+  };
   const radio = (name, value, text) =>
-    h("label", {}, h("input", { type: "radio", name, value, dataset: { testid: `${name}-${value}` }, onChange: () => set({ [name]: value, ...(value === "avg" ? { dil: 1 } : {}) }) }), text);
+    h("label", {}, h("input", { type: "radio", name, value, dataset: { testid: `${name}-${value}` }, onChange: () => set({ [name]: value, ...(value === "avg" ? { dil: 1 } : {}) }, "mode") }), text);
   const modeGroup = h("div", { class: "choice-group", role: "radiogroup", aria: { label: "Pooling" } }, radio("mode", "max", "Max"), radio("mode", "avg", "Average"));
   const check = (key, testid, text) => {
-    const box = h("input", { type: "checkbox", id: `pool-${key}`, dataset: { testid }, onChange: () => set({ [key]: box.checked }) });
+    const box = h("input", { type: "checkbox", id: `pool-${key}`, dataset: { testid }, onChange: () => set({ [key]: box.checked }, key) });
     return { box, root: h("label", { class: "check" }, box, text) };
   };
   const ceil = check("ceil", "ceil-mode", "ceil_mode (round the output size up)");
@@ -285,7 +299,6 @@ function buildSettings(container, store) {
   const fields = createSpecFields(spec, {
     store,
     limits: LIMITS,
-    refusal,
     onChange: set,
     testid: (key) => ({ k: "kernel-size", dil: "dilation" })[key] ?? key,
     hint: (key) => (key === "dil" ? "Max pooling only." : ""),
@@ -313,19 +326,39 @@ function buildSettings(container, store) {
     h("fieldset", {}, h("legend", {}, "Input"), h("div", { class: "field-row" }, fields.rows.root, fields.cols.root), editorBox, shuffle),
   );
 
+  const modeMsg = h("p", { class: "field-msg field-msg-error", hidden: true, dataset: { testid: "mode-msg" } });
+  modeGroup.after(modeMsg);
+  const messages = {
+    mode: { root: modeMsg, showError: (t) => Object.assign(modeMsg, { textContent: t, hidden: false }), clearError: () => Object.assign(modeMsg, { textContent: "", hidden: true }) },
+  };
+  messages.ceil = messages.mode;
+  messages.cip = messages.mode;
+  let shownError = null;
+
   let shape = "";
   return {
+    /** Show a server error next to the control changed last; returns that node. */
+    showError(message) {
+      this.clearError();
+      shownError = fields[edited] ?? messages[edited] ?? (edited === "x" ? editor : null);
+      shownError?.showError(message);
+      return shownError?.root ?? null;
+    },
+    clearError() {
+      shownError?.clearError();
+      shownError = null;
+    },
     sync(s) {
       for (const input of modeGroup.querySelectorAll("input")) input.checked = input.value === s.mode;
       ceil.box.checked = s.ceil;
       cip.box.checked = s.cip;
       cip.box.disabled = s.mode !== "avg";
       fields.dil.setDisabled(s.mode !== "max");
-      syncSpecFields(fields, spec, { limits: LIMITS, refusal }, s);
+      syncSpecFields(fields, spec, s);
       const nextShape = `${s.x.length}x${s.x[0].length}`;
       if (nextShape !== shape) {
         shape = nextShape;
-        editor = createMatrixEditor({ label: "Input", testid: "input-editor", values: s.x, onChange: (values) => set({ x: values }) });
+        editor = createMatrixEditor({ label: "Input", testid: "input-editor", values: s.x, onChange: (values) => set({ x: values }, "x") });
         replaceChildren(editorBox, editor.root);
       } else editor.setValues(s.x);
     },

@@ -1,6 +1,6 @@
 // Small helpers shared by the views.
 
-import { h, sizeCanvas } from "../dom.js";
+import { h, replaceChildren, sizeCanvas } from "../dom.js";
 import { formatNumber } from "../render/format.js";
 import { gridLayout } from "../render/grid.js";
 import { drawStepOutput } from "../render/steps.js";
@@ -36,6 +36,22 @@ export function equation(windowValues, kernelValues, { limit = 25 } = {}) {
   const terms = windowValues.map((v, n) => `${term(v)}×${term(kernelValues[n])}`);
   if (terms.length > limit) return `${terms.slice(0, limit).join(" + ")} + … (${terms.length} products)`;
   return terms.join(" + ");
+}
+
+/**
+ * Print the API's size formula (`geometry.formula`: general rule, rows and columns with
+ * this request's numbers, each ending in "= <size>") into `node`. Never computed here.
+ */
+export function showFormula(node, geometry) {
+  const formula = geometry?.formula;
+  if (!formula) return replaceChildren(node, h("span", { class: "hint" }, "The server sent no size formula."));
+  return replaceChildren(
+    node,
+    h("span", { class: "formula-title" }, "Output size"),
+    h("span", { class: "formula-line", dataset: { testid: "formula-rows", formula: formula.rows } }, h("span", { class: "formula-axis" }, "rows "), formula.rows),
+    h("span", { class: "formula-line", dataset: { testid: "formula-cols", formula: formula.cols } }, h("span", { class: "formula-axis" }, "columns "), formula.cols),
+    h("span", { class: "hint formula-general" }, formula.general),
+  );
 }
 
 // ---- replaying a trace of window steps (/step, /pooling) ------------------------------
@@ -105,9 +121,10 @@ export function drawOutputCanvas(canvas, output, [rows, cols], { size, margin, .
 
 /**
  * One number field per entry of `spec` ({ label, get(state), patch(state, v) }), within
- * `limits[key]` and checked with `refusal`; onChange(patch) when one changes.
+ * `limits[key]`; onChange(patch, key) when one changes. Whether a combination can be
+ * computed is the server's to say: the view shows its answer with `field.showError`.
  */
-export function createSpecFields(spec, { store, limits, refusal, onChange, testid = (key) => key, hint = () => "" }) {
+export function createSpecFields(spec, { store, limits, onChange, testid = (key) => key, hint = () => "" }) {
   const fields = {};
   for (const [key, f] of Object.entries(spec)) {
     fields[key] = createNumberField({
@@ -117,24 +134,13 @@ export function createSpecFields(spec, { store, limits, refusal, onChange, testi
       value: f.get(store.state),
       min: limits[key][0],
       max: limits[key][1],
-      check: (v) => refusal({ ...store.state, ...f.patch(store.state, v) }),
-      onChange: (v) => onChange(f.patch(store.state, v)),
+      onChange: (v) => onChange(f.patch(store.state, v), key),
     });
   }
   return fields;
 }
 
-/** Show state `s` in the spec's fields, each bounded by the values `refusal` accepts. */
-export function syncSpecFields(fields, spec, { limits, refusal }, s) {
-  for (const [key, f] of Object.entries(spec)) {
-    const current = f.get(s);
-    fields[key].setValue(current);
-    // The largest / smallest value that still gives a valid setting.
-    let hi = current;
-    while (hi < limits[key][1] && !refusal({ ...s, ...f.patch(s, hi + 1) })) hi += 1;
-    let lo = current;
-    while (lo > limits[key][0] && !refusal({ ...s, ...f.patch(s, lo - 1) })) lo -= 1;
-    const maxReason = hi < limits[key][1] ? refusal({ ...s, ...f.patch(s, hi + 1) }) : "";
-    fields[key].setBounds({ min: lo, max: hi, maxReason });
-  }
+/** Show state `s` in the spec's fields. */
+export function syncSpecFields(fields, spec, s) {
+  for (const [key, f] of Object.entries(spec)) fields[key].setValue(f.get(s));
 }

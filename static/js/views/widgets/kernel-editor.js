@@ -5,8 +5,8 @@ import { h, replaceChildren } from "../../dom.js";
 import { createMatrixEditor, resizeMatrix } from "./matrix-editor.js";
 import { createNumberField } from "./number-field.js";
 
-/** createKernelEditor({values, maxSide, onChange}) -> {root, setValues(matrix)} */
-export function createKernelEditor({ values, maxSide, onChange }) {
+/** createKernelEditor({values, maxSide, onChange}) -> {root, setValues(matrix), setMaxSide(n)} */
+export function createKernelEditor({ values, maxSide = Infinity, onChange }) {
   let matrix = values.map((row) => row.slice());
   const box = h("div");
   const size = (label, testid, get, resize) =>
@@ -25,8 +25,10 @@ export function createKernelEditor({ values, maxSide, onChange }) {
     });
   const rows = size("Kernel rows", "kernel-rows", () => matrix.length, (n) => resizeMatrix(matrix, n, matrix[0].length));
   const cols = size("Kernel columns", "kernel-cols", () => matrix[0].length, (n) => resizeMatrix(matrix, matrix.length, n));
-  rows.setBounds({ min: 1, max: maxSide, maxReason: `The server accepts kernels up to ${maxSide}×${maxSide}.` });
-  cols.setBounds({ min: 1, max: maxSide, maxReason: `The server accepts kernels up to ${maxSide}×${maxSide}.` });
+  function bound(side) {
+    for (const field of [rows, cols]) field.setBounds({ min: 1, max: side, maxReason: `The server accepts kernels up to ${side}×${side} (GET /api/v1/limits).` });
+  }
+  bound(maxSide);
   let editor = null;
 
   function build() {
@@ -47,6 +49,8 @@ export function createKernelEditor({ values, maxSide, onChange }) {
 
   return {
     root: h("div", { class: "kernel-editor" }, h("div", { class: "field-row" }, rows.root, cols.root), box),
+    /** The longest side the server accepts (limits.max_kernel_side). */
+    setMaxSide: bound,
     setValues(next) {
       const reshape = next.length !== matrix.length || next[0].length !== matrix[0].length;
       matrix = next.map((row) => row.slice());

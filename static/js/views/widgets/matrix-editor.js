@@ -1,15 +1,32 @@
 // An editable grid of numbers: one text input per cell, tinted with the diverging colour
-// of its value (text flips to white on dark cells). Typed values are validated; a cell
-// that is not a number is marked and the last valid matrix is kept.
+// of its value (text flips to white on dark cells). Typed values are validated: a cell
+// that is not a number, or is larger than ±LIMIT, is marked with the reason, and nothing
+// is reported until every cell is valid again.
 
 import { h, replaceChildren } from "../../dom.js";
 import { css, diverging, maxAbs, textOn } from "../../render/colors.js";
 import { formatNumber, parseNumber } from "../../render/format.js";
 
+/** The largest |value| a cell takes: past it float32 sums lose every digit or overflow. */
+export const LIMIT = 1e6;
+
+/** The text a cell shows for `value`: up to 4 decimals, ASCII minus (it can be retyped). */
+export function cellText(value) {
+  return formatNumber(value, 4).replace("−", "-");
+}
+
+/** Why `text` is not a usable cell value (null when it is): pure, for the editor and tests. */
+export function cellProblem(text, limit = LIMIT) {
+  const value = parseNumber(text);
+  if (value === undefined) return `“${text}” is not a number`;
+  if (Math.abs(value) > limit) return `“${text}” is too large: use a number from −${limit} to ${limit}`;
+  return null;
+}
+
 /**
  * createMatrixEditor({label, testid, values, onChange, scale})
  * `scale()` -> max |value| for the colours (default: the matrix's own).
- * Returns {root, values, setValues(matrix), focusCell(r, c)}.
+ * Returns {root, values, setValues(matrix), repaint(), showError(text), clearError()}.
  */
 export function createMatrixEditor({ label, testid, values, onChange, scale = null }) {
   let matrix = values.map((row) => row.slice());
@@ -29,10 +46,16 @@ export function createMatrixEditor({ label, testid, values, onChange, scale = nu
     );
   }
 
+  /** Columns wide enough for the longest number, so no value is ever cut off. */
+  function sizeColumns() {
+    const chars = Math.max(3, ...matrix.flat().map((v) => cellText(v).length));
+    grid.style.gridTemplateColumns = `repeat(${matrix[0].length}, calc(${chars}ch + 0.9rem))`;
+  }
+
   function build() {
     const rows = matrix.length;
     const cols = matrix[0].length;
-    grid.style.gridTemplateColumns = `repeat(${cols}, minmax(2.1rem, 3rem))`;
+    sizeColumns();
     inputs = matrix.map((row, r) =>
       row.map((value, c) => {
         const input = h("input", {
@@ -40,7 +63,7 @@ export function createMatrixEditor({ label, testid, values, onChange, scale = nu
           inputMode: "decimal",
           autocomplete: "off",
           spellcheck: false,
-          value: formatNumber(value, 4).replace("−", "-"),
+          value: cellText(value),
           aria: { label: `${label}, row ${r + 1}, column ${c + 1}` },
           dataset: { testid: `${testid}-${r}-${c}`, row: r, col: c },
         });
@@ -53,23 +76,28 @@ export function createMatrixEditor({ label, testid, values, onChange, scale = nu
     paint();
   }
 
+  function showMessage(text) {
+    message.textContent = text;
+    message.classList.toggle("field-msg-error", Boolean(text));
+  }
+
   function onCellInput(input, r, c) {
-    const value = parseNumber(input.value);
-    if (value === undefined) {
+    const problem = cellProblem(input.value);
+    if (problem) {
       input.setAttribute("aria-invalid", "true");
-      message.textContent = `Row ${r + 1}, column ${c + 1}: “${input.value}” is not a number, so the last valid value (${formatNumber(matrix[r][c], 4)}) is used.`;
-      message.classList.add("field-msg-error");
+      input.title = problem;
+      showMessage(`Row ${r + 1}, column ${c + 1}: ${problem}. Nothing is sent until it is fixed.`);
       return;
     }
     input.removeAttribute("aria-invalid");
-    if (!grid.querySelector("[aria-invalid]")) {
-      message.textContent = "";
-      message.classList.remove("field-msg-error");
-    }
+    input.removeAttribute("title");
+    const value = parseNumber(input.value);
+    const invalid = grid.querySelector("[aria-invalid]");
+    if (!invalid) showMessage("");
     if (matrix[r][c] === value) return;
     matrix[r][c] = value;
     paint();
-    onChange(matrix.map((row) => row.slice()));
+    if (!invalid) onChange(matrix.map((row) => row.slice()));
   }
 
   function onCellKey(event, r, c, rows, cols) {
@@ -91,20 +119,24 @@ export function createMatrixEditor({ label, testid, values, onChange, scale = nu
     setValues(next) {
       const sameShape = next.length === matrix.length && next[0].length === matrix[0].length;
       matrix = next.map((row) => row.slice());
-      message.textContent = "";
-      message.classList.remove("field-msg-error");
+      showMessage("");
       if (!sameShape) return build();
       inputs.forEach((row, r) =>
         row.forEach((input, c) => {
           if (document.activeElement !== input || parseNumber(input.value) !== matrix[r][c]) {
-            input.value = formatNumber(matrix[r][c], 4).replace("−", "-");
+            input.value = cellText(matrix[r][c]);
           }
           input.removeAttribute("aria-invalid");
+          input.removeAttribute("title");
         }),
       );
+      sizeColumns();
       paint();
     },
     repaint: paint,
+    /** Show why the server refused these numbers (under the grid). */
+    showError: showMessage,
+    clearError: () => showMessage(""),
   };
 }
 

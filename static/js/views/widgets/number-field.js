@@ -7,7 +7,8 @@ import { parseNumber } from "../../render/format.js";
 /**
  * createNumberField({label, testid, value, min, max, step, integer, hint, onChange, check})
  * check(value) -> null if acceptable, else a sentence saying why not.
- * Returns {root, input, value, setValue(v), setBounds({min, max}), setDisabled(bool)}.
+ * Returns {root, input, value, setValue(v), setBounds({min, max}), setDisabled(bool),
+ * showError(text), clearError()}.
  */
 export function createNumberField({ label, testid, value, min = -Infinity, max = Infinity, step = 1, integer = true, hint = "", onChange, check = () => null }) {
   const id = `field-${testid}`;
@@ -82,5 +83,12 @@ export function createNumberField({ label, testid, value, min = -Infinity, max =
     setDisabled(disabled) {
       input.disabled = disabled;
     },
+    /** Show why the server refused the current value (the value stays, to be fixed). */
+    showError(text) {
+      input.setAttribute("aria-invalid", "true");
+      message.textContent = text;
+      message.classList.add("field-msg-error");
+    },
+    clearError: accept,
   };
 }

@@ -1,0 +1,358 @@
+// /step: the settings form and the image-crop picker. They write the store; the view
+// (../step.js) listens to it. Which settings can be computed is the server's to say: an
+// error comes back next to the control that was changed (`showError`).
+
+import { h, replaceChildren, s as svg } from "../../dom.js";
+import { maxAbs } from "../../render/colors.js";
+import { createMatrixEditor, resizeMatrix } from "../widgets/matrix-editor.js";
+import { createNumberField } from "../widgets/number-field.js";
+import { channelName, createSpecFields, padModes, syncSpecFields } from "../shared.js";
+import { EXAMPLES, IMAGE, IMAGE_SIZES, LIMITS, UPLOAD, clampCrop } from "./state.js";
+
+// ---- the settings form --------------------------------------------------------------
+
+export function buildSettings(container, store, { onUpload, imageShape }) {
+  const isImage = () => store.state.ex === IMAGE;
+  // Editing the numbers of the input makes it "custom"; other settings keep an image crop.
+  let edited = null; // the control changed last: a server error is shown next to it
+  const set = (patch, control = null) => {
+    edited = control;
+    store.set({ ex: isImage() && !("x" in patch && !("crop" in patch)) ? IMAGE : "custom", ...patch });
+  };
+  const example = h(
+    "select",
+    {
+      id: "step-example",
+      dataset: { testid: "example" },
+      onChange: () => {
+        const name = example.value;
+        if (name === "custom") return;
+        if (name === IMAGE) {
+          store.set({ ex: IMAGE, step: 0 });
+          return;
+        }
+        const e = EXAMPLES[name];
+        store.set({ ex: name, x: e.x, k: e.k, bias: e.bias, stride: e.stride, padding: e.padding, mode: e.mode, dilation: e.dilation, step: 0 });
+      },
+    },
+    Object.entries(EXAMPLES).map(([name, e]) => h("option", { value: name }, e.label)),
+    h("option", { value: IMAGE }, "A crop of an image (below)"),
+    h("option", { value: "custom" }, "Custom (your edits)"),
+  );
+
+  const channels = h(
+    "select",
+    {
+      id: "step-channels",
+      dataset: { testid: "channels" },
+      onChange: () => {
+        const C = Number(channels.value);
+        const s = store.state;
+        const grow = (stack) => Array.from({ length: C }, (_, ch) => structuredClone(stack[ch] ?? stack[0]));
+        if (isImage()) set({ color: C === 3 ? "rgb" : "gray", k: grow(s.k), step: 0 });
+        else set({ x: grow(s.x), k: grow(s.k), step: 0 });
+      },
+    },
+    h("option", { value: "1" }, "1 (one grid)"),
+    h("option", { value: "3" }, "3 (RGB)"),
+  );
+
+  const mode = h(
+    "select",
+    { id: "step-mode", dataset: { testid: "padding-mode" }, onChange: () => set({ mode: mode.value, step: 0 }, "mode") },
+    padModes.map((m) => h("option", { value: m }, m)),
+  );
+  const modeMsg = h("span", { class: "field-msg", dataset: { testid: "padding-mode-msg" } });
+
+  const spec = {
+    rows: { label: "Input rows", get: (s) => s.x[0].length, patch: (s, v) => ({ x: s.x.map((m) => resizeMatrix(m, v, m[0].length)), ...cropPatch(s, { rows: v }) }) },
+    cols: { label: "Input columns", get: (s) => s.x[0][0].length, patch: (s, v) => ({ x: s.x.map((m) => resizeMatrix(m, m.length, v)), ...cropPatch(s, { cols: v }) }) },
+    kh: { label: "Kernel rows", get: (s) => s.k[0].length, patch: (s, v) => ({ k: s.k.map((m) => resizeMatrix(m, v, m[0].length)) }) },
+    kw: { label: "Kernel columns", get: (s) => s.k[0][0].length, patch: (s, v) => ({ k: s.k.map((m) => resizeMatrix(m, m.length, v)) }) },
+    stride: { label: "Stride", get: (s) => s.stride, patch: (s, v) => ({ stride: v }) },
+    padding: { label: "Padding", get: (s) => s.padding, patch: (s, v) => ({ padding: v }) },
+    dilation: { label: "Dilation", get: (s) => s.dilation, patch: (s, v) => ({ dilation: v }) },
+  };
+  const fields = createSpecFields(spec, { store, limits: LIMITS, onChange: (patch, key) => set({ ...patch, step: 0 }, key) });
+  const bias = createNumberField({ label: "Bias", testid: "bias", value: store.state.bias, integer: false, step: 0.1, onChange: (v) => set({ bias: v }, "bias") });
+
+  const inputEditors = h("div", { class: "editors", dataset: { testid: "input-editors" } });
+  const kernelEditors = h("div", { class: "editors", dataset: { testid: "kernel-editors" } });
+  let editors = { x: [], k: [] };
+
+  function buildEditors() {
+    const s = store.state;
+    const C = s.x.length;
+    editors.x = s.x.map((m, ch) =>
+      createMatrixEditor({
+        label: C > 1 ? `Input channel ${channelName(ch, C)}` : "Input",
+        testid: `input-editor-${ch}`,
+        values: m,
+        scale: () => maxAbs(store.state.x.flat(2)),
+        onChange: (values) => set({ x: store.state.x.map((old, i) => (i === ch ? values : old)) }, `x${ch}`),
+      }),
+    );
+    editors.k = s.k.map((m, ch) =>
+      createMatrixEditor({
+        label: C > 1 ? `Kernel channel ${channelName(ch, C)}` : "Kernel",
+        testid: `kernel-editor-${ch}`,
+        values: m,
+        scale: () => maxAbs(store.state.k.flat(2)),
+        onChange: (values) => set({ k: store.state.k.map((old, i) => (i === ch ? values : old)) }, `k${ch}`),
+      }),
+    );
+    const titled = (list, name) => list.map((e, ch) => h("div", { class: "editor-block" }, C > 1 ? h("h4", {}, `${name} ${channelName(ch, C)}`) : null, e.root));
+    replaceChildren(inputEditors, titled(editors.x, "Channel"));
+    replaceChildren(kernelEditors, titled(editors.k, "Channel"));
+  }
+
+  /** In image mode the input's size is the crop's size (the crop's values follow). */
+  function cropPatch(s, { rows = s.crop[2], cols = s.crop[3] }) {
+    if (s.ex !== IMAGE) return {};
+    const shape = imageShape();
+    const crop = [s.crop[0], s.crop[1], rows, cols];
+    return { crop: shape ? clampCrop(crop, shape[1], shape[2]) : crop };
+  }
+
+  const picker = buildCropPicker(store, { onUpload, imageShape });
+
+  const labelled = (id, text, control, extra = null) => h("div", { class: "field" }, h("label", { htmlFor: id }, text), control, extra);
+  replaceChildren(
+    container,
+    labelled("step-example", "Example", example),
+    h("div", { class: "field-row" }, labelled("step-channels", "Channels", channels), bias.root),
+    picker.root,
+    h("fieldset", {}, h("legend", {}, "Input"), h("div", { class: "field-row" }, fields.rows.root, fields.cols.root), inputEditors),
+    h("fieldset", {}, h("legend", {}, "Kernel"), h("div", { class: "field-row" }, fields.kh.root, fields.kw.root), kernelEditors),
+    h(
+      "fieldset",
+      {},
+      h("legend", {}, "Sliding"),
+      h("div", { class: "field-row" }, fields.stride.root, fields.padding.root, fields.dilation.root),
+      labelled("step-mode", "Padding mode", mode, modeMsg),
+    ),
+  );
+
+  /** The message next to the control changed last (the settings' own message if none). */
+  function messageFor(control) {
+    if (control in fields) return fields[control];
+    if (control === "bias") return bias;
+    if (control === "mode") return { root: modeMsg, showError: (text) => showModeMsg(text), clearError: () => showModeMsg("") };
+    const editor = control?.startsWith("x") ? editors.x[Number(control.slice(1))] : control?.startsWith("k") ? editors.k[Number(control.slice(1))] : null;
+    return editor ?? null;
+  }
+  function showModeMsg(text) {
+    modeMsg.textContent = text;
+    modeMsg.classList.toggle("field-msg-error", Boolean(text));
+  }
+  let shownError = null;
+
+  let shape = "";
+  return {
+    /** Show a server error next to the control the person changed last; returns that node. */
+    showError(message) {
+      this.clearError();
+      shownError = messageFor(edited);
+      shownError?.showError(message);
+      return shownError?.root ?? null;
+    },
+    clearError() {
+      shownError?.clearError();
+      shownError = null;
+    },
+    setSamples: picker.setSamples,
+    setUpload: (file) => picker.setUpload(file),
+    showUploadError: (text) => picker.showUploadError(text),
+    clearUploadError: () => picker.clearUploadError(),
+    showImage: picker.showImage,
+    sync(s) {
+      picker.sync(s);
+      example.value = s.ex;
+      channels.value = String(s.x.length);
+      mode.value = s.mode;
+      bias.setValue(s.bias);
+      syncSpecFields(fields, spec, s);
+      const nextShape = `${s.x.length}/${s.x[0].length}x${s.x[0][0].length}/${s.k[0].length}x${s.k[0][0].length}`;
+      if (nextShape !== shape) {
+        shape = nextShape;
+        buildEditors();
+      } else {
+        s.x.forEach((m, ch) => editors.x[ch].setValues(m));
+        s.k.forEach((m, ch) => editors.k[ch].setValues(m));
+      }
+    },
+  };
+}
+
+
+// ---- the image crop picker ----------------------------------------------------------
+
+/** Sample or upload, the scale, and a thumbnail on which a click places the crop. */
+function buildCropPicker(store, { onUpload, imageShape }) {
+  const isImage = () => store.state.ex === IMAGE;
+  const setCrop = (crop) => store.set({ ex: IMAGE, crop, step: 0 });
+  let samples = [];
+  let uploadUrl = null;
+
+  const sample = h("select", {
+    id: "step-src",
+    dataset: { testid: "crop-sample" },
+    onChange: () => store.set({ ex: IMAGE, src: sample.value, step: 0 }),
+  });
+  const fileInput = h("input", {
+    id: "step-upload",
+    class: "sr-only",
+    type: "file",
+    accept: "image/png,image/jpeg,image/gif,image/bmp,image/webp",
+    dataset: { testid: "crop-upload" },
+    onChange: () => onUpload(fileInput.files?.[0]),
+  });
+  const uploadName = h("span", { class: "upload-name", dataset: { testid: "crop-upload-name" } });
+  const uploadMsg = h("p", { class: "field-msg field-msg-error", role: "alert", hidden: true, dataset: { testid: "crop-upload-msg" } });
+  const size = h(
+    "select",
+    { id: "step-size", dataset: { testid: "crop-size" }, onChange: () => store.set({ ex: IMAGE, size: size.value, step: 0 }) },
+    IMAGE_SIZES.map((n) => h("option", { value: n }, `${n} px`)),
+  );
+  const picture = h("img", { alt: "", dataset: { testid: "crop-image" }, draggable: "false" });
+  const overlay = svg("svg", { class: "overlay", "aria-hidden": "true", preserveAspectRatio: "none" });
+  const info = h("p", { id: "step-crop-info", class: "hint crop-info", dataset: { testid: "crop-info" } });
+  const frame = h(
+    "div",
+    {
+      class: "crop-picker",
+      tabIndex: 0,
+      role: "group",
+      dataset: { testid: "crop-picker" },
+      aria: { label: "Image: click a spot to step through the pixels there; arrow keys move the crop", describedby: "step-crop-info" },
+    },
+    picture,
+    overlay,
+  );
+  const use = h("button", { type: "button", class: "btn", dataset: { testid: "crop-use" }, onClick: () => store.set({ ex: IMAGE, step: 0 }) }, "Use a crop of an image");
+
+  const position = (label, testid, index) =>
+    createNumberField({
+      label,
+      testid,
+      value: store.state.crop[index],
+      min: 0,
+      onChange: (v) => setCrop(store.state.crop.map((old, i) => (i === index ? v : old))),
+    });
+  const top = position("Top row", "crop-top", 0);
+  const left = position("Left column", "crop-left", 1);
+
+  frame.addEventListener("click", (event) => {
+    const shape = imageShape();
+    if (!shape) return;
+    const box = picture.getBoundingClientRect();
+    const [, H, W] = shape;
+    const row = Math.floor(((event.clientY - box.top) / box.height) * H);
+    const col = Math.floor(((event.clientX - box.left) / box.width) * W);
+    const [, , rows, cols] = store.state.crop;
+    setCrop(clampCrop([row - Math.floor(rows / 2), col - Math.floor(cols / 2), rows, cols], H, W));
+  });
+  frame.addEventListener("keydown", (event) => {
+    const moves = { ArrowUp: [-1, 0], ArrowDown: [1, 0], ArrowLeft: [0, -1], ArrowRight: [0, 1] };
+    const move = moves[event.key];
+    const shape = imageShape();
+    if (!move || !shape) return;
+    event.preventDefault();
+    event.stopPropagation(); // the arrows move the crop here, not the player
+    const [r0, c0, rows, cols] = store.state.crop;
+    const by = event.shiftKey ? Math.max(rows, cols) : 1;
+    setCrop(clampCrop([r0 + move[0] * by, c0 + move[1] * by, rows, cols], shape[1], shape[2]));
+  });
+
+  // The picture and its controls show in image mode; otherwise one button offers it.
+  const details = h(
+    "div",
+    { class: "crop-details" },
+    h("p", { class: "hint" }, "Click a spot on the picture to step through its pixel values (0 = black, 1 = white)."),
+    h(
+      "div",
+      { class: "field-row" },
+      h("div", { class: "field" }, h("label", { htmlFor: "step-src" }, "Image"), sample),
+      h("div", { class: "field" }, h("label", { htmlFor: "step-size" }, "Scaled to"), size),
+    ),
+    h(
+      "div",
+      { class: "crop-upload" },
+      h("label", { class: "btn", htmlFor: "step-upload" }, "Upload an image…"),
+      fileInput,
+      uploadName,
+      uploadMsg,
+    ),
+    frame,
+    info,
+    h("div", { class: "field-row" }, top.root, left.root),
+  );
+  const root = h(
+    "fieldset",
+    { class: "crop-fieldset" },
+    h("legend", {}, "From an image"),
+    h("p", { class: "hint crop-offer" }, "Step through a few real pixels of a photo or sample."),
+    use,
+    details,
+  );
+
+  function drawCrop() {
+    const shape = imageShape();
+    if (!shape) return replaceChildren(overlay);
+    const [, H, W] = shape;
+    const [r0, c0, rows, cols] = store.state.crop;
+    overlay.setAttribute("viewBox", `0 0 ${W} ${H}`);
+    const rect = (cls) => svg("rect", { x: c0, y: r0, width: cols, height: rows, class: cls, "vector-effect": "non-scaling-stroke" });
+    replaceChildren(overlay, rect("field-halo"), rect("field"));
+    info.textContent = `Crop: rows ${r0}–${r0 + rows - 1}, columns ${c0}–${c0 + cols - 1} of the ${W}×${H} px image${isImage() ? "" : " (not in use)"}.`;
+    top.setBounds({ min: 0, max: H - rows, maxReason: `The crop's ${rows} rows must fit in the image's ${H}.` });
+    left.setBounds({ min: 0, max: W - cols, maxReason: `The crop's ${cols} columns must fit in the image's ${W}.` });
+  }
+
+  function showPicture(s) {
+    const url = s.src === UPLOAD ? uploadUrl : samples.find((item) => item.name === s.src)?.url;
+    if (url && picture.getAttribute("src") !== url) picture.src = url;
+    picture.alt = s.src === UPLOAD ? "The uploaded image" : `Sample image: ${samples.find((item) => item.name === s.src)?.label ?? s.src}`;
+  }
+
+  return {
+    root,
+    setSamples(list) {
+      samples = list;
+      replaceChildren(sample, list.map((item) => h("option", { value: item.name }, item.label)), uploadUrl ? h("option", { value: UPLOAD }, "Your upload") : null);
+      sample.value = store.state.src;
+      showPicture(store.state);
+    },
+    /** Use `file` as the upload, or forget the upload (null). */
+    setUpload(file) {
+      if (uploadUrl) URL.revokeObjectURL(uploadUrl);
+      uploadUrl = file ? URL.createObjectURL(file) : null;
+      fileInput.value = "";
+      uploadName.textContent = file ? `Using ${file.name || "pasted image"}` : "";
+      this.setSamples(samples);
+    },
+    /** Say why an upload failed, beside the upload button; returns the message node. */
+    showUploadError(text) {
+      uploadMsg.textContent = text;
+      uploadMsg.hidden = false;
+      return uploadMsg;
+    },
+    clearUploadError() {
+      uploadMsg.hidden = true;
+      uploadMsg.textContent = "";
+    },
+    showImage: drawCrop,
+    sync(s) {
+      if ([...sample.options].some((o) => o.value === s.src)) sample.value = s.src;
+      size.value = s.size;
+      top.setValue(s.crop[0]);
+      left.setValue(s.crop[1]);
+      use.hidden = isImage();
+      details.hidden = !isImage();
+      root.querySelector(".crop-offer").hidden = isImage();
+      frame.classList.toggle("is-active", isImage());
+      showPicture(s);
+      drawCrop();
+    },
+  };
+}

@@ -1,0 +1,45 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+
+import { convParams, displayScale, kernelNames, mapChannels } from "../../static/js/views/playground/state.js";
+import { EXAMPLES, clampCrop, fitKernel, requestBody } from "../../static/js/views/step/state.js";
+import { cellProblem, cellText } from "../../static/js/views/widgets/matrix-editor.js";
+
+test("displayScale: one scale for input and output, whole multiples when the input fits", () => {
+  assert.equal(displayScale("2", 256, 100), 2);
+  assert.equal(displayScale("fit", 128, 300), 2);
+  assert.equal(displayScale("fit", 256, 128), 0.5);
+  assert.equal(displayScale("fit", 16, 1000), 4);
+});
+
+test("convParams sends presets by name, custom numbers, and custom padding per axis", () => {
+  const s = { kernel: "sobel_x,sobel_y", k: [[1]], bias: 0, stride: 2, pad: "custom", ph: 1, pw: 2, pmode: "zeros", dilation: 1, cmode: "sum" };
+  assert.deepEqual(kernelNames(s), ["sobel_x", "sobel_y"]);
+  assert.deepEqual(convParams(s).kernel, ["sobel_x", "sobel_y"]);
+  assert.deepEqual(convParams(s).padding, [1, 2]);
+  assert.deepEqual(convParams({ ...s, kernel: "custom" }).kernel, [[1]]);
+});
+
+test("mapChannels counts an RGB map as three channels", () => {
+  assert.deepEqual(mapChannels([{ shape: [3, 4, 4] }, { shape: [4, 4] }]), [{ start: 0, count: 3 }, { start: 3, count: 1 }]);
+});
+
+test("step: requestBody sends one channel as a matrix, several as a stack", () => {
+  const edge = { ...EXAMPLES.edge };
+  assert.deepEqual(requestBody(edge).input, EXAMPLES.edge.x[0]);
+  assert.equal(requestBody({ ...EXAMPLES.rgb }).input.length, 3);
+  assert.equal(requestBody(edge).trace, true);
+});
+
+test("step: fitKernel repeats one slice per channel; clampCrop keeps the crop inside", () => {
+  assert.equal(fitKernel([[[1]]], 3).length, 3);
+  assert.deepEqual(clampCrop([60, 60, 6, 6], 64, 64), [58, 58, 6, 6]);
+  assert.deepEqual(clampCrop([0, 0, 8, 8], 4, 5), [0, 0, 4, 5]);
+});
+
+test("matrix editor cells: huge or non-numeric text is a problem, numbers are shown whole", () => {
+  assert.match(cellProblem("1e308"), /too large/);
+  assert.match(cellProblem("abc"), /not a number/);
+  assert.equal(cellProblem("-0.5"), null);
+  assert.equal(cellText(-0.12549), "-0.1255");
+});
