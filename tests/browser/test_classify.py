@@ -137,4 +137,6 @@ def test_screenshots(
     expect(page.get_by_test_id("source-text")).to_contain_text("#1234")
     expect(page.get_by_test_id("overview")).not_to_have_class(re.compile("stale"))
     save_screenshot(page, f"classify-{name}")
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0, f"/classify scrolls sideways at {name} px by {overflow} px"
     watch.assert_clean()
