@@ -140,3 +140,13 @@ def test_screenshots(
     overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
     assert overflow <= 0, f"/classify scrolls sideways at {name} px by {overflow} px"
     watch.assert_clean()
+
+
+@pytest.mark.parametrize("path", ["/network", "/activations"])
+def test_network_and_activations_link_here(open_page: Any, path: str) -> None:
+    page, watch = open_page(path)
+    page.wait_for_load_state("networkidle")  # its view has loaded; leaving aborts nothing
+    page.get_by_test_id("classify-link").get_by_role("link").click()
+    expect(page).to_have_url(re.compile(r"/classify$"))
+    expect(page.locator("#main")).to_have_attribute("data-model", "ready")
+    watch.assert_clean()
