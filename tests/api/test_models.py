@@ -156,6 +156,9 @@ def test_conv_trace_sums_equal_the_activations(client, digit) -> None:
             np.array(ch["window"]) * np.array(ch["kernel"]), ch["products"], atol=1e-12
         )
     assert tr["pre_activation"] == pytest.approx(tr["sum"] + tr["bias"], abs=1e-9)
+    running = np.cumsum([ch["sum"] for ch in tr["channels"]])
+    np.testing.assert_allclose(tr["cumulative"], running, atol=1e-12)
+    assert tr["cumulative"][-1] == pytest.approx(tr["sum"], abs=1e-12)
     with np.load(
         io.BytesIO(client.post(PREDICT + "?format=npz", json={"input": digit.tolist()}).content)
     ) as f:

@@ -5,9 +5,11 @@ import { modelInfo, modelPredict, modelSample, modelSamples } from "../api.js";
 import { byTestId, debounce, h } from "../dom.js";
 import { field, createStore } from "../state.js";
 import { createNotice } from "./widgets/notice.js";
+import { createPlayerControls } from "./widgets/player-controls.js";
+import { Player } from "../player.js";
 import { createDrawPad } from "./classify/drawpad.js";
 import {
-  mapZoom, outline, paintBars, paintConfusion, paintGallery, paintOverview, paintSoftmax, paintTrace,
+  mapZoom, outline, paintBars, paintPlayFrame, paintConfusion, paintGallery, paintOverview, paintSoftmax, paintTrace,
 } from "./classify/paint.js";
 
 const MODEL = "digits";
@@ -21,6 +23,36 @@ export function mount(root) {
   let result = null; // the last predict response
   let token = 0;
   let controller = null;
+  let played = null; // the conv trace the player steps through
+
+  const player = new Player({ count: 0, speed: 1 });
+  $("trace-controls").append(createPlayerControls(player, { label: "Channels" }).root);
+  player.subscribe(({ index }) => {
+    if (!played) return;
+    paintPlayFrame($("trace"), $("play-text"), played.trace, index);
+    clearMarks("ov-play");
+    const { trace: tr, before } = played;
+    if (index < tr.channels.length) {
+      const box = root.querySelector(`.ov-map[data-layer="${before.name}"][data-channel="${index}"]`);
+      const rows = [tr.origin[0], tr.origin[0] + 2];
+      const cols = [tr.origin[1], tr.origin[1] + 2];
+      if (box) outline(box, rows, cols, before.shape[1], "ov-play");
+    }
+  });
+
+  function showPlayer(tr) {
+    const conv = tr.type === "conv2d";
+    $("trace-player").hidden = !conv;
+    player.pause();
+    clearMarks("ov-play");
+    if (!conv) {
+      played = null;
+      return;
+    }
+    const before = result.layers.find((layer) => layer.name === tr.input_layer);
+    played = { trace: tr, before };
+    player.setCount(tr.channels.length + 1, { index: 0 });
+  }
 
   function stale(on) {
     for (const id of ["overview", "prob-bars", "softmax-table", "trace", "preprocessed"]) $(id).classList.toggle("stale", on);
@@ -65,6 +97,10 @@ export function mount(root) {
     paintSoftmax($("softmax-table"), info.classes, body.trace);
     paintOverview($("overview"), body.layers, { onUnit });
     delete $("trace").dataset.unit;
+    played = null;
+    player.pause();
+    $("trace-player").hidden = true;
+    clearMarks("ov-play");
     $("trace").replaceChildren(h("p", { class: "hint" }, "Click a unit in the overview to see its computation."));
   }
 
@@ -106,6 +142,7 @@ export function mount(root) {
       $("trace").classList.remove("stale");
       $("trace").dataset.unit = `${layer.name}:${unit.join(",")}`;
       paintTrace($("trace"), body.trace);
+      showPlayer(body.trace);
       $("trace-panel").scrollIntoView({ block: "nearest", behavior: "smooth" });
     } catch (error) {
       $("trace").classList.remove("stale");
