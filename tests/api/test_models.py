@@ -280,3 +280,10 @@ def test_shipped_weights_reach_97_percent_held_out() -> None:
     accuracy = (predict(arch, params, split.test_images).argmax(1) == split.test_labels).mean()
     assert len(split.test_labels) == 2000
     assert accuracy >= 0.97
+
+
+def test_the_samples_limit_is_served_with_the_others(client) -> None:
+    limits = client.get("/api/v1/limits").json()["limits"]
+    assert limits["max_model_samples"]["value"] == 200
+    assert limits["max_model_samples"]["env"] == "CONVSCOPE_MAX_MODEL_SAMPLES"
+    assert limits["max_model_samples"]["status"] == 413
