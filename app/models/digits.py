@@ -224,6 +224,7 @@ def trace(model: Model, fwd: Forward, name: str, unit: list[int]) -> dict[str, A
                 }
                 for k in range(len(window))
             ],
+            "cumulative": _round(np.cumsum(sums)),
             "sum": float(sums.sum()),
             "bias": float(b[c]),
             "pre_activation": pre,

@@ -156,6 +156,9 @@ def test_conv_trace_sums_equal_the_activations(client, digit) -> None:
             np.array(ch["window"]) * np.array(ch["kernel"]), ch["products"], atol=1e-12
         )
     assert tr["pre_activation"] == pytest.approx(tr["sum"] + tr["bias"], abs=1e-9)
+    running = np.cumsum([ch["sum"] for ch in tr["channels"]])
+    np.testing.assert_allclose(tr["cumulative"], running, atol=1e-12)
+    assert tr["cumulative"][-1] == pytest.approx(tr["sum"], abs=1e-12)
     with np.load(
         io.BytesIO(client.post(PREDICT + "?format=npz", json={"input": digit.tolist()}).content)
     ) as f:
@@ -277,3 +280,10 @@ def test_shipped_weights_reach_97_percent_held_out() -> None:
     accuracy = (predict(arch, params, split.test_images).argmax(1) == split.test_labels).mean()
     assert len(split.test_labels) == 2000
     assert accuracy >= 0.97
+
+
+def test_the_samples_limit_is_served_with_the_others(client) -> None:
+    limits = client.get("/api/v1/limits").json()["limits"]
+    assert limits["max_model_samples"]["value"] == 200
+    assert limits["max_model_samples"]["env"] == "CONVSCOPE_MAX_MODEL_SAMPLES"
+    assert limits["max_model_samples"]["status"] == 413

@@ -88,6 +88,19 @@ def test_clicking_a_unit_shows_the_apis_trace_sum(open_page: Any, live_server: s
     ).json()["trace"]
     shown = float(page.get_by_test_id("trace-value").inner_text().replace("\u2212", "-"))
     assert shown == pytest.approx(api["pre_activation"], abs=1e-5)
+    # Play it: step 1 reads channel 0 with the API's running sum; the last step the ReLU.
+    expect(page.get_by_test_id("trace-player")).to_be_visible()
+    expect(page.get_by_test_id("player-counter")).to_have_text(
+        f"Step 1 of {len(api['channels']) + 1}"
+    )
+    expect(page.get_by_test_id("play-text")).to_contain_text("channel 0:")
+    first = page.get_by_test_id("play-text").inner_text().replace("\u2212", "-")
+    assert float(first.rsplit("= ", 1)[1]) == pytest.approx(api["cumulative"][0], abs=1e-5)
+    expect(page.locator('.ov-map[data-layer="relu1"][data-channel="0"] .ov-play')).to_have_count(1)
+    page.get_by_test_id("player-scrubber").fill(str(len(api["channels"])))
+    expect(page.get_by_test_id("play-text")).to_contain_text("ReLU")
+    last = page.get_by_test_id("play-text").inner_text().replace("\u2212", "-")
+    assert float(last.rsplit("\u2192 ", 1)[1]) == pytest.approx(api["relu"], abs=1e-5)
     # Hovering lights the 3x3 windows of every relu1 map that feeds it.
     img.scroll_into_view_if_needed()
     box = img.bounding_box()
@@ -136,5 +149,26 @@ def test_screenshots(
     page, watch = open_page("/classify?sample=1234", viewport)
     expect(page.get_by_test_id("source-text")).to_contain_text("#1234")
     expect(page.get_by_test_id("overview")).not_to_have_class(re.compile("stale"))
-    save_screenshot(page, f"classify-{name}")
+    path = save_screenshot(page, f"classify-{name}")
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0, f"/classify scrolls sideways at {name} px by {overflow} px"
+    canvas = page.locator('.ov-map[data-layer="conv3"][data-channel="2"] canvas')
+    canvas.scroll_into_view_if_needed()
+    canvas.click(position={"x": 20, "y": 20})
+    expect(page.get_by_test_id("trace")).to_have_attribute("data-unit", re.compile("^conv3:2,"))
+    page.get_by_test_id("player-forward").click()
+    expect(page.get_by_test_id("player-counter")).to_have_text(re.compile("^Step 2 of"))
+    page.get_by_test_id("trace-panel").screenshot(
+        path=str(path.with_name(f"classify-{name}-trace.png"))
+    )
+    watch.assert_clean()
+
+
+@pytest.mark.parametrize("path", ["/network", "/activations"])
+def test_network_and_activations_link_here(open_page: Any, path: str) -> None:
+    page, watch = open_page(path)
+    page.wait_for_load_state("networkidle")  # its view has loaded; leaving aborts nothing
+    page.get_by_test_id("classify-link").get_by_role("link").click()
+    expect(page).to_have_url(re.compile(r"/classify$"))
+    expect(page.locator("#main")).to_have_attribute("data-model", "ready")
     watch.assert_clean()

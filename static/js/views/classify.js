@@ -5,9 +5,11 @@ import { modelInfo, modelPredict, modelSample, modelSamples } from "../api.js";
 import { byTestId, debounce, h } from "../dom.js";
 import { field, createStore } from "../state.js";
 import { createNotice } from "./widgets/notice.js";
+import { createPlayerControls } from "./widgets/player-controls.js";
+import { Player } from "../player.js";
 import { createDrawPad } from "./classify/drawpad.js";
 import {
-  mapZoom, outline, paintBars, paintConfusion, paintGallery, paintOverview, paintSoftmax, paintTrace,
+  mapZoom, outline, paintBars, paintPlayFrame, paintConfusion, paintGallery, paintOverview, paintSoftmax, paintTrace,
 } from "./classify/paint.js";
 
 const MODEL = "digits";
@@ -21,20 +23,53 @@ export function mount(root) {
   let result = null; // the last predict response
   let token = 0;
   let controller = null;
+  let played = null; // the conv trace the player steps through
+
+  const player = new Player({ count: 0, speed: 1 });
+  $("trace-controls").append(createPlayerControls(player, { label: "Channels" }).root);
+  player.subscribe(({ index }) => {
+    if (!played) return;
+    paintPlayFrame($("trace"), $("play-text"), played.trace, index);
+    clearMarks("ov-play");
+    const { trace: tr, before } = played;
+    if (index < tr.channels.length) {
+      const box = root.querySelector(`.ov-map[data-layer="${before.name}"][data-channel="${index}"]`);
+      const rows = [tr.origin[0], tr.origin[0] + 2];
+      const cols = [tr.origin[1], tr.origin[1] + 2];
+      if (box) outline(box, rows, cols, before.shape[1], "ov-play");
+    }
+  });
+
+  function showPlayer(tr) {
+    const conv = tr.type === "conv2d";
+    $("trace-player").hidden = !conv;
+    player.pause();
+    clearMarks("ov-play");
+    if (!conv) {
+      played = null;
+      return;
+    }
+    const before = result.layers.find((layer) => layer.name === tr.input_layer);
+    played = { trace: tr, before };
+    player.setCount(tr.channels.length + 1, { index: 0 });
+  }
 
   function stale(on) {
     for (const id of ["overview", "prob-bars", "softmax-table", "trace", "preprocessed"]) $(id).classList.toggle("stale", on);
   }
 
   // data-busy: "1" while a drawing waits for its debounce or a prediction is in flight.
-  const busy = (on) => { root.dataset.busy = on ? "1" : "0"; };
+  let drawingPending = false; // a drawing waits for its debounce
+  let inFlight = 0;
+  const busy = () => { root.dataset.busy = drawingPending || inFlight ? "1" : "0"; };
 
   async function predict(request, source) {
     const mine = ++token;
     controller?.abort();
     controller = new AbortController();
     stale(true);
-    busy(true);
+    inFlight += 1;
+    busy();
     try {
       const body = await modelPredict(MODEL, { ...request, trace: SOFTMAX, signal: controller.signal });
       if (mine !== token) return;
@@ -44,8 +79,10 @@ export function mount(root) {
       if (error?.name === "AbortError" || mine !== token) return;
       notice.error(error.message);
       $("notice").scrollIntoView({ block: "nearest" });
+    } finally {
+      inFlight -= 1;
+      busy();
     }
-    busy(false);
   }
 
   function show(body, source) {
@@ -60,6 +97,10 @@ export function mount(root) {
     paintSoftmax($("softmax-table"), info.classes, body.trace);
     paintOverview($("overview"), body.layers, { onUnit });
     delete $("trace").dataset.unit;
+    played = null;
+    player.pause();
+    $("trace-player").hidden = true;
+    clearMarks("ov-play");
     $("trace").replaceChildren(h("p", { class: "hint" }, "Click a unit in the overview to see its computation."));
   }
 
@@ -101,6 +142,7 @@ export function mount(root) {
       $("trace").classList.remove("stale");
       $("trace").dataset.unit = `${layer.name}:${unit.join(",")}`;
       paintTrace($("trace"), body.trace);
+      showPlayer(body.trace);
       $("trace-panel").scrollIntoView({ block: "nearest", behavior: "smooth" });
     } catch (error) {
       $("trace").classList.remove("stale");
@@ -112,18 +154,19 @@ export function mount(root) {
   const pad = createDrawPad($("draw-canvas"), {
     onChange: (strokes) => {
       store.set({ sample: -1 });
-      if (strokes) {
-        busy(true);
-        sendDrawing();
-      } else {
-        sendDrawing.cancel();
-        busy(false);
-      }
+      drawingPending = strokes > 0;
+      if (strokes) sendDrawing();
+      else sendDrawing.cancel();
+      busy();
     },
   });
   const sendDrawing = debounce(async () => {
-    if (pad.isEmpty()) return;
-    predict({ image: await pad.blob() }, "Your drawing, preprocessed the MNIST way (cropped, scaled to 20×20, centred by mass).");
+    drawingPending = false;
+    if (pad.isEmpty()) return busy();
+    inFlight += 1; // the PNG encoding counts as in flight
+    const image = await pad.blob();
+    inFlight -= 1;
+    predict({ image }, "Your drawing, preprocessed the MNIST way (cropped, scaled to 20×20, centred by mass).");
   }, 200);
   $("undo").addEventListener("click", () => pad.undo());
   $("clear").addEventListener("click", () => pad.clear());

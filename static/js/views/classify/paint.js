@@ -1,6 +1,7 @@
 // Painters for /classify: they build DOM from API responses and query nothing else.
 
 import { h, replaceChildren } from "../../dom.js";
+import { css, diverging, maxAbs, textOn } from "../../render/colors.js";
 import { formatNumber } from "../../render/format.js";
 
 const ZOOM = { 28: 3, 14: 4, 7: 6 };
@@ -112,9 +113,15 @@ export function outline(box, rows, cols, size, cls) {
   }));
 }
 
-function mini(matrix, testid) {
-  return h("table", { class: "trace-mini", dataset: testid ? { testid } : {} },
-    matrix.map((row) => h("tr", {}, row.map((v) => h("td", {}, formatNumber(v, 3))))));
+/** A small number table, each cell tinted by its own value (diverging, scale ±m of the table). */
+function mini(matrix) {
+  const m = maxAbs(matrix.flat());
+  const cell = (v) => {
+    const color = diverging(v, m);
+    return styled(h("td", {}, formatNumber(v, 3)), { background: css(color), color: textOn(color) });
+  };
+  return h("table", { class: "trace-mini", title: `tint: blue −, white 0, red +, scale ±${formatNumber(m, 3)}` },
+    matrix.map((row) => h("tr", {}, row.map(cell))));
 }
 
 /** The exact computation of one unit (a `trace` from the API). */
@@ -122,12 +129,12 @@ export function paintTrace(node, tr) {
   const title = h("p", {}, h("strong", {}, `${tr.layer}[${tr.unit.join(", ")}]`), ` (${tr.type}) from ${tr.input_layer}`);
   const total = (label, value) => h("p", { class: "trace-total" }, `${label} = `, h("strong", { dataset: { testid: "trace-value" } }, formatNumber(value, 6)));
   if (tr.type === "conv2d") {
-    const cards = tr.channels.map((ch) => h("div", { class: "trace-card" },
+    const cards = tr.channels.map((ch) => h("div", { class: "trace-card", dataset: { channel: ch.channel } },
       h("h4", {}, `channel ${ch.channel}: window × kernel`),
       h("div", { class: "classify-row" }, mini(ch.window), h("span", {}, "×"), mini(ch.kernel), h("span", {}, "="), mini(ch.products)),
       h("p", { class: "muted" }, `sum ${formatNumber(ch.sum, 5)}`)));
     replaceChildren(node, title,
-      h("p", { class: "hint" }, `3×3 window of every input channel at rows ${tr.origin[0]}…${tr.origin[0] + 2}, columns ${tr.origin[1]}…${tr.origin[1] + 2} (outside the map: zero padding), times the filter's slice for that channel.`),
+      h("p", { class: "hint" }, `3×3 window of every input channel at rows ${tr.origin[0]}…${tr.origin[0] + 2}, columns ${tr.origin[1]}…${tr.origin[1] + 2} (outside the map: zero padding), times the filter's slice for that channel. Each table's cells are tinted by their own value: blue negative, white 0, red positive, on a scale ±(that table's largest |value|).`),
       h("div", { class: "trace-channels" }, cards),
       h("p", { class: "trace-total" }, `Σ channel sums ${formatNumber(tr.sum, 6)} + bias ${formatNumber(tr.bias, 6)}`),
       total("pre-activation", tr.pre_activation),
@@ -187,4 +194,18 @@ export function paintGallery(node, samples, { onPick }) {
     type: "button", dataset: { testid: `sample-${s.index}` }, onClick: () => onPick(s.index),
     title: `held-out #${s.index}: true ${s.label}, predicted ${s.prediction} (${formatNumber(s.probability, 3)})`,
   }, h("img", { src: s.data_url, alt: `digit ${s.label}` }), `${s.label}→${s.prediction}`)));
+}
+
+/** The "play it" frame `index` of a conv trace: channels one by one, then bias and ReLU. */
+export function paintPlayFrame(traceNode, textNode, tr, index) {
+  const last = tr.channels.length;
+  for (const card of traceNode.querySelectorAll(".trace-card")) {
+    card.classList.toggle("active", index < last && Number(card.dataset.channel) === index);
+  }
+  if (index < last) {
+    const ch = tr.channels[index];
+    textNode.textContent = `channel ${index}: Σ window × kernel = ${formatNumber(ch.sum, 6)}; running sum over channels 0…${index} = ${formatNumber(tr.cumulative[index], 6)}`;
+  } else {
+    textNode.textContent = `${formatNumber(tr.sum, 6)} + bias ${formatNumber(tr.bias, 6)} = ${formatNumber(tr.pre_activation, 6)}; ReLU → ${formatNumber(tr.relu, 6)}`;
+  }
 }

@@ -1,0 +1,80 @@
+"""The digits model's pieces: preprocessing a photo the MNIST way, reproducible training."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from app.errors import ParamError
+from app.models import digits as service
+from app.models.data import load_split
+from app.models.network import Architecture, init_params, predict
+from app.models.preprocess import mnist_style
+from app.models.train import Adam, train_epoch
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_a_photo_of_a_held_out_digit_is_recognised_after_preprocessing() -> None:
+    """Dark-on-light, 5x larger and off-centre in a bigger frame: preprocessing must bring
+    20 held-out digits of each class back to what the model knows."""
+    split, model = load_split(), service.digits_model()
+    picks = np.concatenate([np.flatnonzero(split.test_labels == d)[:20] for d in range(10)])
+    photos = []
+    for k, i in enumerate(picks):
+        frame = np.ones((200, 260))
+        digit = 1.0 - np.kron(split.test_images[i, 0], np.ones((5, 5)))  # 140 x 140
+        top, left = 10 + k % 40, 30 + (3 * k) % 80
+        frame[top : top + 140, left : left + 140] = digit
+        photos.append(mnist_style(frame))
+    x = np.stack(photos)[:, None]
+    assert x.shape == (200, 1, 28, 28) and x.min() >= 0 and x.max() <= 1
+    accuracy = (predict(model.arch, model.params, x).argmax(1) == split.test_labels[picks]).mean()
+    assert accuracy >= 0.95
+
+
+def test_blank_image_is_refused_naming_the_field() -> None:
+    with pytest.raises(ParamError, match="image: the drawing is blank"):
+        mnist_style(np.full((40, 40), 0.9), "image")
+
+
+def test_training_is_reproducible_from_its_seed_and_learns() -> None:
+    split = load_split()
+    subset = np.random.default_rng(1).permutation(len(split.train_labels))[:256]
+    images, labels = split.train_images[subset], split.train_labels[subset]
+
+    def run(seed: int, epochs: int) -> list[float]:
+        arch = Architecture(widths=(4, 4, 8, 8))
+        gen = np.random.default_rng(seed)
+        params = init_params(arch, gen)
+        optimizer = Adam(params, lr=5e-3)
+        losses: list[float] = []
+        for _ in range(epochs):
+            steps = train_epoch(
+                arch, params, optimizer, images, labels, gen, batch_size=32, augment=True
+            )
+            losses += [s.loss for s in steps]
+        return losses
+
+    first = run(3, 2)
+    assert run(3, 2) == first
+    assert run(4, 1)[0] != first[0]
+    assert np.mean(first[-4:]) < np.mean(first[:4])  # the loss falls
+
+
+def test_bench_models_quick_prints_its_lines() -> None:
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "bench_models.py"), "--quick", "--repeat", "1"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith("predict (forward + all maps + trace)") and lines[0].endswith("ms")
+    assert lines[-1].startswith("epoch numpy/torch (1 thread(s))") and lines[-1].endswith("x")
