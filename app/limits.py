@@ -75,7 +75,7 @@ LIMITS: dict[str, Limit] = {
         Limit(
             "max_train_examples", 1000, "Most own examples one /api/v1/models/train run may send."
         ),
-        Limit("max_train_epochs", 20, "Most epochs one /api/v1/models/train run may ask for."),
+        Limit("max_train_epochs", 50, "Most epochs one /api/v1/models/train run may ask for."),
         Limit("max_train_width", 32, "Widest convolution (out_channels) a trained model may have."),
         Limit(
             "max_train_seconds",

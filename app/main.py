@@ -54,7 +54,7 @@ def create_app() -> FastAPI:
     app.state.settings = settings
     errors.install(app)
     app.mount("/static", StaticFiles(directory=settings.static_dir), name="static")
-    for module in (ops, images, train, kernels, models, teach, reference, docs, pages):
+    for module in (ops, images, train, kernels, teach, models, reference, docs, pages):
         app.include_router(module.router)
 
     @app.get("/healthz", tags=["health"], summary="Liveness check")

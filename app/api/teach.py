@@ -24,7 +24,7 @@ from app.models import digits as shipped
 from app.models import teach
 from app.models.network import Architecture, torch_source
 from app.render import render_map
-from app.schemas import RequestModel
+from app.schemas import Number, RequestModel
 
 router = APIRouter(prefix="/api/v1/models", tags=["models"], responses=ERROR_RESPONSES)
 
@@ -33,7 +33,7 @@ Int = Annotated[int, Strict()]
 
 class Example(RequestModel):
     label: str = Field(max_length=64, description="One of the dataset's classes.")
-    input: list[list[float]] = Field(description="28x28 values in [0, 1], white on black.")
+    input: list[list[Number]] = Field(description="28x28 values in [0, 1], white on black.")
 
 
 class OwnDataset(RequestModel):
@@ -56,11 +56,11 @@ class TrainRequest(RequestModel):
         3, description="Passes over the training examples (CONVSCOPE_MAX_TRAIN_EPOCHS)."
     )
     batch_size: Annotated[Int, Field(ge=1, le=1024)] = 32
-    learning_rate: Annotated[float, Field(gt=0, le=10)] | None = Field(
+    learning_rate: Annotated[Number, Field(gt=0, le=10)] | None = Field(
         None, description="null: the optimizer's default (adam 0.003, sgd 0.05)."
     )
     optimizer: Literal["adam", "sgd"] = Field("adam", description="sgd uses momentum.")
-    momentum: Annotated[float, Field(ge=0, lt=1)] = Field(0.9, description="sgd only.")
+    momentum: Annotated[Number, Field(ge=0, lt=1)] = Field(0.9, description="sgd only.")
     seed: Annotated[Int, Field(ge=0, le=2**32 - 1)] = Field(
         0, description="Seeds the split, the starting weights and the shuffles."
     )
@@ -86,7 +86,7 @@ The response is a stream of **server-sent events**, one JSON object per `data:` 
 each with a `type`:
 
 * `start`: `classes`, `train_size`, `test_size`, `steps` (in the whole run),
-  `test_accuracy` of the starting network, `filters` (the first layer's 3x3 filters as
+  `filters` (the first layer's 3x3 filters as
   one PNG, tiles stacked top to bottom, diverging colours over `[-scale, scale]`);
 * `progress` (every `every` steps and at each epoch's end): `epoch`, `step`, `loss`,
   `train_accuracy` (of that batch), `losses` (every step since the previous progress
@@ -157,7 +157,6 @@ def _event(event: teach.Event) -> dict[str, Any]:
             "train_size": event.train_size,
             "test_size": event.test_size,
             "steps": event.steps,
-            "test_accuracy": event.test_accuracy,
             "filters": _filters(event.filters),
         }
     if isinstance(event, teach.Progress):
@@ -215,7 +214,7 @@ async def _sse(
     responses={
         200: {
             "description": "Server-sent events, or with ?format=json the done event.",
-            "content": {"text/event-stream": {}},
+            "content": {"text/event-stream": {}, "application/json": {}},
         }
     },
 )

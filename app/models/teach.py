@@ -203,7 +203,6 @@ class Start:
     train_size: int
     test_size: int
     steps: int  # optimizer steps in the whole run
-    test_accuracy: float  # of the starting network
     filters: np.ndarray  # the first layer's weights (C, 1, 3, 3)
 
 
@@ -314,13 +313,11 @@ def train_run(
     else:
         optimizer = SGD(params, lr, s.momentum) if s.optimizer == "sgd" else Adam(params, lr)
     per_epoch = -(-len(data.train_images) // s.batch_size)
-    start = evaluate(arch, params, data.test_images, data.test_labels)
     yield Start(
         data.classes,
         len(data.train_images),
         len(data.test_images),
         per_epoch * s.epochs,
-        start.accuracy,
         params["0.weight"].copy(),
     )
     step, losses, pending, reason, epoch = 0, [], [], "finished", 0

@@ -10,6 +10,8 @@ from app.errors import ParamError
 from app.models import digits as shipped
 from app.models import teach
 from app.models.data import load_split
+from app.models.network import Architecture
+from app.models.train import evaluate
 from tests.teach_shapes import SHAPES, examples
 
 
@@ -37,8 +39,12 @@ def test_a_short_digits_run_beats_the_untrained_network() -> None:
     start, done = events[0], events[-1]
     assert isinstance(start, teach.Start) and isinstance(done, teach.Done)
     assert start.test_size == done.confusion.sum() == 2000
-    assert start.test_accuracy < 0.2  # an untrained network guesses
-    assert done.test_accuracy > start.test_accuracy + 0.3
+    arch = Architecture()
+    untrained = teach.starting_params(arch, "random", np.random.default_rng(3), None)
+    np.testing.assert_array_equal(untrained["0.weight"], start.filters)  # the run's start
+    before = evaluate(arch, untrained, data.test_images, data.test_labels).accuracy
+    assert before < 0.2  # an untrained network guesses
+    assert done.test_accuracy > before + 0.3
     assert done.step == start.steps == 25
 
 
