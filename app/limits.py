@@ -80,6 +80,18 @@ LIMITS: dict[str, Limit] = {
             status=408,
         ),
         Limit(
+            "max_train_examples", 1000, "Most own examples one /api/v1/models/train run may send."
+        ),
+        Limit("max_train_epochs", 50, "Most epochs one /api/v1/models/train run may ask for."),
+        Limit("max_train_width", 32, "Widest convolution (out_channels) a trained model may have."),
+        Limit(
+            "max_train_seconds",
+            120.0,
+            "Wall-clock seconds after which a training run stops (reason time_limit); not an "
+            "error.",
+            status=None,
+        ),
+        Limit(
             "max_concurrent",
             32,
             "Most API computations in progress per worker; past it, 503 with Retry-After.",

@@ -6,7 +6,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.formparsers import MultiPartParser
 
 from app import __version__, pages
-from app.api import docs, errors, images, kernels, models, ops, reference, train
+from app.api import docs, errors, images, kernels, models, ops, reference, teach, train
 from app.config import get_settings
 from app.middleware import (
     AccessLog,
@@ -58,7 +58,7 @@ def create_app() -> FastAPI:
     app.state.settings = settings
     errors.install(app)
     app.mount("/static", StaticFiles(directory=settings.static_dir), name="static")
-    for module in (ops, images, train, kernels, models, reference, docs, pages):
+    for module in (ops, images, train, kernels, teach, models, reference, docs, pages):
         app.include_router(module.router)
 
     @app.get("/healthz", tags=["health"], summary="Liveness check")

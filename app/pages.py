@@ -24,6 +24,7 @@ PAGES = [
     ("/activations", "activations", "Activations and losses"),
     ("/learn", "learn", "Watch a kernel learn"),
     ("/classify", "classify", "Classify digits"),
+    ("/teach", "teach", "Teach your own classes"),
     ("/about", "about", "About"),
 ]
 

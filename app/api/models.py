@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 import json
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import numpy as np
 from fastapi import APIRouter, HTTPException, Query, Request
@@ -18,6 +18,7 @@ from app.config import SettingsDep
 from app.errors import ParamError
 from app.imaging import ImageError, decode_image
 from app.models import digits as service
+from app.models import teach
 from app.models.network import torch_source
 from app.models.preprocess import mnist_style
 
@@ -40,6 +41,14 @@ class PredictRequest(BaseModel):
         description="28x28 values in [0, 1], white digit on black (as in MNIST)."
     )
     trace: TraceRequest | None = None
+    weights: str | None = Field(
+        None,
+        description="Your own weights: base64 of an .npz from POST /api/v1/models/train "
+        "(the layout of GET /api/v1/models/digits/weights); default the shipped ones.",
+    )
+    classes: list[Annotated[str, Field(max_length=64)]] | None = Field(
+        None, description="The class names of your weights, one per output."
+    )
 
 
 def _model(name: str) -> service.Model:
@@ -129,17 +138,55 @@ def _parse_trace(raw: str | None) -> TraceRequest | None:
         raise ParamError("trace", reasons or "trace must be a JSON object") from None
 
 
-async def _read_request(request: Request, settings: Any) -> tuple[np.ndarray, TraceRequest | None]:
+def _user_model(
+    model: service.Model, params: dict[str, np.ndarray] | None, classes: Any, settings: Any
+) -> service.Model:
+    """The shipped model, or the user's weights (and class names) in its place."""
+    if params is None:
+        if classes is not None:
+            raise ParamError("classes", "classes: only with your own weights; send weights too")
+        return model
+    arch, names = teach.user_model(params, classes)
+    limits.check(settings, "max_train_width", max(arch.widths), field="weights", what="width")
+    return service.Model(model.name, arch, params, names)
+
+
+def _classes_field(raw: str | None) -> list[str] | None:
+    if raw is None or raw == "":
+        return None
+    try:
+        names = json.loads(raw)
+    except ValueError:
+        names = None
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise ParamError("classes", 'classes: must be a JSON list of names, e.g. ["bar", "ring"]')
+    return names
+
+
+async def _read_request(
+    request: Request, settings: Any, model: service.Model
+) -> tuple[np.ndarray, TraceRequest | None, service.Model]:
     kind = request.headers.get("content-type", "")
     if kind.startswith("multipart/form-data"):
         async with request.form() as form:
-            for field in ("image", "trace"):
+            for field in ("image", "trace", "weights", "classes"):
                 if len(form.getlist(field)) > 1:
                     raise ParamError(field, f"{field}: sent more than once; send it once")
             upload, trace = form.get("image"), form.get("trace")
             if upload is None or isinstance(upload, str):
                 raise ParamError("image", "image: required; upload a file in the 'image' field")
             data = await upload.read()
+            weights, names = form.get("weights"), form.get("classes")
+            params = None
+            if weights is not None:
+                if isinstance(weights, str):
+                    raise ParamError("weights", "weights: upload the .npz as a file")
+                params = teach.weights_from_npz(
+                    await weights.read(), "weights", settings.max_body_bytes
+                )
+            model = _user_model(
+                model, params, _classes_field(names if isinstance(names, str) else None), settings
+            )
         try:
             gray = decode_image(
                 data,
@@ -149,8 +196,10 @@ async def _read_request(request: Request, settings: Any) -> tuple[np.ndarray, Tr
             )
         except ImageError as exc:
             raise HTTPException(exc.status_code, exc.detail) from None
-        return mnist_style(gray[0], "image"), _parse_trace(
-            trace if isinstance(trace, str) else None
+        return (
+            mnist_style(gray[0], "image"),
+            _parse_trace(trace if isinstance(trace, str) else None),
+            model,
         )
     if not kind.startswith("application/json"):
         raise HTTPException(415, "body: send JSON {\"input\": ...} or a multipart 'image' upload")
@@ -167,7 +216,12 @@ async def _read_request(request: Request, settings: Any) -> tuple[np.ndarray, Tr
             str(err["loc"][0]) if err["loc"] else "body",
             f"{where.lstrip('.') or 'body'}: {err['msg']}",
         ) from None
-    return _check_input(req.input), req.trace
+    params = (
+        None
+        if req.weights is None
+        else teach.decode_weights(req.weights, "weights", settings.max_body_bytes)
+    )
+    return _check_input(req.input), req.trace, _user_model(model, params, req.classes, settings)
 
 
 PREDICT_BODY = {
@@ -182,6 +236,8 @@ PREDICT_BODY = {
                     "properties": {
                         "image": {"type": "string", "format": "binary"},
                         "trace": {"type": "string", "description": "TraceRequest as JSON"},
+                        "weights": {"type": "string", "format": "binary"},
+                        "classes": {"type": "string", "description": "JSON list of names"},
                     },
                 }
             },
@@ -199,8 +255,7 @@ PREDICT_BODY = {
 async def predict(
     request: Request, name: str, s: SettingsDep, format: Literal["json", "npz"] = Query("json")
 ) -> Any:
-    model = _model(name)
-    x, trace = await _read_request(request, s)
+    x, trace, model = await _read_request(request, s, _model(name))
     fwd = service.run(model, x)
     probabilities = service.probabilities(fwd)
     if format == "npz":

@@ -17,9 +17,11 @@ from app.main import create_app
 
 
 def _fuzz_app():  # type: ignore[no-untyped-def]
-    """The app with short learning runs, so fuzzing /learn stays quick; settings restored."""
-    saved = {k: os.environ.get(k) for k in ("CONVSCOPE_MAX_LEARN_SECONDS",)}
-    os.environ["CONVSCOPE_MAX_LEARN_SECONDS"] = "0.3"
+    """The app with short learning runs, so fuzzing /learn and /models/train stays quick;
+    settings restored."""
+    short = ("CONVSCOPE_MAX_LEARN_SECONDS", "CONVSCOPE_MAX_TRAIN_SECONDS")
+    saved = {k: os.environ.get(k) for k in short}
+    os.environ.update(dict.fromkeys(short, "0.3"))
     get_settings.cache_clear()
     try:
         return create_app()
