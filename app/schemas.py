@@ -109,6 +109,9 @@ class ActivationRequest(RequestModel):
     dim: Annotated[int, Strict()] | None = Field(
         0, description="softmax only: the axis, or null for all elements."
     )
+    derivative: StrictBool = Field(
+        False, description="Also return the elementwise derivative (not for softmax)."
+    )
 
 
 class BatchNormRequest(RequestModel):
@@ -184,6 +187,10 @@ class PoolStep(BaseModel):
 class TensorOut(BaseModel):
     output: list[Any]
     shape: list[int]
+
+
+class ActivationResponse(TensorOut):
+    derivative: list[Any] | None = Field(None, description="Only when derivative was true.")
 
 
 class Conv2dResponse(TensorOut):

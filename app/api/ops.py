@@ -19,6 +19,7 @@ from app.schemas import (
     EDGE_KERNEL,
     EDGE_PATCH,
     ActivationRequest,
+    ActivationResponse,
     BatchNormRequest,
     BatchNormResponse,
     Conv2dRequest,
@@ -31,7 +32,6 @@ from app.schemas import (
     GeometryResponse,
     Pool2dRequest,
     Pool2dResponse,
-    TensorOut,
     TraceRegion,
 )
 
@@ -220,15 +220,29 @@ def pool2d(req: Pool2dRequest, s: SettingsDep) -> Any:
     return body
 
 
-@router.post("/activation", response_model=TensorOut, summary="Activation function")
+@router.post(
+    "/activation",
+    response_model=ActivationResponse,
+    response_model_exclude_none=True,
+    summary="Activation function",
+)
 def activation(req: ActivationRequest, s: SettingsDep) -> Any:
-    """Elementwise activation, or softmax over ``dim`` (all elements when null)."""
+    """Elementwise activation, or softmax over ``dim`` (all elements when null).
+
+    With ``derivative: true``, also the elementwise derivative (what autograd gives).
+    """
     x = to_array(req.input, "input", s)
     with np.errstate(all="ignore"):
         out = core.activation(
             x, req.function, negative_slope=req.negative_slope, alpha=req.alpha, dim=req.dim
         )
-    return {"output": to_list(out), "shape": list(out.shape)}
+        body = {"output": to_list(out), "shape": list(out.shape)}
+        if req.derivative:
+            d = core.activation_derivative(
+                x, req.function, negative_slope=req.negative_slope, alpha=req.alpha
+            )
+            body["derivative"] = to_list(d)
+    return body
 
 
 @router.post("/batch_norm", response_model=BatchNormResponse, summary="Batch normalisation")

@@ -5,6 +5,7 @@
 
 from app.core.activations import (
     activation,
+    activation_derivative,
     elu,
     gelu,
     leaky_relu,
@@ -36,6 +37,7 @@ __all__ = [
     "Geometry",
     "ParamError",
     "activation",
+    "activation_derivative",
     "avg_pool2d",
     "batch_norm",
     "conv2d",

@@ -60,6 +60,58 @@ def softmax(x: np.ndarray, dim: int | None = None) -> np.ndarray:
     return e / e.sum(axis=dim, keepdims=True)
 
 
+# ---- derivatives (what autograd gives: at a kink, the right-hand branch of torch's backward) --
+
+
+def step_derivative(x: np.ndarray) -> np.ndarray:
+    """0 everywhere (the jump at 0 has no derivative; torch passes no gradient through it)."""
+    return np.zeros_like(x)
+
+
+def sigmoid_derivative(x: np.ndarray) -> np.ndarray:
+    """sigma(x) * (1 - sigma(x))."""
+    s = sigmoid(x)
+    return s * (1 - s)
+
+
+def tanh_derivative(x: np.ndarray) -> np.ndarray:
+    """1 - tanh(x)^2."""
+    return 1 - np.tanh(x) ** 2
+
+
+def relu_derivative(x: np.ndarray) -> np.ndarray:
+    """1 where x > 0, else 0 (0 at x = 0, as torch)."""
+    return (x > 0).astype(x.dtype)
+
+
+def leaky_relu_derivative(x: np.ndarray, negative_slope: float = 0.01) -> np.ndarray:
+    """1 where x > 0, else ``negative_slope`` (also at x = 0, as torch)."""
+    return np.where(x > 0, 1, negative_slope).astype(x.dtype, copy=False)
+
+
+def elu_derivative(x: np.ndarray, alpha: float = 1.0) -> np.ndarray:
+    """1 where x > 0, else alpha * exp(x) (alpha at x = 0, as torch)."""
+    return np.where(x > 0, 1, alpha * np.exp(np.minimum(x, 0))).astype(x.dtype, copy=False)
+
+
+def gelu_derivative(x: np.ndarray) -> np.ndarray:
+    """Phi(x) + x * phi(x), with phi the standard normal density."""
+    cdf = 0.5 * (1 + np.asarray(_erf(x * (1 / math.sqrt(2)))).astype(x.dtype))
+    pdf = np.exp(-0.5 * x * x) / math.sqrt(2 * math.pi)
+    return (cdf + x * pdf).astype(x.dtype, copy=False)
+
+
+DERIVATIVES: dict[str, Callable[..., np.ndarray]] = {
+    "step": step_derivative,
+    "sigmoid": sigmoid_derivative,
+    "tanh": tanh_derivative,
+    "relu": relu_derivative,
+    "leaky_relu": leaky_relu_derivative,
+    "elu": elu_derivative,
+    "gelu": gelu_derivative,
+}
+
+
 ACTIVATIONS: dict[str, Callable[..., np.ndarray]] = {
     "step": step,
     "sigmoid": sigmoid,
@@ -93,3 +145,25 @@ def activation(
             "function", f"function must be one of {sorted(ACTIVATIONS)}, got {function!r}"
         )
     return ACTIVATIONS[function](a)
+
+
+def activation_derivative(
+    x: Any, function: str, *, negative_slope: float = 0.01, alpha: float = 1.0
+) -> np.ndarray:
+    """The elementwise derivative of the activation ``function`` at every element of ``x``."""
+    a = float_array(x, "input")
+    if function == "softmax":
+        raise ParamError(
+            "derivative",
+            "softmax is not elementwise (its derivative is a Jacobian); derivative is only for"
+            f" {sorted(DERIVATIVES)}",
+        )
+    if function == "leaky_relu":
+        return leaky_relu_derivative(a, negative_slope)
+    if function == "elu":
+        return elu_derivative(a, alpha)
+    if function not in DERIVATIVES:
+        raise ParamError(
+            "function", f"function must be one of {sorted(ACTIVATIONS)}, got {function!r}"
+        )
+    return DERIVATIVES[function](a)

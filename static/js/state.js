@@ -102,7 +102,11 @@ export function createStore(schema, { search = window.location.search, syncUrl =
 
   function writeUrl() {
     if (!syncUrl) return;
-    const text = toQuery();
+    // Keys this store does not own (lecture=1) stay as they are.
+    const params = new URLSearchParams(window.location.search);
+    for (const key of Object.keys(schema)) params.delete(key);
+    for (const [key, value] of new URLSearchParams(toQuery())) params.set(key, value);
+    const text = params.toString();
     const url = `${window.location.pathname}${text ? `?${text}` : ""}${window.location.hash}`;
     if (url !== `${window.location.pathname}${window.location.search}${window.location.hash}`) {
       window.history.replaceState(null, "", url);

@@ -237,9 +237,9 @@ def test_arithmetic_uneven_padding_becomes_a_zero_pad_layer(open_page: Any) -> N
 def test_activations_plots_softmax_and_losses(open_page: Any, save_screenshot: Any) -> None:
     page, watch = open_page("/activations")
     base = base_url(page)
-    for name in ("relu", "leaky_relu", "elu", "gelu", "sigmoid", "tanh", "step"):
-        expect(page.get_by_test_id(f"plot-{name}")).to_have_attribute("data-points", "241")
-    expect(page.get_by_test_id("readout-sigmoid")).to_contain_text("f(0) = 0.5")
+    expect(page.get_by_test_id("overlay-plot")).to_have_attribute("data-points", "241")
+    expect(page.get_by_test_id("readout-x")).to_have_text("0")
+    expect(page.get_by_test_id("value-sigmoid")).to_have_text("0.5")
     expect(page.get_by_test_id("softmax-sum")).to_have_text("1.000000")
 
     page.get_by_test_id("logits").fill("3, 0.5, -2, 7")

@@ -5,6 +5,7 @@
 // elsewhere (unit tests) `setColormaps` provides them.
 
 import { listColormaps } from "../api.js";
+import { textPx } from "./text.js";
 
 let palette = null; // {rule, tables: {name: [[r, g, b] x 256]}, descriptions: {name: str}}
 let loadError = null;
@@ -153,7 +154,7 @@ export function drawColorBar(ctx, { colormap, vmin, vmax, x = 0, y = 0, width, h
   ctx.lineWidth = 1;
   ctx.strokeRect(x + 0.5, y + 0.5, width - 1, height - 1);
   ctx.fillStyle = ink;
-  ctx.font = "12px system-ui, sans-serif";
+  ctx.font = `${textPx(12)}px system-ui, sans-serif`;
   ctx.textBaseline = "top";
   const ticks = [[0, vmin, "left"], [1, vmax, "right"]];
   if (vmin < 0 && vmax > 0) ticks.push([(0 - vmin) / (vmax - vmin), 0, "center"]);

@@ -2,6 +2,7 @@
 // context (already scaled to CSS pixels), query no DOM and fetch nothing.
 
 import { css, textOn } from "./colors.js";
+import { textPx } from "./text.js";
 
 /**
  * Geometry of a rows x cols grid: `cellSize` CSS px per cell, `gap` px between cells,
@@ -33,7 +34,7 @@ export function gridLayout({ rows, cols, cellSize, gap = 1, x = 0, y = 0 }) {
 
 /** The font size that fits `digits` characters in a cell. */
 export function fontSizeFor(cellSize, chars = 4) {
-  return Math.max(8, Math.min(16, Math.floor((cellSize * 1.6) / Math.max(3, chars))));
+  return Math.max(8, Math.min(textPx(16), Math.floor((cellSize * 1.6) / Math.max(3, chars))));
 }
 
 /**

@@ -3,6 +3,7 @@
 // queries no DOM and fetches nothing.
 
 import { formatNumber } from "./format.js";
+import { textPx } from "./text.js";
 
 /** About `count` round tick values covering [min, max] (1, 2 or 5 times a power of ten). */
 export function niceTicks(min, max, count = 5) {
@@ -60,7 +61,7 @@ export function drawPlot(ctx, { width, height, series, x, y, zeroLines = true })
 
   ctx.save();
   ctx.clearRect(0, 0, width, height);
-  ctx.font = "11px system-ui, sans-serif";
+  ctx.font = `${textPx(11)}px system-ui, sans-serif`;
   ctx.fillStyle = "#4b5160";
   ctx.strokeStyle = "#e3e6ec";
   ctx.lineWidth = 1;

@@ -1,34 +1,36 @@
-// /activations: each activation function and its slope, a softmax demo and two loss
-// calculators. Every value comes from the API (POST /api/v1/activation, /api/v1/loss);
-// the only arithmetic here is the finite-difference slope of the returned curve, and the
-// page says so.
+// /activations: every activation function and its derivative on one plot (toggle each),
+// a hover readout at any sample, a softmax demo and two loss calculators. Every value and
+// every derivative comes from the API (POST /api/v1/activation with derivative: true).
 
 import * as api from "../api.js";
 import { byTestId, debounce, h, replaceChildren, sizeCanvas } from "../dom.js";
 import { formatNumber, parseNumber } from "../render/format.js";
-import { drawPlot, extent } from "../render/plot.js";
 import { createStore, field } from "../state.js";
+import { drawOverlay, nearestSample } from "./activations/overlay.js";
 import { createNumberField } from "./widgets/number-field.js";
 
+// Colours name functions only (the legend beside the checkboxes says which is which).
 const FUNCTIONS = [
-  { name: "relu", label: "ReLU", formula: "relu(x) = max(0, x)", slope: "1 for x > 0, 0 for x < 0" },
-  { name: "leaky_relu", label: "Leaky ReLU", formula: "leaky_relu(x) = x if x > 0, else slope·x", slope: "1 or slope" },
-  { name: "elu", label: "ELU", formula: "elu(x) = x if x > 0, else α·(eˣ − 1)", slope: "1, or α·eˣ for x < 0" },
-  { name: "gelu", label: "GELU", formula: "gelu(x) = x·Φ(x), Φ the normal CDF", slope: "Φ(x) + x·φ(x)" },
-  { name: "sigmoid", label: "Sigmoid", formula: "σ(x) = 1 / (1 + e⁻ˣ)", slope: "σ(x)·(1 − σ(x))" },
-  { name: "tanh", label: "Tanh", formula: "tanh(x) = (eˣ − e⁻ˣ) / (eˣ + e⁻ˣ)", slope: "1 − tanh²(x)" },
-  { name: "step", label: "Step", formula: "step(x) = 1 if x > 0, else 0", slope: "0 (undefined at the jump)" },
+  { name: "relu", label: "ReLU", color: "#1d4ed8", formula: "max(0, x)", slope: "1 for x > 0, else 0" },
+  { name: "leaky_relu", label: "Leaky ReLU", color: "#0891b2", formula: "x if x > 0, else slope·x", slope: "1, or slope" },
+  { name: "elu", label: "ELU", color: "#15803d", formula: "x if x > 0, else α·(eˣ − 1)", slope: "1, or α·eˣ" },
+  { name: "gelu", label: "GELU", color: "#a16207", formula: "x·Φ(x), Φ the normal CDF", slope: "Φ(x) + x·φ(x)" },
+  { name: "sigmoid", label: "Sigmoid", color: "#dc2626", formula: "1 / (1 + e⁻ˣ)", slope: "σ(x)·(1 − σ(x))" },
+  { name: "tanh", label: "Tanh", color: "#c026d3", formula: "(eˣ − e⁻ˣ) / (eˣ + e⁻ˣ)", slope: "1 − tanh²(x)" },
+  { name: "step", label: "Step", color: "#4b5563", formula: "1 if x > 0, else 0", slope: "0 (none at the jump)" },
 ];
+const NAMES = FUNCTIONS.map((f) => f.name);
 const SAMPLES = 241;
 const LIST = /^[-+\d.,eE ]{1,300}$/;
-const FUNCTION_COLOR = "#1d4ed8";
-const SLOPE_COLOR = "#d62c6a";
 
 const SCHEMA = {
   lo: field.number(-4),
   hi: field.number(4),
   slope: field.number(0.1),
   alpha: field.number(1),
+  show: field.text(NAMES.join(","), { pattern: /^[a-z_,]{0,120}$/ }),
+  deriv: field.bool(true),
+  equal: field.bool(false),
   logits: field.text("2, 1, 0.1, -1", { pattern: LIST }),
   pred: field.text("2.5, 0, 2", { pattern: LIST }),
   target: field.text("3, -0.5, 2", { pattern: LIST }),
@@ -48,40 +50,55 @@ export function parseList(text) {
   return { values };
 }
 
-/** Central differences of y over x (one-sided at the ends); jumps become gaps (NaN). */
-export function finiteDifference(xs, ys) {
-  const n = xs.length;
-  const d = xs.map((_, i) => {
-    const a = Math.max(0, i - 1);
-    const b = Math.min(n - 1, i + 1);
-    return (ys[b] - ys[a]) / (xs[b] - xs[a]);
-  });
-  const step = (xs[n - 1] - xs[0]) / (n - 1);
-  return d.map((v) => (Math.abs(v) * step > 0.25 ? NaN : v)); // a jump, not a slope
+/** The shown functions from the URL's "relu,tanh" (unknown names dropped, order kept). */
+export function parseShown(text) {
+  const wanted = new Set(String(text).split(","));
+  return NAMES.filter((name) => wanted.has(name));
 }
 
 export function mount(root) {
   const store = createStore(SCHEMA);
   const plotsError = byTestId(root, "plots-error");
-  const cardsBox = byTestId(root, "function-cards");
-  const curves = new Map(); // name -> {xs, ys, ds}
-  const cards = new Map();
+  const plotBox = byTestId(root, "overlay");
+  const canvas = h("canvas", {
+    class: "plot-canvas",
+    tabIndex: 0,
+    role: "img",
+    dataset: { testid: "overlay-plot" },
+    aria: { label: "The shown activation functions (solid) and their derivatives (dashed); move the pointer or press the arrow keys to read values" },
+  });
+  const readout = h("div", { class: "act-readout", aria: { live: "polite" }, dataset: { testid: "readout" } });
+  plotBox.append(canvas, readout);
+  let curves = new Map(); // name -> {xs, ys, ds}
+  let cursor = null;
+  let frame = null;
   let requestId = 0;
 
-  // ---- plots ------------------------------------------------------------------------
+  // ---- controls ---------------------------------------------------------------------
+  const toggles = byTestId(root, "function-toggles");
   for (const f of FUNCTIONS) {
-    const canvas = h("canvas", { class: "plot-canvas", dataset: { testid: `plot-${f.name}` }, role: "img", aria: { label: `${f.label} and its slope` } });
-    const readout = h("p", { class: "hint", dataset: { testid: `readout-${f.name}` } });
-    const card = h(
-      "figure",
-      { class: "function-card", dataset: { testid: `card-${f.name}` } },
-      h("h3", {}, f.label),
-      h("p", { class: "formula-text" }, f.formula, h("br"), `slope: ${f.slope}`),
-      canvas,
-      readout,
+    const id = `show-${f.name}`;
+    const box = h("input", { type: "checkbox", id, dataset: { testid: id }, checked: parseShown(store.state.show).includes(f.name) });
+    box.addEventListener("change", () => {
+      const shown = new Set(parseShown(store.state.show));
+      if (box.checked) shown.add(f.name);
+      else shown.delete(f.name);
+      store.set({ show: NAMES.filter((n) => shown.has(n)).join(",") });
+    });
+    const swatch = h("span", { class: "swatch-line", aria: { hidden: "true" } });
+    swatch.style.borderTopColor = f.color;
+    toggles.append(
+      h("li", {}, h("label", { htmlFor: id }, box, swatch, h("strong", {}, f.label)), h("span", { class: "formula-text" }, `${f.formula}; slope ${f.slope}`)),
     );
-    cards.set(f.name, { canvas, readout, card });
-    cardsBox.append(card);
+  }
+  const options = byTestId(root, "plot-options");
+  for (const [key, label] of [
+    ["deriv", "Show the derivatives (dashed)"],
+    ["equal", "Shared scale: the y-axis uses the x-axis's units, so a slope of 1 is drawn at 45°"],
+  ]) {
+    const id = `opt-${key}`;
+    const box = h("input", { type: "checkbox", id, dataset: { testid: id }, checked: store.state[key], onChange: () => store.set({ [key]: box.checked }) });
+    options.append(h("label", { htmlFor: id }, box, ` ${label}`));
   }
 
   const range = {
@@ -97,17 +114,18 @@ export function mount(root) {
     const xs = Array.from({ length: SAMPLES }, (_, i) => lo + ((hi - lo) * i) / (SAMPLES - 1));
     const id = ++requestId;
     root.querySelector(".act-plots").setAttribute("aria-busy", "true");
-    cardsBox.classList.add("stale");
+    plotBox.classList.add("stale");
     try {
       const outputs = await Promise.all(
-        FUNCTIONS.map((f) => api.activation({ input: xs, function: f.name, negative_slope: slope, alpha })),
+        FUNCTIONS.map((f) => api.activation({ input: xs, function: f.name, negative_slope: slope, alpha, derivative: true })),
       );
       if (id !== requestId) return;
       plotsError.hidden = true;
       plotsError.textContent = "";
-      cardsBox.classList.remove("stale");
-      FUNCTIONS.forEach((f, i) => curves.set(f.name, { xs, ys: outputs[i].output, ds: finiteDifference(xs, outputs[i].output) }));
-      drawCurves();
+      plotBox.classList.remove("stale");
+      curves = new Map(FUNCTIONS.map((f, i) => [f.name, { xs, ys: outputs[i].output, ds: outputs[i].derivative }]));
+      cursor ??= Math.floor(SAMPLES / 2);
+      draw();
     } catch (error) {
       if (id !== requestId) return;
       plotsError.textContent = `Could not compute the curves: ${error.message}`;
@@ -117,30 +135,71 @@ export function mount(root) {
     }
   }
 
-  function drawCurves() {
-    for (const f of FUNCTIONS) {
-      const curve = curves.get(f.name);
-      if (!curve) continue;
-      const { canvas, readout } = cards.get(f.name);
-      const width = Math.max(200, Math.floor(canvas.parentElement.clientWidth - 16));
-      const height = Math.round(Math.min(200, width * 0.62));
-      const ctx = sizeCanvas(canvas, width, height);
-      const [ymin, ymax] = extent([...curve.ys, ...curve.ds]);
-      drawPlot(ctx, {
-        width,
-        height,
-        x: { min: curve.xs[0], max: curve.xs[curve.xs.length - 1] },
-        y: { min: ymin, max: ymax },
-        series: [
-          { points: curve.xs.map((x, i) => [x, curve.ys[i]]), color: FUNCTION_COLOR, width: 2.5 },
-          { points: curve.xs.map((x, i) => [x, curve.ds[i]]), color: SLOPE_COLOR, width: 2, dash: [5, 4] },
-        ],
-      });
-      const mid = Math.floor(curve.xs.length / 2);
-      readout.textContent = `f(${formatNumber(curve.xs[0], 2)}) = ${formatNumber(curve.ys[0], 3)}, f(${formatNumber(curve.xs[mid], 2)}) = ${formatNumber(curve.ys[mid], 3)}, f(${formatNumber(curve.xs.at(-1), 2)}) = ${formatNumber(curve.ys.at(-1), 3)}`;
-      canvas.dataset.points = String(curve.xs.length);
-    }
+  function shownCurves() {
+    return FUNCTIONS.filter((f) => curves.has(f.name) && parseShown(store.state.show).includes(f.name)).map((f) => ({ ...f, ...curves.get(f.name) }));
   }
+
+  function draw() {
+    if (curves.size === 0) return;
+    const shown = shownCurves();
+    const width = Math.max(240, Math.floor(plotBox.clientWidth));
+    const height = Math.round(Math.max(220, Math.min(420, width * 0.6)));
+    const ctx = sizeCanvas(canvas, width, height);
+    const xs = curves.values().next().value.xs;
+    frame = drawOverlay(ctx, { width, height, curves: shown, derivatives: store.state.deriv, cursor, equalAxes: store.state.equal, xRange: [xs[0], xs.at(-1)] });
+    canvas.dataset.points = String(xs.length);
+    canvas.dataset.shown = shown.map((c) => c.name).join(",");
+    drawReadout(shown, xs);
+  }
+
+  function drawReadout(shown, xs) {
+    const x = xs[cursor];
+    readout.dataset.x = String(x);
+    replaceChildren(
+      readout,
+      h("p", {}, "At x = ", h("strong", { dataset: { testid: "readout-x" } }, formatNumber(x, 4)), shown.length ? "" : " (no function shown: tick one above)"),
+      shown.length
+        ? h(
+            "table",
+            { class: "value-table" },
+            h("thead", {}, h("tr", {}, h("th", {}, "function"), h("th", {}, "f(x)"), h("th", {}, "f′(x)"))),
+            h(
+              "tbody",
+              {},
+              shown.map((c) => {
+                const swatch = h("span", { class: "swatch-line", aria: { hidden: "true" } });
+                swatch.style.borderTopColor = c.color;
+                return h(
+                  "tr",
+                  {},
+                  h("td", {}, swatch, c.label),
+                  h("td", { class: "num", dataset: { testid: `value-${c.name}` } }, formatNumber(c.ys[cursor], 4)),
+                  h("td", { class: "num", dataset: { testid: `deriv-${c.name}` } }, formatNumber(c.ds[cursor], 4)),
+                );
+              }),
+            ),
+          )
+        : null,
+    );
+  }
+
+  canvas.addEventListener("pointermove", (event) => {
+    if (!frame || curves.size === 0) return;
+    const rect = canvas.getBoundingClientRect();
+    const xs = curves.values().next().value.xs;
+    const index = nearestSample(frame, xs, ((event.clientX - rect.left) * canvas.clientWidth) / (rect.width || 1));
+    if (index === cursor) return;
+    cursor = index;
+    draw();
+  });
+  canvas.addEventListener("keydown", (event) => {
+    if (cursor === null) return;
+    const move = { ArrowLeft: -1, ArrowRight: 1, PageDown: -10, PageUp: 10 }[event.key];
+    if (move === undefined) return;
+    event.preventDefault();
+    cursor = Math.max(0, Math.min(SAMPLES - 1, cursor + move));
+    draw();
+  });
 
   // ---- softmax ----------------------------------------------------------------------
   const softmax = buildListCalc(byTestId(root, "softmax"), {
@@ -254,11 +313,12 @@ export function mount(root) {
   const ceSoon = debounce(computeCe, 200);
   store.subscribe((state, changed) => {
     if (["lo", "hi", "slope", "alpha"].some((k) => changed.has(k))) curvesSoon();
+    if (["show", "deriv", "equal"].some((k) => changed.has(k))) draw();
     if (changed.has("logits")) softmaxSoon();
     if (["pred", "target", "red"].some((k) => changed.has(k))) mseSoon();
     if (["ce", "cls", "smooth"].some((k) => changed.has(k))) ceSoon();
   });
-  new ResizeObserver(debounce(drawCurves, 80)).observe(cardsBox);
+  new ResizeObserver(debounce(draw, 80)).observe(plotBox);
   computeCurves();
   computeSoftmax();
   computeMse();

@@ -146,10 +146,13 @@ export function mount(root) {
   function paneRoom() {
     const panes = el("image-panes");
     const kernelPane = el("kernel-pane");
-    const wide = window.matchMedia("(min-width: 700px)").matches;
+    const lecture = document.documentElement.classList.contains("lecture");
+    const wide = lecture || window.matchMedia("(min-width: 700px)").matches;
     const gap = 16;
     const width = panes.clientWidth;
-    return wide ? (width - kernelPane.offsetWidth - 2 * gap) / 2 : (width - gap) / 2;
+    const room = wide ? (width - kernelPane.offsetWidth - 2 * gap) / 2 : (width - gap) / 2;
+    // Lecture mode: the images also fit the screen's height (captions and colour bar below).
+    return lecture ? Math.min(room, window.innerHeight - 330) : room;
   }
 
   function drawAll() {

@@ -9,6 +9,7 @@ import { formatNumber, formatShape } from "../../render/format.js";
 import { cornerLabel, drawGrid, gridLayout, outlineCells } from "../../render/grid.js";
 import { outlineWindow } from "../../render/steps.js";
 import { channelName, drawOutputCanvas, equation, signed, stepHeading } from "../shared.js";
+import { textPx } from "../../render/text.js";
 
 const LABEL_H = 22;
 
@@ -43,7 +44,7 @@ function channelLayouts(count, rows, cols, size) {
 function channelTitle(ctx, layout, ch, count) {
   if (count < 2) return;
   ctx.fillStyle = "#1d2433";
-  ctx.font = "600 13px system-ui, sans-serif";
+  ctx.font = `600 ${textPx(13)}px system-ui, sans-serif`;
   ctx.textBaseline = "alphabetic";
   ctx.fillText(`Channel ${channelName(ch, count)}`, 1, layout.y - 7);
 }
