@@ -17,9 +17,8 @@ from app.main import create_app
 
 
 def _fuzz_app():  # type: ignore[no-untyped-def]
-    """The app with short learning runs, so fuzzing /learn and /models/train stays quick;
-    settings restored."""
-    short = ("CONVSCOPE_MAX_LEARN_SECONDS", "CONVSCOPE_MAX_TRAIN_SECONDS")
+    """The app with short learning runs, so fuzzing /learn stays quick; settings restored."""
+    short = ("CONVSCOPE_MAX_LEARN_SECONDS",)
     saved = {k: os.environ.get(k) for k in short}
     os.environ.update(dict.fromkeys(short, "0.3"))
     get_settings.cache_clear()
@@ -35,9 +34,13 @@ def _fuzz_app():  # type: ignore[no-untyped-def]
 
 
 schema = schemathesis.openapi.from_asgi("/openapi.json", _fuzz_app())
+# /models/train is left out: one fuzzed run costs seconds (a transfer run computes the
+# shipped convolutions' features for 10,000 digits first), and its every refusal is
+# tested case by case in tests/api/test_teach.py.
+TRAIN = "/api/v1/models/train"
 
 
-@schema.parametrize()
+@schema.exclude(path=TRAIN).parametrize()
 @settings(
     max_examples=25,
     deadline=None,
