@@ -175,7 +175,7 @@ def apply_conv(
             for step in trace["steps"]:
                 step["out"][0] += j * per_job
             steps += trace["steps"]
-    out = np.concatenate(outs)
+    out = outs[0] if len(outs) == 1 else np.concatenate(outs)
     extras = {"steps": steps} if region is not None else {}
     return LayerOutput(out, labels, geo, extras)
 

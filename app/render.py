@@ -34,6 +34,7 @@ __all__ = [
     "colorize",
     "colormap_lut",
     "render_map",
+    "render_pixels",
     "render_png",
 ]
 
@@ -129,15 +130,59 @@ def _check(values: np.ndarray) -> np.ndarray:
     return values
 
 
-def _to_index(values: np.ndarray, vmin: float, vmax: float) -> np.ndarray:
-    """Values -> uint8 table indices ``rint((v - vmin) / (vmax - vmin) * 255)``, clipped."""
+Range = tuple[float | None, float | None]
+
+
+def _to_index(
+    values: np.ndarray, vmin: float, vmax: float, *, known: Range | None = None
+) -> np.ndarray:
+    """Values -> uint8 table indices ``rint((v - vmin) / (vmax - vmin) * 255)``, clipped.
+
+    A ``(3, H, W)`` image comes out ``(H, W, 3)``, transposed in the first pass. ``known``
+    is the values' finite ``(min, max)`` when the caller has it: then the NaN pass is
+    skipped (finite values give no NaN; an overflow to +-inf is clipped like any other).
+    """
     scale = 255.0 / (vmax - vmin)
+    source = values.transpose(1, 2, 0) if values.ndim == 3 else values
+    t = np.empty(source.shape, values.dtype)
+    finite = known is not None and known[0] is not None
     with np.errstate(over="ignore", invalid="ignore"):
-        t = (values - vmin) * scale  # a new float array, same shape
-        np.nan_to_num(t, copy=False, nan=(0.0 - vmin) * scale, posinf=255.0, neginf=0.0)
+        np.subtract(source, vmin, out=t)
+        t *= scale
+        if not finite:
+            np.nan_to_num(t, copy=False, nan=(0.0 - vmin) * scale, posinf=255.0, neginf=0.0)
         np.clip(t, 0.0, 255.0, out=t)
         np.rint(t, out=t)
     return t.astype(np.uint8)
+
+
+class _Indexed(NamedTuple):
+    indices: np.ndarray  # uint8: (H, W) gray or table indices, (H, W, 3) RGB
+    palette: np.ndarray | None  # the (256, 3) table for a diverging map
+    colormap: str
+    vmin: float
+    vmax: float
+
+
+def _indexed(values: np.ndarray, kind: Kind, scale: float | None, known: Range | None) -> _Indexed:
+    arr = _check(np.asarray(values))
+    if arr.ndim == 3 and arr.shape[0] == 1:
+        arr = arr[0]  # (1, H, W) -> (H, W)
+    if kind == "image":
+        colormap = "rgb" if arr.ndim == 3 else "gray"
+        return _Indexed(_to_index(arr, 0.0, 1.0, known=known), None, colormap, 0.0, 1.0)
+    if kind != "diverging":
+        raise ValueError(f"kind must be 'image' or 'diverging', got {kind!r}")
+    if arr.ndim != 2:
+        raise ValueError(
+            f"a computed map is drawn one channel at a time: need (H, W), got {values.shape}"
+        )
+    if scale is None:
+        lo, hi = known if known is not None else data_range(arr)
+        scale = max(abs(lo or 0.0), abs(hi or 0.0))
+    m = float(scale) or 1.0
+    index = _to_index(arr, -m, m, known=known)
+    return _Indexed(index, _lut("diverging"), "diverging", -m, m)
 
 
 def colorize(values: np.ndarray, *, kind: Kind, scale: float | None = None) -> Colorized:
@@ -153,55 +198,53 @@ def colorize(values: np.ndarray, *, kind: Kind, scale: float | None = None) -> C
 
     Non-finite values never raise.
     """
-    arr = _check(np.asarray(values))
-    if arr.ndim == 3 and arr.shape[0] == 1:
-        arr = arr[0]  # (1, H, W) -> (H, W)
-    if kind == "image":
-        index = _to_index(arr, 0.0, 1.0)
-        if arr.ndim == 3:
-            pixels = np.ascontiguousarray(index.transpose(1, 2, 0))  # (3, H, W) -> (H, W, 3)
-            return Colorized(pixels, "rgb", 0.0, 1.0)
-        return Colorized(index, "gray", 0.0, 1.0)
-    if kind != "diverging":
-        raise ValueError(f"kind must be 'image' or 'diverging', got {kind!r}")
-    if arr.ndim != 2:
-        raise ValueError(
-            f"a computed map is drawn one channel at a time: need (H, W), got {values.shape}"
-        )
-    if scale is None:
-        lo, hi = data_range(arr)
-        scale = max(abs(lo or 0.0), abs(hi or 0.0))
-    m = float(scale) or 1.0
-    index = _to_index(arr, -m, m)
-    return Colorized(np.take(_lut("diverging"), index, axis=0), "diverging", -m, m)  # (H, W, 3)
+    out = _indexed(values, kind, scale, None)
+    pixels = out.indices if out.palette is None else np.take(out.palette, out.indices, axis=0)
+    return Colorized(pixels, out.colormap, out.vmin, out.vmax)
 
 
-def data_range(values: np.ndarray) -> tuple[float | None, float | None]:
+def data_range(values: np.ndarray) -> Range:
     """The true minimum and maximum of the finite values; ``(None, None)`` if none is."""
+    return _extremes(values)[0]
+
+
+def _extremes(values: np.ndarray) -> tuple[Range, bool]:
+    """``data_range`` and whether every value is finite (one min and one max pass when so)."""
     arr = np.asarray(values)
     if arr.size == 0:
-        return None, None
-    lo, hi = float(arr.min()), float(arr.max())
+        return (None, None), True
+    lo, hi = float(arr.min()), float(arr.max())  # NaN propagates, inf is an extreme
     if np.isfinite(lo) and np.isfinite(hi):
-        return lo, hi
+        return (lo, hi), True
     finite = arr[np.isfinite(arr)]
     if finite.size == 0:
-        return None, None
-    return float(finite.min()), float(finite.max())
+        return (None, None), False
+    return (float(finite.min()), float(finite.max())), False
 
 
-def render_map(values: np.ndarray, *, kind: Kind, scale: float | None = None) -> dict[str, Any]:
+def render_map(
+    values: np.ndarray,
+    *,
+    kind: Kind,
+    scale: float | None = None,
+    known: tuple[float, float] | None = None,
+) -> dict[str, Any]:
     """Render a map as a PNG data URL with its colormap, colour scale, data range and shape.
 
     Returns ``{"data_url", "colormap", "vmin", "vmax", "min", "max", "shape"}``: the colour
     bar runs from ``vmin`` (first colour) to ``vmax`` (last colour); ``min``/``max`` are the
     data's true finite extremes (``None`` when none is finite); ``shape`` is the input's.
+    A diverging map is an indexed PNG whose palette is the diverging table. ``known`` is
+    the map's ``(min, max)`` when the caller already found them finite (no scan repeated).
     See ``colorize`` for the rule.
     """
-    out = colorize(values, kind=kind, scale=scale)
-    lo, hi = data_range(values)
+    if known is None:
+        (lo, hi), finite = _extremes(values)
+    else:
+        (lo, hi), finite = known, True
+    out = _indexed(values, kind, scale, (lo, hi) if finite else None)
     return {
-        "data_url": png_data_url(out.pixels),
+        "data_url": png_data_url(out.indices, out.palette),
         "colormap": out.colormap,
         "vmin": out.vmin,
         "vmax": out.vmax,
@@ -211,6 +254,25 @@ def render_map(values: np.ndarray, *, kind: Kind, scale: float | None = None) ->
     }
 
 
+def render_pixels(pixels: np.ndarray) -> dict[str, Any]:
+    """``render_map(pixels / 255, kind="image")`` for decoded 8-bit pixels, ``(H, W)`` gray or
+    ``(H, W, 3)`` RGB, encoded as they are (no trip through floats); ``shape`` is the
+    values' (``(H, W)`` or ``(3, H, W)``)."""
+    lo = float(np.float32(pixels.min()) / np.float32(255))
+    hi = float(np.float32(pixels.max()) / np.float32(255))
+    shape = list(pixels.shape) if pixels.ndim == 2 else [3, *pixels.shape[:2]]
+    return {
+        "data_url": png_data_url(pixels),
+        "colormap": "gray" if pixels.ndim == 2 else "rgb",
+        "vmin": 0.0,
+        "vmax": 1.0,
+        "min": lo,
+        "max": hi,
+        "shape": shape,
+    }
+
+
 def render_png(values: np.ndarray, *, kind: Kind) -> bytes:
     """Render a map as PNG bytes (for ``?format=png``); see ``colorize``."""
-    return encode_png(colorize(values, kind=kind).pixels)
+    out = _indexed(values, kind, None, None)
+    return encode_png(out.indices, out.palette)

@@ -28,6 +28,7 @@ one run (for the test suite).
 from __future__ import annotations
 
 import argparse
+import base64
 import io
 import json
 import logging
@@ -263,14 +264,14 @@ def agrees(ours: np.ndarray, other: np.ndarray) -> bool:
     return bool(np.allclose(ours, other, rtol=1e-4, atol=1e-4 * scale))
 
 
-def _photo(size: int) -> bytes:
+def _photo(width: int, height: int) -> bytes:
     """A photo-like RGB JPEG (smooth shading, edges and mild noise), made here."""
     from PIL import Image
 
-    yy, xx = np.mgrid[0:size, 0:size] / size
+    yy, xx = np.mgrid[0:height, 0:width] / max(width, height)
     rng = np.random.default_rng(1)
     sky = np.stack([0.4 + 0.3 * yy, 0.6 + 0.2 * yy, 0.9 - 0.2 * yy])
-    hills = (yy > 0.6 + 0.1 * np.sin(xx * 9)).astype(float)
+    hills = (yy > 0.45 + 0.1 * np.sin(xx * 9)).astype(float)
     img = sky * (1 - hills) + hills * np.stack([0.2 + 0.2 * xx, 0.5 - 0.1 * yy, 0.2 + 0 * xx])
     img += rng.normal(0, 0.03, img.shape)
     pixels = (np.clip(img, 0, 1) * 255).astype(np.uint8).transpose(1, 2, 0)
@@ -279,49 +280,199 @@ def _photo(size: int) -> bytes:
     return buffer.getvalue()
 
 
-def request_breakdown(size: int, repeat: int) -> None:
-    """Time one whole images/conv2d request and its parts: decode, compute, encode."""
-    from fastapi.testclient import TestClient
+# ---- whole requests against a plain Pillow + OpenCV script --------------------------------
+# The script does the same work as the request with the usual tools: decode with draft and
+# Lanczos resize (Pillow), cv2.filter2D, min/max and a lookup table per map, cv2.imencode
+# PNG level 1, base64, JSON. Targets: images/conv2d at most 0.8x its time, the 3-layer
+# pipeline (18 maps) at most 0.6x.
 
-    from app.api.images import render_layer
-    from app.imaging import decode_image
-    from app.layers import apply_conv
+STEPS = ("decode", "compute", "colourise", "encode", "base64+JSON")
+REQUEST_TARGETS = {"conv2d": 0.8, "pipeline": 0.6}
+KERNELS = {
+    "sobel_x": np.array([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]], np.float32),
+    "sobel_y": np.array([[-1, -2, -1], [0, 0, 0], [1, 2, 1]], np.float32),
+}
+
+
+def _timed(steps: dict[str, float], name: str, fn: Callable[[], Any]) -> Any:
+    t0 = clock()
+    out = fn()
+    steps[name] += 1e3 * (clock() - t0)
+    return out
+
+
+def _script(cv2: Any, data: bytes, size: int, pipeline: bool, steps: dict[str, float]) -> int:
+    """The plain script: one request's work with Pillow and OpenCV; returns the JSON length."""
+    from PIL import Image
+
+    from app.render import colormap_lut
+
+    def decode() -> np.ndarray:
+        im = Image.open(io.BytesIO(data))
+        scale = size / max(im.size)
+        target = (round(im.width * scale), round(im.height * scale))
+        im.draft("RGB", target)
+        im = im.convert("RGB").resize(target, Image.Resampling.LANCZOS, reducing_gap=3.0)
+        return np.asarray(im)
+
+    def compute(x: np.ndarray) -> list[np.ndarray]:  # (H, W, 3) -> maps, one per channel
+        kernels = ["sobel_x", "sobel_y"] if pipeline else ["sobel_x"]
+        layers = [
+            [cv2.filter2D(x, -1, KERNELS[k], borderType=cv2.BORDER_CONSTANT)] for k in kernels
+        ]
+        maps = [m for layer in layers for y in layer for m in cv2.split(y)]
+        if pipeline:
+            relu = [cv2.max(m, 0.0) for m in maps]
+            box = np.ones((2, 2), np.uint8)
+            pooled = [
+                cv2.dilate(m, box, anchor=(0, 0))[: m.shape[0] // 2 * 2 : 2, ::2] for m in relu
+            ]
+            maps = maps + relu + pooled
+        return maps
+
+    lut = np.ascontiguousarray(colormap_lut("diverging")[:, ::-1].reshape(256, 1, 3))  # BGR
+
+    def colourise(maps: list[np.ndarray]) -> list[np.ndarray]:
+        out = []
+        for m in maps:
+            lo, hi = cv2.minMaxLoc(m)[:2]
+            scale = max(-lo, hi) or 1.0
+            index = cv2.convertScaleAbs(m, alpha=127.5 / scale, beta=127.5)
+            out.append(cv2.LUT(cv2.merge([index, index, index]), lut))
+        return out
+
+    def encode(images: list[np.ndarray]) -> list[bytes]:
+        flags = [cv2.IMWRITE_PNG_COMPRESSION, 1]
+        return [cv2.imencode(".png", im, flags)[1].tobytes() for im in images]
+
+    def serialise(pngs: list[bytes]) -> int:
+        urls = ["data:image/png;base64," + base64.b64encode(p).decode("ascii") for p in pngs]
+        return len(json.dumps({"input": urls[0], "maps": urls[1:]}))
+
+    pixels = _timed(steps, "decode", decode)
+    x = pixels.astype(np.float32) / np.float32(255)
+    maps = _timed(steps, "compute", lambda: compute(x))
+    images = _timed(steps, "colourise", lambda: colourise(maps))
+    bgr = cv2.cvtColor(pixels, cv2.COLOR_RGB2BGR)
+    pngs = _timed(steps, "encode", lambda: encode([bgr, *images]))
+    return int(_timed(steps, "base64+JSON", lambda: serialise(pngs)))
+
+
+def _ours(
+    data: bytes, size: int, params: dict[str, Any], pipeline: bool, steps: dict[str, float]
+) -> int:
+    """The request's own steps, called one by one (the whole request is timed apart)."""
+    from app.api.images import finite_ranges
+    from app.imaging import decode, encode_png
+    from app.layers import PipelineParams, apply_conv, run_layer
     from app.main import app
-    from app.render import render_map
+    from app.render import _indexed
     from app.schemas import ImageConv2dParams
 
-    data = _photo(size)
-    params = {"kernel": "sobel_x", "padding": "same"}
     settings = app.state.settings
-    decode_ms, x = min_ms(lambda: decode_image(data, color="rgb", max_side=size), repeat)
-    layer = ImageConv2dParams.model_validate(params)
-    compute_ms, _ = min_ms(lambda: apply_conv(x, layer, settings).output, repeat)
-    result = apply_conv(x, layer, settings)
+    image = _timed(steps, "decode", lambda: decode(data, color="rgb", max_side=size))
 
-    def encode() -> np.ndarray:  # the response's two PNGs: the input as used, and the output
-        shown = render_map(x, kind="image")["data_url"]
-        return np.array(len(shown) + len(render_layer(result)[0]["data_url"]))
+    def compute() -> list[tuple[np.ndarray, list[tuple[float, float]]]]:
+        if not pipeline:
+            out = apply_conv(
+                image.values, ImageConv2dParams.model_validate(params), settings
+            ).output
+            return [(out, finite_ranges(out, "params", "conv"))]
+        current, outs = image.values, []
+        for layer in PipelineParams.model_validate(params).layers:
+            current = run_layer(current, layer, settings).output
+            outs.append((current, finite_ranges(current, "params", "layer")))
+        return outs
 
-    encode_ms, _ = min_ms(encode, repeat)
-    client = TestClient(app)
-    form = {"params": json.dumps(params), "color": "rgb", "max_side": str(size)}
-    files = {"image": ("photo.jpg", data, "image/jpeg")}
-
-    def whole() -> np.ndarray:
-        r = client.post("/api/v1/images/conv2d", data=form, files=files)
-        r.raise_for_status()
-        return np.array(len(r.content))
-
-    logging.getLogger("convscope.access").setLevel(logging.WARNING)
-    whole()  # warm up: first-request imports and caches are not the request's cost
-    total_ms, _ = min_ms(whole, max(repeat, 3))
-    parts = decode_ms + compute_ms + encode_ms
-    http = max(total_ms - parts, 0.0)
-    print(
-        f"request images/conv2d {size}x{size} RGB sobel_x (JPEG {len(data) // 1024} KB): "
-        f"total {total_ms:.1f} ms = decode {decode_ms:.1f} + compute {compute_ms:.1f} + "
-        f"encode 2 PNGs {encode_ms:.1f} + HTTP/JSON layer {http:.1f} ({http / total_ms:.0%})"
+    outs = _timed(steps, "compute", compute)
+    indexed = _timed(
+        steps,
+        "colourise",
+        lambda: [
+            _indexed(m, "diverging", None, r)
+            for out, ranges in outs
+            for m, r in zip(out, ranges, strict=True)
+        ],
     )
+    pngs = _timed(
+        steps,
+        "encode",
+        lambda: [encode_png(image.pixels)] + [encode_png(i.indices, i.palette) for i in indexed],
+    )
+    return int(
+        _timed(
+            steps,
+            "base64+JSON",
+            lambda: len(json.dumps([base64.b64encode(p).decode("ascii") for p in pngs])),
+        )
+    )
+
+
+def request_targets(cv2: Any, size: int, repeat: int) -> None:
+    """Time images/conv2d and a 3-layer pipeline in-process against the plain script, with
+    the minimum of each step over ``repeat`` runs, and print the ratios against the targets."""
+    from fastapi.testclient import TestClient
+
+    from app.main import app
+
+    data = _photo(2 * size, 3 * size // 2)  # a 4:3 photo, twice the target size
+    conv = {"kernel": "sobel_x", "padding": "same"}
+    pipe = {
+        "layers": [
+            {"type": "conv2d", "kernel": ["sobel_x", "sobel_y"], "padding": "same"},
+            {"type": "activation", "function": "relu"},
+            {"type": "pool2d", "mode": "max", "kernel_size": 2},
+        ]
+    }
+    client = TestClient(app)
+    logging.getLogger("convscope.access").setLevel(logging.WARNING)
+    for name, url, params, pipeline in (
+        ("conv2d", "/api/v1/images/conv2d", conv, False),
+        ("pipeline", "/api/v1/images/pipeline", pipe, True),
+    ):
+        form = {"params": json.dumps(params), "color": "rgb", "max_side": str(size)}
+        files = {"image": ("photo.jpg", data, "image/jpeg")}
+
+        def whole(
+            form: dict[str, str] = form, files: dict[str, Any] = files, url: str = url
+        ) -> np.ndarray:
+            r = client.post(url, data=form, files=files)
+            r.raise_for_status()
+            return np.array(len(r.content))
+
+        whole()  # warm up: first-request imports and caches are not the request's cost
+        global clock
+        step_clock = clock  # the app runs in TestClient's thread: count the whole process
+        clock = time.process_time if clock is CLOCKS["cpu"] else clock
+        total_ms, length = min_ms(whole, max(repeat, 3))
+        clock = step_clock
+        best: dict[str, dict[str, float]] = {"ours": {}, "script": {}}
+        sizes = {}
+        for who in best:
+            for _ in range(max(repeat, 3)):
+                steps = dict.fromkeys(STEPS, 0.0)
+                if who == "ours":
+                    sizes[who] = _ours(data, size, params, pipeline, steps)
+                else:
+                    sizes[who] = _script(cv2, data, size, pipeline, steps)
+                for k, v in steps.items():
+                    best[who][k] = min(best[who].get(k, v), v)
+        script_ms = sum(best["script"].values())
+        ratio = total_ms / script_ms
+        target = REQUEST_TARGETS[name]
+        verdict = "met" if ratio <= target else "missed"
+        for who in ("ours", "script"):
+            parts = " + ".join(f"{k} {v:.1f}" for k, v in best[who].items())
+            print(
+                f"  {name} {who:<6} steps: {parts} = {sum(best[who].values()):.1f} ms, "
+                f"{sizes[who] // 1024} KB of base64"
+            )
+        print(
+            f"request {name} {size}px RGB: whole request {total_ms:.1f} ms "
+            f"({int(length) // 1024} KB), script {script_ms:.1f} ms: "
+            f"{ratio:.2f}x (target <= {target}: {verdict})",
+            flush=True,
+        )
 
 
 def print_targets(ratios: dict[str, list[float]], behind_scipy: list[str], scipy_ran: bool) -> None:
@@ -406,7 +557,10 @@ def main(argv: list[str] | None = None) -> int:
         print(line + f"{vs_scipy:>12}{vs_cv:>13}", flush=True)
     print_targets(ratios, behind_scipy, scipy_ran=peers["scipy"] is not None)
     if not args.no_request:
-        request_breakdown(64 if args.quick else 1024, repeat)
+        if peers["cv2"] is None:
+            print("request targets: n/a (opencv not installed)")
+        else:
+            request_targets(peers["cv2"], 64 if args.quick else 512, repeat)
     for failure in failures:
         print(f"FAIL {failure}", file=sys.stderr)
     return 1 if failures else 0

@@ -26,7 +26,8 @@ def pixels_of(result: dict[str, object]) -> np.ndarray:
     url = result["data_url"]
     assert isinstance(url, str)
     assert url.startswith(PREFIX)
-    return np.asarray(Image.open(io.BytesIO(base64.b64decode(url[len(PREFIX) :]))))
+    image = Image.open(io.BytesIO(base64.b64decode(url[len(PREFIX) :])))
+    return np.asarray(image.convert("RGB") if image.mode == "P" else image)
 
 
 # --- lookup tables -----------------------------------------------------------------
@@ -227,7 +228,8 @@ def test_render_png_matches_render_map() -> None:
     data = render_png(values, kind="diverging")
     assert data.startswith(b"\x89PNG")
     np.testing.assert_array_equal(
-        np.asarray(Image.open(io.BytesIO(data))), pixels_of(render_map(values, kind="diverging"))
+        np.asarray(Image.open(io.BytesIO(data)).convert("RGB")),
+        pixels_of(render_map(values, kind="diverging")),
     )
 
 

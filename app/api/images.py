@@ -16,7 +16,7 @@ from pydantic import BaseModel, ValidationError
 from app.api.errors import UPLOAD_ERROR_RESPONSES
 from app.config import Settings, SettingsDep
 from app.errors import LimitExceeded, ParamError
-from app.imaging import ImageError, decode_image
+from app.imaging import DecodedImage, ImageError, decode
 from app.layers import (
     LAYER_TYPES,
     LayerOutput,
@@ -27,7 +27,7 @@ from app.layers import (
     run_layer,
 )
 from app.limits import check
-from app.render import data_range, render_map, render_png
+from app.render import render_map, render_pixels, render_png
 from app.samples import SAMPLES, sample_path
 from app.schemas import (
     ActivationLayerParams,
@@ -98,6 +98,11 @@ class ImageForm:
         self.color, self.max_side = color, max_side
 
     def pixels(self, settings: Settings) -> np.ndarray:
+        """The decoded values, float32 ``(C, H, W)`` in ``[0, 1]``."""
+        return self.decode(settings).values
+
+    def decode(self, settings: Settings) -> DecodedImage:
+        """The decoded values and the 8-bit pixels they came from."""
         max_side = settings.default_max_side if self.max_side is None else self.max_side
         check(settings, "max_image_side", max_side, field="max_side", what="side")
         if self.image is not None:
@@ -118,7 +123,7 @@ class ImageForm:
             )
         check(settings, "max_upload_bytes", len(data), field="image", what="bytes")
         try:
-            return decode_image(
+            return decode(
                 data, color=self.color, max_side=max_side, max_pixels=settings.max_image_pixels
             )
         except ImageError as exc:
@@ -178,23 +183,33 @@ def _describe_errors(exc: ValidationError) -> str:
     return "; ".join(messages[:5])
 
 
-def render_layer(result: LayerOutput, *, shared: bool = False) -> list[dict[str, Any]]:
+Ranges = list[tuple[float, float]]
+
+
+def finite_ranges(out: np.ndarray, field: str, what: str) -> Ranges:
+    """Each channel's ``(min, max)``, which are finite exactly when the channel is: one
+    scan serves the overflow check, the colour scale and the reported range."""
+    ranges = [(float(channel.min()), float(channel.max())) for channel in out]
+    if not all(np.isfinite(lo) and np.isfinite(hi) for lo, hi in ranges):
+        raise ParamError(field, f"{what} produced values too large for float32")
+    return ranges
+
+
+def render_layer(
+    result: LayerOutput, ranges: Ranges, *, shared: bool = False
+) -> list[dict[str, Any]]:
     """One diverging map per output channel; with ``shared`` the layer's maps share one
-    symmetric scale (the largest |value| of the layer)."""
-    out = result.output
-    scale = None
-    if shared:
-        lo, hi = data_range(out)
-        scale = max(abs(lo or 0.0), abs(hi or 0.0))
+    symmetric scale (the largest |value| of the layer). ``ranges`` from ``finite_ranges``."""
+    scale = max(max(-lo, hi) for lo, hi in ranges) if shared else None
     return [
-        render_map(channel, kind="diverging", scale=scale) | {"label": label}
-        for channel, label in zip(out, result.labels, strict=True)
+        render_map(channel, kind="diverging", scale=scale, known=known) | {"label": label}
+        for channel, label, known in zip(result.output, result.labels, ranges, strict=True)
     ]
 
 
-def render_input(x: np.ndarray, color: str) -> dict[str, Any]:
-    """The decoded image, gray or RGB over 0 ... 1."""
-    return render_map(x if color == "rgb" else x[0], kind="image") | {"label": "input"}
+def render_input(image: DecodedImage) -> dict[str, Any]:
+    """The decoded image, gray or RGB over 0 ... 1, from its 8-bit pixels."""
+    return render_pixels(image.pixels) | {"label": "input"}
 
 
 def _in_params(field: str, prefix: str) -> str:
@@ -212,13 +227,11 @@ def _params_limits() -> Iterator[None]:
         raise exc.at(_in_params(exc.field, "params.")) from None
 
 
-def _require_finite(result: LayerOutput, field: str, what: str) -> None:
-    if not np.all(np.isfinite(result.output)):
-        raise ParamError(field, f"{what} produced values too large for float32")
-
-
-def _answer(x: np.ndarray, result: LayerOutput, fmt: Format, color: str) -> Any:
-    _require_finite(result, "params", "the operation")
+def _answer(
+    image: DecodedImage, result: LayerOutput, fmt: Format, ranges: Ranges | None = None
+) -> Any:
+    if ranges is None:
+        ranges = finite_ranges(result.output, "params", "the operation")
     if fmt == "npy":
         buffer = io.BytesIO()
         np.save(buffer, result.output.astype(np.float32, copy=False))
@@ -230,8 +243,8 @@ def _answer(x: np.ndarray, result: LayerOutput, fmt: Format, color: str) -> Any:
     if fmt == "png":
         return Response(render_png(result.output[0], kind="diverging"), media_type="image/png")
     body: dict[str, Any] = {
-        "input": render_input(x, color),
-        "output": render_layer(result),
+        "input": render_input(image),
+        "output": render_layer(result, ranges),
         "shape": list(result.output.shape),
         "geometry": result.geometry.as_dict() if result.geometry else None,
     }
@@ -264,10 +277,10 @@ def _image_route(path: str, response_model: type[BaseModel], summary: str, what:
 )
 def image_conv2d(form: FormDep, s: SettingsDep, format: Format = Query("json")) -> Any:
     p = form.parse(ImageConv2dParams)
-    x = form.pixels(s)
+    image = form.decode(s)
     with np.errstate(all="ignore"), _params_limits():
-        result = apply_conv(x, p, s, p.trace_region)
-    return _answer(x, result, format, form.color)
+        result = apply_conv(image.values, p, s, p.trace_region)
+    return _answer(image, result, format)
 
 
 @_image_route(
@@ -275,10 +288,10 @@ def image_conv2d(form: FormDep, s: SettingsDep, format: Format = Query("json")) 
 )
 def image_pool2d(form: FormDep, s: SettingsDep, format: Format = Query("json")) -> Any:
     p = form.parse(ImagePool2dParams)
-    x = form.pixels(s)
+    image = form.decode(s)
     with _params_limits():
-        result = apply_pool(x, p, s, p.trace_region)
-    return _answer(x, result, format, form.color)
+        result = apply_pool(image.values, p, s, p.trace_region)
+    return _answer(image, result, format)
 
 
 @_image_route(
@@ -289,8 +302,8 @@ def image_pool2d(form: FormDep, s: SettingsDep, format: Format = Query("json")) 
 )
 def image_activation(form: FormDep, s: SettingsDep, format: Format = Query("json")) -> Any:
     p = form.parse(ActivationLayerParams)
-    x = form.pixels(s)
-    return _answer(x, apply_activation(x, p, s), format, form.color)
+    image = form.decode(s)
+    return _answer(image, apply_activation(image.values, p, s), format)
 
 
 @router.post(
@@ -330,8 +343,8 @@ def image_pixels(form: FormDep, s: SettingsDep) -> Any:
 def image_pipeline(form: FormDep, s: SettingsDep, format: Format = Query("json")) -> Any:
     p = form.parse(PipelineParams)
     check(s, "max_pipeline_layers", len(p.layers), field="params.layers", what="layers")
-    x = form.pixels(s)
-    current, layers = x, []
+    image = form.decode(s)
+    current, layers = image.values, []
     for index, layer in enumerate(p.layers):
         try:
             with np.errstate(all="ignore"):
@@ -343,14 +356,16 @@ def image_pipeline(form: FormDep, s: SettingsDep, format: Format = Query("json")
             ) from None
         except LimitExceeded as exc:
             raise exc.at(_in_params(exc.field, f"params.layers[{index}].")) from None
-        _require_finite(result, f"params.layers[{index}]", f"layer {index + 1} ({layer.type})")
+        ranges = finite_ranges(
+            result.output, f"params.layers[{index}]", f"layer {index + 1} ({layer.type})"
+        )
         current = result.output
         entry: dict[str, Any] = {
             "index": index,
             "type": layer.type,
             "shape": list(current.shape),
             "geometry": result.geometry.as_dict() if result.geometry else None,
-            "maps": render_layer(result, shared=p.value_range == "layer"),
+            "maps": render_layer(result, ranges, shared=p.value_range == "layer"),
         }
         if "mask" in result.extras:
             entry["masks"] = [render_map(m, kind="image") for m in result.extras["mask"]]
@@ -358,9 +373,9 @@ def image_pipeline(form: FormDep, s: SettingsDep, format: Format = Query("json")
             entry |= {"mean": result.extras["mean"], "var": result.extras["var"]}
         layers.append(entry)
     if format != "json":
-        return _answer(x, result, format, form.color)
+        return _answer(image, result, format, ranges)
     return {
-        "input": render_input(x, form.color),
+        "input": render_input(image),
         "layers": layers,
         "shape": list(current.shape),
     }

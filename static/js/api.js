@@ -149,10 +149,33 @@ export function listLayers(options) {
   return layersPromise;
 }
 
+// ---- upload once ------------------------------------------------------------------------
+// A page sends the user's file once. Every JSON image response echoes the input as the
+// server decoded and resized it, a lossless PNG that decodes to the identical pixels; later
+// requests with the same `color` and `maxSide` send that PNG instead of the original, so the
+// same numbers come back from any worker. Another `color` or `maxSide` sends the original.
+const decodedUploads = new WeakMap(); // original File/Blob -> Map(`${color}|${maxSide}` -> Blob)
+const uploadKey = (color, maxSide) => `${color}|${maxSide ?? ""}`;
+
+/** Keep a response's echoed input as the stand-in for `image` (a Blob the user gave). */
+function rememberDecoded(image, { color = "gray", maxSide } = {}, body) {
+  const url = body?.input?.data_url;
+  if (typeof image === "string" || typeof url !== "string" || !url.startsWith("data:image/png;base64,")) return body;
+  if (decodedUploads.get(image)?.has(uploadKey(color, maxSide))) return body;
+  const bytes = Uint8Array.from(atob(url.slice(url.indexOf(",") + 1)), (c) => c.charCodeAt(0));
+  if (!decodedUploads.has(image)) decodedUploads.set(image, new Map());
+  decodedUploads.get(image).set(uploadKey(color, maxSide), new Blob([bytes], { type: "image/png" }));
+  return body;
+}
+
 function imageForm(image, { params, color = "gray", maxSide } = {}) {
   const form = new FormData();
   if (typeof image === "string") form.append("sample", image);
-  else form.append("image", image, image.name || "image.png");
+  else {
+    const decoded = decodedUploads.get(image)?.get(uploadKey(color, maxSide));
+    if (decoded) form.append("image", decoded, "decoded.png");
+    else form.append("image", image, image.name || "image.png");
+  }
   form.append("params", JSON.stringify(params));
   form.append("color", color);
   if (maxSide !== undefined) form.append("max_side", String(maxSide));
@@ -165,7 +188,9 @@ function imageForm(image, { params, color = "gray", maxSide } = {}) {
  */
 export function imageConv2d(image, { params, color, maxSide, format = "json", signal } = {}) {
   const form = imageForm(image, { params, color, maxSide });
-  if (format === "json") return request("/images/conv2d", { method: "POST", form, signal });
+  if (format === "json") {
+    return request("/images/conv2d", { method: "POST", form, signal }).then((body) => rememberDecoded(image, { color, maxSide }, body));
+  }
   return request("/images/conv2d", { method: "POST", form, signal, query: { format }, expect: "blob" });
 }
 
@@ -186,7 +211,7 @@ export async function fetchBlob(url, { signal } = {}) {
 /** POST /images/pipeline (multipart): every layer's feature maps for a stack of layers. */
 export function imagePipeline(image, { params, color, maxSide, signal } = {}) {
   const form = imageForm(image, { params, color, maxSide });
-  return request("/images/pipeline", { method: "POST", form, signal });
+  return request("/images/pipeline", { method: "POST", form, signal }).then((body) => rememberDecoded(image, { color, maxSide }, body));
 }
 
 /** POST /images/pipeline?format=npy: the last layer's exact float32 output `{shape, data}`. */

@@ -101,6 +101,43 @@ export function debounce(fn, ms) {
   return debounced;
 }
 
+/** Whether the last user input inside `root` was typing or dragging (text, number, range). */
+function trackTyping(root) {
+  const state = { typing: false };
+  const typed = (event) => event.target?.matches?.('input[type="range"], input[type="number"], input[type="text"], input:not([type]), textarea') ?? false;
+  root.addEventListener("input", (event) => { state.typing = typed(event); }, true);
+  for (const type of ["click", "change", "pointerdown"]) {
+    root.addEventListener(type, (event) => { if (!typed(event)) state.typing = false; }, true);
+  }
+  return state;
+}
+
+/**
+ * `fn` scheduled by what the user did: at once after a click, a choice or an upload; after
+ * `ms` of quiet while typing or dragging a slider. `.cancel()` drops a waiting call.
+ */
+export function soonByInput(root, fn, ms) {
+  const state = trackTyping(root);
+  const later = debounce(fn, ms);
+  const soon = (...args) => {
+    if (state.typing) return later(...args);
+    later.cancel();
+    return fn(...args);
+  };
+  soon.cancel = later.cancel;
+  return soon;
+}
+
+/** A fresh AbortSignal per call; the previous call's request is aborted (it is stale). */
+export function latestSignal() {
+  let controller = null;
+  return () => {
+    controller?.abort();
+    controller = new AbortController();
+    return controller.signal;
+  };
+}
+
 /** Size a canvas for crisp drawing at `width` x `height` CSS pixels; returns its 2-D context. */
 export function sizeCanvas(canvas, width, height, { pixelRatio = window.devicePixelRatio || 1 } = {}) {
   const ratio = Math.max(1, Math.round(pixelRatio));

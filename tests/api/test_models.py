@@ -100,7 +100,9 @@ def test_predict_json(client, digit) -> None:
     # White is zero: a cell whose value is exactly 0 (ReLU output) is drawn white.
     relu1 = layers["relu1"]
     relu_png = np.asarray(
-        Image.open(io.BytesIO(base64.b64decode(relu1["atlas"]["data_url"].split(",", 1)[1])))
+        Image.open(
+            io.BytesIO(base64.b64decode(relu1["atlas"]["data_url"].split(",", 1)[1]))
+        ).convert("RGB")
     )
     with np.load(
         io.BytesIO(client.post(PREDICT + "?format=npz", json={"input": digit.tolist()}).content)

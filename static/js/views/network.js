@@ -5,7 +5,7 @@
 // inspector in network/inspect.js, pure request building in network/pipeline.js.
 
 import * as api from "../api.js";
-import { byTestId, debounce, h, replaceChildren } from "../dom.js";
+import { byTestId, h, latestSignal, replaceChildren, soonByInput } from "../dom.js";
 import { loadImage } from "../render/image.js";
 import { createStore, field } from "../state.js";
 import { createLayerCard, newLayer } from "./widgets/layer-card.js";
@@ -120,7 +120,7 @@ export function mount(root) {
     if (result) columns.classList.add("stale");
     try {
       const src = source();
-      const response = await api.imagePipeline(src, { params, color: s.color, maxSide: Number(s.size) });
+      const response = await api.imagePipeline(src, { params, color: s.color, maxSide: Number(s.size), signal: computeSignal() });
       if (id !== requestId) return;
       const drawn = [response.input, ...response.layers.flatMap((l) => [...l.maps.slice(0, MAX_MAPS), ...(l.masks ?? []).slice(0, MAX_MAPS)])];
       const images = await Promise.all(drawn.map((m) => loadImage(m.data_url)));
@@ -142,7 +142,8 @@ export function mount(root) {
       if (id === requestId) stage.removeAttribute("aria-busy");
     }
   }
-  const computeSoon = debounce(compute, 250);
+  const computeSoon = soonByInput(root, compute, 150);
+  const computeSignal = latestSignal(); // a new setting aborts the request it makes stale
 
   // ---- image source and options --------------------------------------------------------
   let sampleButtons = [];

@@ -4,7 +4,7 @@
 // answers and ./playground/controls.js is the settings form.
 
 import * as api from "../api.js";
-import { byTestId, debounce, h, replaceChildren } from "../dom.js";
+import { byTestId, debounce, h, latestSignal, replaceChildren, soonByInput } from "../dom.js";
 import { colorRule, loadColormaps } from "../render/colors.js";
 import { formatShape } from "../render/format.js";
 import { loadImage } from "../render/image.js";
@@ -78,8 +78,10 @@ export function mount(root) {
     return store.state.src === UPLOAD && upload ? upload : store.state.src;
   }
 
-  const call = (extra, format = "json") =>
-    api.imageConv2d(source(), { params: convParams(store.state, extra, presetValues), color: store.state.color, maxSide: Number(store.state.size), format });
+  const call = (extra, format = "json", signal = undefined) =>
+    api.imageConv2d(source(), { params: convParams(store.state, extra, presetValues), color: store.state.color, maxSide: Number(store.state.size), format, signal });
+  const computeSignal = latestSignal(); // a new setting aborts the request it makes stale
+  const traceSignal = latestSignal();
 
   // ---- errors --------------------------------------------------------------------------
   /**
@@ -116,7 +118,7 @@ export function mount(root) {
     const sent = store.state.src;
     stage.setAttribute("aria-busy", "true");
     try {
-      const response = await call({});
+      const response = await call({}, "json", computeSignal());
       if (id !== requestId) return;
       const [input, ...outputs] = await Promise.all([response.input, ...response.output].map((map) => loadImage(map.data_url)));
       if (id !== requestId) return;
@@ -140,7 +142,7 @@ export function mount(root) {
       if (id === requestId) stage.removeAttribute("aria-busy");
     }
   }
-  const computeSoon = debounce(compute, 250);
+  const computeSoon = soonByInput(root, compute, 150);
 
   /** The room for the input pane, so "fit" fills it; input and output share one scale. */
   function paneRoom() {
@@ -237,7 +239,7 @@ export function mount(root) {
     const id = ++traceId;
     tracePanel.setAttribute("aria-busy", "true");
     try {
-      const response = await call({ trace_region: { rows: [py, py + 1], cols: [px, px + 1] } });
+      const response = await call({ trace_region: { rows: [py, py + 1], cols: [px, px + 1] } }, "json", traceSignal());
       if (id !== traceId) return;
       lastTrace = { px, py, steps: response.steps ?? [] };
       renderTrace(px, py, lastTrace.steps);

@@ -20,7 +20,7 @@
 //   Example: /step?src=shapes&size=64&crop=23,4,6,6&kernel=sobel_y&padding=1&at=2,3
 
 import * as api from "../api.js";
-import { byTestId, debounce, replaceChildren } from "../dom.js";
+import { byTestId, debounce, latestSignal, replaceChildren, soonByInput } from "../dom.js";
 import { Player } from "../player.js";
 import { colorRule, loadColormaps, maxAbs } from "../render/colors.js";
 import { finiteRange, formatShape } from "../render/format.js";
@@ -158,7 +158,7 @@ export function mount(root) {
     const id = ++requestId;
     stage.setAttribute("aria-busy", "true");
     try {
-      const response = await api.conv2d(requestBody(store.state));
+      const response = await api.conv2d(requestBody(store.state), { signal: computeSignal() });
       if (id !== requestId) return;
       succeed();
       result = response;
@@ -178,7 +178,8 @@ export function mount(root) {
       if (id === requestId) stage.removeAttribute("aria-busy");
     }
   }
-  const computeSoon = debounce(compute, 120);
+  const computeSoon = soonByInput(root, compute, 120);
+  const computeSignal = latestSignal(); // a new setting aborts the request it makes stale
 
   store.subscribe((state, changed) => {
     if ([...changed].every((key) => key === "step" || key === "at")) return;
