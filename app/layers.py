@@ -196,7 +196,9 @@ def apply_pool(
         dilation=p.dilation,
         ceil_mode=p.ceil_mode,
     )
-    check_window_op(settings, geo, x.shape[0], x.shape[0], 1, image=True)
+    check_window_op(
+        settings, geo, x.shape[0], x.shape[0], 1, image=True, kernel_field="kernel_size"
+    )
     region = trace_region_for(
         trace_region, geo, x.shape[0], geo.kernel[0] * geo.kernel[1], settings
     )

@@ -7,7 +7,7 @@ from starlette.formparsers import MultiPartParser
 
 from app import __version__, pages
 from app.api import docs, errors, images, kernels, ops, reference, train
-from app.config import get_settings
+from app.config import Settings, get_settings
 from app.middleware import (
     AccessLog,
     BodyLimit,
@@ -23,8 +23,9 @@ JSON endpoints compute in float64. Tensors are channel-first nested lists.
 """
 
 
-def create_app() -> FastAPI:
-    settings = get_settings()
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The app, with ``settings`` (default: from the environment, ``get_settings()``)."""
+    settings = settings or get_settings()
     # Uploads stay in memory (never spooled to a temporary file); BodyLimit bounds them.
     MultiPartParser.spool_max_size = max(
         MultiPartParser.spool_max_size, settings.max_upload_bytes + 1

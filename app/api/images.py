@@ -26,7 +26,7 @@ from app.layers import (
     apply_pool,
     run_layer,
 )
-from app.limits import check
+from app.limits import check, check_elements
 from app.render import data_range, render_map, render_png
 from app.samples import SAMPLES, sample_path
 from app.schemas import (
@@ -102,6 +102,7 @@ class ImageForm:
         check(settings, "max_image_side", max_side, field="max_side", what="side")
         if self.image is not None:
             data = self.image.file.read(settings.max_upload_bytes + 1)
+            check(settings, "max_upload_bytes", len(data), field="image", what="bytes")
         elif self.sample is not None:
             try:
                 data = sample_path(self.sample).read_bytes()
@@ -116,13 +117,14 @@ class ImageForm:
                 "image is required: upload a file in the 'image' field "
                 "or name a sample in 'sample'",
             )
-        check(settings, "max_upload_bytes", len(data), field="image", what="bytes")
         try:
-            return decode_image(
+            x = decode_image(
                 data, color=self.color, max_side=max_side, max_pixels=settings.max_image_pixels
             )
         except ImageError as exc:
             raise HTTPException(exc.status_code, exc.detail) from None
+        check_elements(settings, "input", x.size, image=True)
+        return x
 
     def parse(self, model: type[M]) -> M:
         """``params`` JSON -> ``model``; errors become 422s that name ``params.<field>``."""
