@@ -28,7 +28,7 @@ from app.layers import (
 )
 from app.limits import check, check_elements
 from app.render import data_range, render_map, render_png
-from app.samples import SAMPLES, sample_path
+from app.samples import SAMPLES, sample_path, unknown_sample
 from app.schemas import (
     ActivationLayerParams,
     CropParams,
@@ -107,10 +107,7 @@ class ImageForm:
             try:
                 data = sample_path(self.sample).read_bytes()
             except KeyError:
-                names = ", ".join(s["name"] for s in SAMPLES)
-                raise ParamError(
-                    "sample", f"sample {self.sample!r} does not exist; known: {names}"
-                ) from None
+                raise ParamError("sample", unknown_sample(self.sample)) from None
         else:
             raise ParamError(
                 "image",
@@ -206,10 +203,12 @@ def _in_params(field: str, prefix: str) -> str:
 
 
 @contextmanager
-def _params_limits() -> Iterator[None]:
-    """Report a layer's limit breach at its place in ``params``."""
+def _params_errors() -> Iterator[None]:
+    """Report a layer's invalid argument or limit breach at its place in ``params``."""
     try:
         yield
+    except ParamError as exc:
+        raise ParamError(_in_params(exc.field, "params."), exc.message) from None
     except LimitExceeded as exc:
         raise exc.at(_in_params(exc.field, "params.")) from None
 
@@ -267,7 +266,7 @@ def _image_route(path: str, response_model: type[BaseModel], summary: str, what:
 def image_conv2d(form: FormDep, s: SettingsDep, format: Format = Query("json")) -> Any:
     p = form.parse(ImageConv2dParams)
     x = form.pixels(s)
-    with np.errstate(all="ignore"), _params_limits():
+    with np.errstate(all="ignore"), _params_errors():
         result = apply_conv(x, p, s, p.trace_region)
     return _answer(x, result, format, form.color)
 
@@ -278,7 +277,7 @@ def image_conv2d(form: FormDep, s: SettingsDep, format: Format = Query("json")) 
 def image_pool2d(form: FormDep, s: SettingsDep, format: Format = Query("json")) -> Any:
     p = form.parse(ImagePool2dParams)
     x = form.pixels(s)
-    with _params_limits():
+    with _params_errors():
         result = apply_pool(x, p, s, p.trace_region)
     return _answer(x, result, format, form.color)
 
@@ -292,7 +291,9 @@ def image_pool2d(form: FormDep, s: SettingsDep, format: Format = Query("json")) 
 def image_activation(form: FormDep, s: SettingsDep, format: Format = Query("json")) -> Any:
     p = form.parse(ActivationLayerParams)
     x = form.pixels(s)
-    return _answer(x, apply_activation(x, p, s), format, form.color)
+    with _params_errors():
+        result = apply_activation(x, p, s)
+    return _answer(x, result, format, form.color)
 
 
 @router.post(

@@ -25,14 +25,14 @@ from app.api.errors import ERROR_RESPONSES
 from app.api.tensors import to_array, to_list
 from app.config import Settings, SettingsDep
 from app.core.geometry import pair
-from app.core.kernels import PRESETS
+from app.core.kernels import PRESETS, unknown_preset
 from app.core.learn import embed_kernel, learn_kernel
 from app.core.loss import cross_entropy_details, mse_loss
 from app.errors import ParamError
 from app.imaging import decode_image
 from app.limits import check
 from app.render import render_map
-from app.samples import SAMPLES, sample_path
+from app.samples import sample_path, unknown_sample
 from app.schemas import LearnHistory, LearnRequest, LossRequest, LossResponse, Reason
 
 router = APIRouter(prefix="/api/v1", tags=["training"], responses=ERROR_RESPONSES)
@@ -164,10 +164,7 @@ def _sample_image(name: str, max_side: int) -> np.ndarray:
     try:
         data = sample_path(name).read_bytes()
     except KeyError:
-        names = ", ".join(s["name"] for s in SAMPLES)
-        raise ParamError(
-            "sample", f"sample {name!r} is not a bundled sample; known samples: {names}"
-        ) from None
+        raise ParamError("sample", unknown_sample(name)) from None
     image = decode_image(data, color="gray", max_side=max_side)[0].astype(np.float64)
     image.flags.writeable = False
     return image
@@ -183,11 +180,7 @@ def _image(req: LearnRequest) -> np.ndarray:
 def _target(req: LearnRequest, settings: Settings) -> np.ndarray:
     if isinstance(req.target, str):
         if req.target not in PRESETS:
-            raise ParamError(
-                "target",
-                f"target {req.target!r} is not a preset kernel; known presets: "
-                f"{', '.join(PRESETS)}",
-            )
+            raise ParamError("target", unknown_preset(req.target))
         t = PRESETS[req.target].array()
     else:
         t = to_array(req.target, "target", settings)
