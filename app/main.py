@@ -20,6 +20,8 @@ DESCRIPTION = """
 Convolution, pooling, activations, batch norm and dropout with PyTorch's semantics
 (`torch.nn.functional`; a convolution is a cross-correlation: the kernel is not flipped).
 JSON endpoints compute in float64. Tensors are channel-first nested lists.
+Every endpoint, error and limit is described in `docs/api.md` in the repository;
+`GET /api/v1/limits`, `/layers` and `/colormaps` serve the limits, layer types and colour rule.
 """
 
 

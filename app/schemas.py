@@ -1,4 +1,4 @@
-"""Request and response models of the JSON API (see API.md).
+"""Request and response models of the JSON API (see docs/api.md).
 
 Tensors are nested lists of finite numbers; booleans, strings, NaN and
 Infinity are refused by the types, ragged lists when they become arrays.
