@@ -37,8 +37,10 @@ class Settings(BaseSettings):
     max_learn_kernel_side: int = limit_field("max_learn_kernel_side")
     max_learn_image_side: int = limit_field("max_learn_image_side")
     max_learn_seconds: float = limit_field("max_learn_seconds")
+    max_body_seconds: float = limit_field("max_body_seconds")
     max_concurrent: int = limit_field("max_concurrent")
     default_max_side: int = Field(512, ge=1, description="Default downscale for uploads.")
+    max_model_samples: int = limit_field("max_model_samples")
     cors_origins: list[str] = Field(
         default_factory=list,
         description="Origins allowed by CORS, as a JSON list; CORS is off when empty.",

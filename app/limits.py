@@ -58,6 +58,11 @@ LIMITS: dict[str, Limit] = {
             "max_feature_elements", 33_554_432, "Most values in one image feature tensor (CxHxW)."
         ),
         Limit("max_pipeline_layers", 16, "Most layers in one /images/pipeline request."),
+        Limit(
+            "max_model_samples",
+            200,
+            "Most held-out digits one models/{name}/samples request returns.",
+        ),
         Limit("max_learn_steps", 2000, "Most gradient steps one /api/v1/learn run may ask for."),
         Limit("max_learn_kernel_side", 15, "Longest side of the kernel /api/v1/learn learns."),
         Limit("max_learn_image_side", 128, "Largest max_side a /api/v1/learn run may ask for."),
@@ -66,6 +71,13 @@ LIMITS: dict[str, Limit] = {
             20.0,
             "Wall-clock seconds after which a learn run stops (reason time_limit); not an error.",
             status=None,
+        ),
+        Limit(
+            "max_body_seconds",
+            30.0,
+            "Seconds a client may take to send a whole request body; past it, 408 "
+            "(a trickled upload never holds a computation slot).",
+            status=408,
         ),
         Limit(
             "max_concurrent",

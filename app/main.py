@@ -6,7 +6,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.formparsers import MultiPartParser
 
 from app import __version__, pages
-from app.api import docs, errors, images, kernels, ops, reference, train
+from app.api import docs, errors, images, kernels, models, ops, reference, train
 from app.config import Settings, get_settings
 from app.middleware import (
     AccessLog,
@@ -40,10 +40,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     # Added last = outermost: the log and the headers see every answer, even a 413 or 503.
-    app.add_middleware(
-        BodyLimit, json_limit=settings.max_body_bytes, upload_limit=settings.max_upload_bytes
-    )
+    # The body is read (BodyLimit) before a computation slot is taken (ConcurrencyLimit).
     app.add_middleware(ConcurrencyLimit, limit=settings.max_concurrent)
+    app.add_middleware(
+        BodyLimit,
+        json_limit=settings.max_body_bytes,
+        upload_limit=settings.max_upload_bytes,
+        timeout=settings.max_body_seconds,
+    )
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -57,7 +61,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     errors.install(app)
     app.mount("/static", StaticFiles(directory=settings.static_dir), name="static")
-    for module in (ops, images, train, kernels, reference, docs, pages):
+    for module in (ops, images, train, kernels, models, reference, docs, pages):
         app.include_router(module.router)
 
     @app.get("/healthz", tags=["health"], summary="Liveness check")

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
 import time
 import uuid
 
-from fastapi import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.errors import LimitExceeded
@@ -29,16 +29,24 @@ _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 
 class BodyLimit:
-    """Refuse a body over the limit with 413: by its Content-Length at once, or by
-    counting the bytes as they arrive, so an unbounded body is never buffered.
+    """Read the whole request body before the app runs, under a size limit and a deadline.
+
+    A body over the limit gets 413: by its Content-Length at once, or by counting the bytes
+    as they arrive, so an unbounded body is never buffered. A body that has not fully
+    arrived ``timeout`` seconds after the request started gets 408. Only then does the app
+    (and ``ConcurrencyLimit`` inside this middleware) run, reading the buffered body: a client
+    that trickles its upload never holds a computation slot.
 
     Multipart (upload) bodies get ``upload_limit``; every other body ``json_limit``.
     """
 
-    def __init__(self, app: ASGIApp, *, json_limit: int, upload_limit: int) -> None:
+    def __init__(
+        self, app: ASGIApp, *, json_limit: int, upload_limit: int, timeout: float = 30.0
+    ) -> None:
         self.app = app
         self.json_limit = json_limit
         self.upload_limit = upload_limit
+        self.timeout = timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -53,24 +61,47 @@ class BodyLimit:
         )
         declared = headers.get(b"content-length", b"")
         if declared.isdigit() and int(declared) > limit:
-            detail = LimitExceeded("body", "bytes", int(declared), limit, setting).detail
-            await _send_json(send, 413, str(detail), [(b"connection", b"close")])
+            await _too_large(send, int(declared), limit, setting)
             return
+        chunks: list[bytes] = []
         received = 0
+        try:
+            async with asyncio.timeout(self.timeout):
+                while True:
+                    message = await receive()
+                    if message["type"] == "http.disconnect":
+                        return  # the client left: nobody to answer
+                    chunk = message.get("body", b"")
+                    received += len(chunk)
+                    if received > limit:
+                        await _too_large(send, received, limit, setting)
+                        return
+                    chunks.append(chunk)
+                    if not message.get("more_body", False):
+                        break
+        except TimeoutError:
+            detail = (
+                f"request body: not received within {self.timeout:g} s "
+                "(set CONVSCOPE_MAX_BODY_SECONDS to change it)"
+            )
+            await _send_json(send, 408, detail, [(b"connection", b"close")])
+            return
+        body: bytes | None = b"".join(chunks)
 
-        async def bounded_receive() -> Message:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > limit:
-                    # An HTTPException passes through FastAPI's body parsing (anything
-                    # else there becomes a 400), so the client sees this 413.
-                    detail = LimitExceeded("body", "bytes", received, limit, setting).detail
-                    raise HTTPException(413, detail)
-            return message
+        async def buffered_receive() -> Message:
+            nonlocal body
+            if body is not None:
+                message: Message = {"type": "http.request", "body": body, "more_body": False}
+                body = None
+                return message
+            return await receive()  # after the body: the disconnect, when it comes
 
-        await self.app(scope, bounded_receive, send)
+        await self.app(scope, buffered_receive, send)
+
+
+async def _too_large(send: Send, size: int, limit: int, setting: str) -> None:
+    detail = LimitExceeded("body", "bytes", size, limit, setting).detail
+    await _send_json(send, 413, str(detail), [(b"connection", b"close")])
 
 
 async def _send_json(

@@ -37,6 +37,7 @@ PAGES = [
     Page("/arithmetic", "arithmetic", "Conv arithmetic", "Arithmetic"),
     Page("/activations", "activations", "Activations and losses", "Activations"),
     Page("/learn", "learn", "Watch a kernel learn", "Learn"),
+    Page("/classify", "classify", "Classify digits", "Classify"),
     Page("/docs", "docs", "API docs", "API docs", rendered=False),
 ]
 

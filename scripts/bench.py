@@ -15,10 +15,14 @@ stride filters at full resolution, then subsamples; dilation inserts zeros into 
 kernel; pooling takes the full-resolution sliding maximum, then subsamples. Every peer's
 output is compared with ours, and the script exits 1 on a disagreement.
 
-Prints one line per case: median milliseconds of ``--repeat`` runs (one run when the
-first takes over a second), ``scipy/ours`` (above 1: we are faster) and ``ours/opencv``
-(below 1: we are faster), then the geometric mean of ``ours/opencv``. A peer that is not
-installed shows ``n/a``. ``--quick`` uses tiny images and one run (for the test suite).
+Everything runs on one thread (OpenBLAS, OpenCV and torch), as each ``convscope`` worker
+does, and each time is the minimum of ``--repeat`` runs (the least disturbed run on a shared
+machine; one run when the first takes over a second). Prints one line per case: the
+milliseconds, ``scipy/ours`` (above 1: we are faster) and ``ours/opencv`` (below 1: we are
+faster); then the geometric mean of ``ours/opencv`` over the conv cases (target: at most 2)
+and the verdicts of the other targets (max pooling faster than OpenCV, ahead of scipy on
+every case). A peer that is not installed shows ``n/a``. ``--quick`` uses tiny images and
+one run (for the test suite).
 """
 
 from __future__ import annotations
@@ -28,13 +32,16 @@ import io
 import json
 import logging
 import math
-import statistics
+import os
 import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+# One BLAS thread, as the server's workers run (set before numpy is imported).
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
@@ -59,12 +66,14 @@ def _load_peers(wanted: bool) -> dict[str, Any]:
     try:
         import cv2
 
+        cv2.setNumThreads(1)
         peers["cv2"] = cv2
     except ImportError:
         pass
     try:
         import torch
 
+        torch.set_num_threads(1)
         peers["torch"] = torch
     except Exception:  # not installed, or a broken install: only a reference column
         pass
@@ -79,6 +88,7 @@ class Case:
     scipy: Fn | None = None
     opencv: Fn | None = None
     torch: Fn | None = None
+    kind: str = "conv"  # "conv" or "pool": the targets differ
     times: dict[str, float | None] = field(default_factory=dict)
 
 
@@ -175,7 +185,7 @@ def pool_case(
     def naive() -> np.ndarray:
         return x.reshape(channels, size // 2, 2, size // 2, 2).max(axis=(2, 4))
 
-    case = Case(name, ours, naive)
+    case = Case(name, ours, naive, kind="pool")
     ndi = peers["scipy"]
     if ndi is not None:
         # sliding 2x2 maximum whose window starts at the cell (origin -1), then subsample
@@ -226,18 +236,24 @@ def build_cases(peers: dict[str, Any], quick: bool) -> list[Case]:
     return cases
 
 
-def median_ms(fn: Fn, repeat: int) -> tuple[float, np.ndarray]:
-    """Median wall time of ``repeat`` runs (only one run if the first takes over a second)."""
+CLOCKS = {"wall": time.perf_counter, "cpu": time.thread_time}
+clock = CLOCKS["wall"]
+
+
+def min_ms(fn: Fn, repeat: int) -> tuple[float, np.ndarray]:
+    """Least time of ``repeat`` runs (only one run if the first takes over a second), on
+    ``clock``: wall time, or this thread's CPU time (``--clock cpu``: every peer runs on
+    this one thread, so on a shared machine it leaves out the time other processes took)."""
     times = []
     result = None
     for i in range(repeat):
-        t0 = time.perf_counter()
+        t0 = clock()
         result = fn()
-        times.append(time.perf_counter() - t0)
+        times.append(clock() - t0)
         if i == 0 and times[0] > 1.0:
             break
     assert result is not None
-    return 1e3 * statistics.median(times), np.asarray(result)
+    return 1e3 * min(times), np.asarray(result)
 
 
 def agrees(ours: np.ndarray, other: np.ndarray) -> bool:
@@ -277,16 +293,16 @@ def request_breakdown(size: int, repeat: int) -> None:
     data = _photo(size)
     params = {"kernel": "sobel_x", "padding": "same"}
     settings = app.state.settings
-    decode_ms, x = median_ms(lambda: decode_image(data, color="rgb", max_side=size), repeat)
+    decode_ms, x = min_ms(lambda: decode_image(data, color="rgb", max_side=size), repeat)
     layer = ImageConv2dParams.model_validate(params)
-    compute_ms, _ = median_ms(lambda: apply_conv(x, layer, settings).output, repeat)
+    compute_ms, _ = min_ms(lambda: apply_conv(x, layer, settings).output, repeat)
     result = apply_conv(x, layer, settings)
 
     def encode() -> np.ndarray:  # the response's two PNGs: the input as used, and the output
         shown = render_map(x, kind="image")["data_url"]
         return np.array(len(shown) + len(render_layer(result)[0]["data_url"]))
 
-    encode_ms, _ = median_ms(encode, repeat)
+    encode_ms, _ = min_ms(encode, repeat)
     client = TestClient(app)
     form = {"params": json.dumps(params), "color": "rgb", "max_side": str(size)}
     files = {"image": ("photo.jpg", data, "image/jpeg")}
@@ -298,7 +314,7 @@ def request_breakdown(size: int, repeat: int) -> None:
 
     logging.getLogger("convscope.access").setLevel(logging.WARNING)
     whole()  # warm up: first-request imports and caches are not the request's cost
-    total_ms, _ = median_ms(whole, max(repeat, 3))
+    total_ms, _ = min_ms(whole, max(repeat, 3))
     parts = decode_ms + compute_ms + encode_ms
     http = max(total_ms - parts, 0.0)
     print(
@@ -308,6 +324,26 @@ def request_breakdown(size: int, repeat: int) -> None:
     )
 
 
+def print_targets(ratios: dict[str, list[float]], behind_scipy: list[str], scipy_ran: bool) -> None:
+    """The core's targets: conv geometric mean <= 2x OpenCV, max pool faster than OpenCV,
+    ahead of scipy.ndimage on every case. Printed, not enforced: the machine may be shared."""
+    conv = ratios["conv"]
+    if conv:
+        geo = math.exp(sum(math.log(r) for r in conv) / len(conv))
+        verdict = "met" if geo <= 2.0 else "missed"
+        print(
+            f"geometric mean ours/opencv: {geo:.2f} over {len(conv)} conv cases "
+            f"(target <= 2.00: {verdict})"
+        )
+    else:
+        print("geometric mean ours/opencv: n/a (opencv not installed)")
+    for r in ratios["pool"]:
+        print(f"max pool ours/opencv: {r:.2f} (target < 1.00: {'met' if r < 1 else 'missed'})")
+    if scipy_ran:
+        behind = ", ".join(behind_scipy) or "none"
+        print(f"cases where scipy.ndimage is as fast or faster: {behind}")
+
+
 def _fmt(ms: float | None) -> str:
     return "n/a" if ms is None else f"{ms:.2f}"
 
@@ -315,14 +351,22 @@ def _fmt(ms: float | None) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny images, one run each")
-    parser.add_argument("--repeat", type=int, default=None, help="runs per timing (default 7)")
+    parser.add_argument("--repeat", type=int, default=None, help="runs per timing (default 15)")
     parser.add_argument("--no-peers", action="store_true", help="time ours and naive only")
     parser.add_argument("--list", action="store_true", help="print the case names and exit")
     parser.add_argument(
         "--no-request", action="store_true", help="skip timing a whole image request"
     )
+    parser.add_argument(
+        "--clock",
+        choices=sorted(CLOCKS),
+        default="wall",
+        help="wall time (default) or this thread's CPU time (steadier on a shared machine)",
+    )
     args = parser.parse_args(argv)
-    repeat = args.repeat or (1 if args.quick else 7)
+    global clock
+    clock = CLOCKS[args.clock]
+    repeat = args.repeat or (1 if args.quick else 15)
     if repeat < 1:
         parser.error("--repeat must be >= 1")
     peers = _load_peers(not args.no_peers and not args.list)
@@ -337,16 +381,17 @@ def main(argv: list[str] | None = None) -> int:
     header = f"{'case':<26}" + "".join(f"{c + ' ms':>11}" for c in columns)
     print(header + f"{'scipy/ours':>12}{'ours/opencv':>13}")
     failures: list[str] = []
-    ratios: list[float] = []
+    ratios: dict[str, list[float]] = {"conv": [], "pool": []}
+    behind_scipy: list[str] = []
     for case in cases:
-        ours_ms, ours_out = median_ms(case.ours, repeat)
+        ours_ms, ours_out = min_ms(case.ours, repeat)
         case.times["ours"] = ours_ms
         for col in columns[1:]:
             fn = getattr(case, col)
             if fn is None:
                 case.times[col] = None
                 continue
-            ms, out = median_ms(fn, repeat)
+            ms, out = min_ms(fn, repeat)
             case.times[col] = ms
             if not agrees(ours_out, out):
                 failures.append(f"{case.name}: ours disagrees with {col}")
@@ -354,14 +399,12 @@ def main(argv: list[str] | None = None) -> int:
         vs_scipy = "n/a" if sc is None else f"{sc / ours_ms:.2f}"
         vs_cv = "n/a" if cv is None else f"{ours_ms / cv:.2f}"
         if cv is not None:
-            ratios.append(ours_ms / cv)
+            ratios[case.kind].append(ours_ms / cv)
+        if sc is not None and sc <= ours_ms:
+            behind_scipy.append(case.name)
         line = f"{case.name:<26}" + "".join(f"{_fmt(case.times[c]):>11}" for c in columns)
         print(line + f"{vs_scipy:>12}{vs_cv:>13}", flush=True)
-    if ratios:
-        geo = math.exp(sum(math.log(r) for r in ratios) / len(ratios))
-        print(f"geometric mean ours/opencv: {geo:.2f} over {len(ratios)} cases")
-    else:
-        print("geometric mean ours/opencv: n/a (opencv not installed)")
+    print_targets(ratios, behind_scipy, scipy_ran=peers["scipy"] is not None)
     if not args.no_request:
         request_breakdown(64 if args.quick else 1024, repeat)
     for failure in failures:
@@ -369,5 +412,77 @@ def main(argv: list[str] | None = None) -> int:
     return 1 if failures else 0
 
 
+# ---- speed claims ---------------------------------------------------------------------
+# The test suite asserts behaviour, never time. The speed its tests used to assert lives
+# here: ``python scripts/bench.py claims`` checks each claim, prints its time and exits 1
+# if one fails.
+
+
+def speed_claims() -> int:
+    import subprocess
+    import threading
+    from contextlib import contextmanager
+
+    from fastapi.testclient import TestClient
+
+    from app.core.kernels import PRESETS
+    from app.core.learn import learn_kernel
+    from app.imaging import decode_image
+    from app.main import app
+    from app.samples import sample_path
+
+    logging.getLogger("convscope.access").setLevel(logging.WARNING)  # one line per request
+    failed = 0
+
+    @contextmanager
+    def claim(what: str, limit: float) -> Any:
+        nonlocal failed
+        start = time.perf_counter()
+        yield
+        seconds = time.perf_counter() - start
+        failed += seconds >= limit
+        verdict = "PASS" if seconds < limit else "FAIL"
+        print(f"{what:<44}{seconds:>8.2f} s  (limit {limit:g} s)  {verdict}", flush=True)
+
+    # was tests/core/test_learn.py: 250 steps recover Sobel x on the 64x48 scene in < 5 s
+    scene = decode_image(sample_path("scene").read_bytes(), color="gray", max_side=64)[0]
+    sobel = PRESETS["sobel_x"].array()
+    for optimizer, lr in (("sgd", 1.0), ("adam", 0.1)):
+        with claim(f"learn_kernel 250 steps on 64x48, {optimizer}", 5.0):
+            list(learn_kernel(scene, sobel, steps=250, lr=lr, optimizer=optimizer))
+
+    with TestClient(app) as client:
+        # was tests/browser/test_browser_issue5.py: the learn page's stop-and-resume test
+        # runs 300 steps on a 32 px image, well inside the server's 20 s time limit
+        with claim("POST /learn, 300 steps on 32 px", 10.0):
+            client.post("/api/v1/learn?format=json", json={"steps": 300, "max_side": 32})
+
+        # was tests/api/test_train.py: /loss answers within 5 s while a run is learning
+        started = threading.Event()
+
+        def long_run() -> None:
+            with client.stream("POST", "/api/v1/learn", json={"steps": 2000, "every": 1}) as r:
+                for n, _line in enumerate(r.iter_lines()):
+                    started.set()
+                    if n > 400:
+                        break
+
+        reader = threading.Thread(target=long_run)
+        reader.start()
+        started.wait(timeout=30)
+        with claim("POST /loss while a run is learning", 5.0):
+            client.post("/api/v1/loss", json={"input": [1], "target": [0]})
+        reader.join()
+
+    # was tests/test_load.py: the quick load run (90 requests, 2 workers) has p99 <= 5 s
+    root = Path(__file__).resolve().parents[1]
+    quick = [sys.executable, str(root / "scripts" / "load.py"), "--quick", "--max-p99", "5"]
+    load_run = subprocess.run(quick, cwd=root, capture_output=True, text=True)
+    p99 = [line for line in load_run.stdout.splitlines() if line.startswith("SUMMARY")]
+    print(f"load.py --quick --max-p99 5: {p99[0] if p99 else load_run.stderr.strip()}")
+    failed += load_run.returncode != 0
+    return 1 if failed else 0
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(speed_claims() if sys.argv[1:] == ["claims"] else main())

@@ -21,6 +21,10 @@ The server is stopped with SIGTERM (then SIGKILL after a grace period) in every 
     python scripts/load.py                      # 600 requests at concurrency 24
     python scripts/load.py --quick              # a short run for the test suite
     python scripts/load.py --requests 3000 --concurrency 48 --workers 4
+    python scripts/load.py --url http://127.0.0.1:8080   # a running server (e.g. nginx)
+
+With ``--url`` the script starts and stops nothing: it drives the server at that address
+(loopback only) and reports latency and errors; the server's RSS and CPU are not sampled.
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.parse
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -265,14 +270,16 @@ class RssSampler(threading.Thread):
 # ---- the client --------------------------------------------------------------------------
 
 
-def drive(port: int, mix: list[Request], total: int, concurrency: int) -> list[Result]:
+def drive(
+    port: int, mix: list[Request], total: int, concurrency: int, host: str = HOST
+) -> list[Result]:
     """Send ``total`` requests (kind ``i % len(mix)``) from ``concurrency`` threads."""
     counter: Iterator[int] = itertools.count()
     lock = threading.Lock()
     results: list[Result] = []
 
     def worker() -> None:
-        conn = http.client.HTTPConnection(HOST, port, timeout=60)
+        conn = http.client.HTTPConnection(host, port, timeout=60)
         own: list[Result] = []
         while True:
             with lock:
@@ -333,7 +340,7 @@ def report(
     client_cpu: float,
     server_cpu: float,
     machine_cpu: float,
-    peak_rss: int,
+    peak_rss: int | None,
     peak_processes: int,
     args: argparse.Namespace,
 ) -> bool:
@@ -357,14 +364,18 @@ def report(
     print(_row("all", results))
     print()
     print(f"throughput:  {rps:.1f} requests/s")
-    print(
-        f"peak RSS:    {peak_rss / 2**20:.1f} MiB (sum of VmRSS over {peak_processes} "
-        "server processes; pages they share are counted in each, so this overstates)"
-    )
-    print(
-        f"server CPU:  {server_cpu:.1f} s = {server_cpu / wall:.2f} cores busy on average, "
-        f"{server_cpu / max(1, len(results)) * 1000:.1f} ms per request"
-    )
+    if peak_rss is None:
+        print("peak RSS:    n/a (an external server: --url)")
+        print("server CPU:  n/a (an external server: --url)")
+    else:
+        print(
+            f"peak RSS:    {peak_rss / 2**20:.1f} MiB (sum of VmRSS over {peak_processes} "
+            "server processes; pages they share are counted in each, so this overstates)"
+        )
+        print(
+            f"server CPU:  {server_cpu:.1f} s = {server_cpu / wall:.2f} cores busy on average, "
+            f"{server_cpu / max(1, len(results)) * 1000:.1f} ms per request"
+        )
     print(
         f"client CPU:  {client_cpu:.1f} s = {client_cpu / wall:.2f} cores "
         "(this script, on the same machine)"
@@ -395,14 +406,15 @@ def report(
         failures.append(f"{len(errors)} errors ({busy} of them 503)")
     if p99 > args.max_p99:
         failures.append(f"p99 {p99 * 1000:.0f} ms > {args.max_p99 * 1000:.0f} ms")
-    if peak_rss > args.max_rss_mib * 2**20:
+    if peak_rss is not None and peak_rss > args.max_rss_mib * 2**20:
         failures.append(f"peak RSS {peak_rss / 2**20:.0f} MiB > {args.max_rss_mib:.0f} MiB")
     verdict = "PASS" if not failures else "FAIL: " + "; ".join(failures)
     print()
     print(
         f"SUMMARY requests={len(results)} errors={len(errors)} status_503={busy} "
         f"rps={rps:.1f} p50_ms={percentile(sorted(r.seconds for r in results), 50) * 1000:.1f} "
-        f"p99_ms={p99 * 1000:.1f} peak_rss_mib={peak_rss / 2**20:.1f} {verdict}"
+        f"p99_ms={p99 * 1000:.1f} "
+        f"peak_rss_mib={'n/a' if peak_rss is None else f'{peak_rss / 2**20:.1f}'} {verdict}"
     )
     return not failures
 
@@ -416,6 +428,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--concurrency", type=int, default=24, help="client threads (24)")
     parser.add_argument("--workers", type=int, default=2, help="uvicorn workers (2)")
     parser.add_argument("--port", type=int, default=0, help="port (default: a free one)")
+    parser.add_argument(
+        "--url", default="", help="drive a running server at http://127.0.0.1:PORT instead"
+    )
     parser.add_argument("--warmup", type=int, default=12, help="unmeasured requests first (12)")
     parser.add_argument(
         "--quick", action="store_true", help="a short run for the test suite (90 requests)"
@@ -429,7 +444,35 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         args.requests = 90
     if args.requests < 1 or args.concurrency < 1 or args.workers < 1:
         parser.error("--requests, --concurrency and --workers must be at least 1")
+    if args.url:
+        target = urllib.parse.urlsplit(args.url)
+        if target.scheme != "http" or target.hostname not in (HOST, "localhost") or not target.port:
+            parser.error("--url must be http://127.0.0.1:PORT (loopback only)")
     return args
+
+
+def drive_external(args: argparse.Namespace, mix: list[Request]) -> int:
+    """Warm up and drive a server this script did not start (``--url``); report."""
+    target = urllib.parse.urlsplit(args.url)
+    host, port = HOST, int(target.port or 80)
+    print(f"external server at {args.url} (not started or stopped here)")
+    drive(port, mix, args.warmup, min(args.warmup, 4) or 1, host)
+    machine_cpu_before = machine_busy_seconds()
+    client_cpu_before = time.process_time()
+    start = time.perf_counter()
+    results = drive(port, mix, args.requests, args.concurrency, host)
+    wall = time.perf_counter() - start
+    ok = report(
+        results,
+        wall=wall,
+        client_cpu=time.process_time() - client_cpu_before,
+        server_cpu=0.0,
+        machine_cpu=machine_busy_seconds() - machine_cpu_before,
+        peak_rss=None,
+        peak_processes=0,
+        args=args,
+    )
+    return 0 if ok else 1
 
 
 def _raise_interrupt(signum: int, frame: object) -> None:
@@ -438,8 +481,10 @@ def _raise_interrupt(signum: int, frame: object) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    signal.signal(signal.SIGTERM, _raise_interrupt)  # stop the server when we are stopped
     mix = build_mix()
+    if args.url:
+        return drive_external(args, mix)
+    signal.signal(signal.SIGTERM, _raise_interrupt)  # stop the server when we are stopped
     port = args.port or free_port()
     proc = start_server(port, args.workers)
     try:

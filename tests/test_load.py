@@ -1,9 +1,10 @@
 """scripts/load.py: a short real run against a 2-worker server, and its verdict logic.
 
 The short run checks what must hold anywhere: every request of the mix answered 2xx (a
-single error or 503 fails it), the peak RSS under 1 GiB, a clean SIGTERM. Its p99 bound is
-loose because the suite may share the machine with other work; the 1 s target is measured by
-the full run (``python scripts/load.py``) whose output the README quotes.
+single error or 503 fails it), the peak RSS under 1 GiB, a clean SIGTERM. It sets no time
+bound (the suite may share the machine with other work): ``python scripts/bench.py claims``
+checks the short run's p99, and the full run (``python scripts/load.py``), whose output the
+README quotes, measures the 1 s target.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ load = load_module()
 @pytest.mark.slow
 def test_quick_load_run_passes() -> None:
     proc = subprocess.run(
-        [sys.executable, str(SCRIPT), "--quick", "--max-p99", "5"],
+        [sys.executable, str(SCRIPT), "--quick", "--max-p99", "inf"],
         cwd=ROOT,
         capture_output=True,
         text=True,

@@ -14,7 +14,7 @@ from app.core.geometry import (
     conv_geometry,
     conv_transpose_geometry,
 )
-from app.core.padding import pad
+from app.core.padding import check_padding_mode, pad, pad_rows
 
 
 def conv2d_geometry(
@@ -65,9 +65,9 @@ def conv2d(
     o = w.shape[0]
     b = bias_vector(bias, o, x.dtype)
     geo = conv2d_geometry(x.shape, w.shape, stride=stride, padding=padding, dilation=dilation)
-    xp = pad(x, geo.padding, padding_mode)
-    out = _correlate(xp, w, geo, g)
-    if bias is not None:  # no pass over the output for an absent bias
+    check_padding_mode(padding_mode, geo.padding, geo.input)
+    out = _correlate(x, w, geo, g, padding_mode)
+    if bias is not None and b.any():  # no pass over the output for an absent or zero bias
         out += b[None, :, None, None]
     return out[0] if added else out
 
@@ -75,50 +75,51 @@ def conv2d(
 # --- fast paths -----------------------------------------------------------------------
 #
 # ``_correlate`` picks one strategy per call (``_choose_strategy``); every strategy takes the
-# padded input (N, C, Hp, Wp) and returns (N, O, H', W') in the input's dtype.
+# unpadded input (N, C, H, W), the padding mode, and returns (N, O, H', W') in the input's
+# dtype. ``shift``, ``banded`` and ``im2col`` pad one block of rows at a time into a reused
+# buffer (``_RowBlocks``, ``pad_rows``): the whole padded image is never built.
 #
 #   taps     one (O_g, C_g) @ (C_g, H'W') matmul per kernel tap; float64 and tiny inputs
 #            (the exact path: float64 results stay within rounding of PyTorch's).
-#   shift    one filter per group (gray, RGB summed, depthwise): shifted multiply-adds into
-#            a preallocated output, in row blocks that stay in cache. Only numpy ufuncs, no
-#            BLAS: its speed holds when other processes or requests share the cores.
-#   fft      float32, one filter per group, stride 1, no dilation, kernels of 11x11 or more
+#   shift    one filter per group, one channel, kernels under 4x4 (gray 3x3, depthwise):
+#            shifted multiply-adds into the output, in row blocks that stay in cache; a
+#            stride first splits each block into its stride phases, so every read is
+#            contiguous.
+#   banded   one filter per group, several channels (RGB summed) or kernels from 4x4 up to
+#            21x21: per block of 16 output rows, one BLAS product per kernel column of a
+#            banded matrix (kernel rows x channels) with a plain strided view of the padded
+#            rows: no im2col copy, no gathered input.
+#   fft      float32, one filter per group, stride 1, no dilation, kernels of 21x21 or more
 #            on images up to about 1 MP: products of rfft2 spectra (float32 rounding).
-#   banded   one filter per group, kernels larger than 7x7 that the FFT does not take
-#            (stride, dilation, very large images): per chunk of output rows one BLAS
-#            product of a banded (Toeplitz) matrix built from the kernel with the input
-#            rows, then one shifted add per kernel column.
 #   einsum   dilation > 1 with kernels up to 7x7: ``sliding_window_view`` + ``einsum`` over
-#            the dilated windows (no copy; ahead of shift-adds and im2col there).
+#            the dilated windows (no copy; ahead of every other path there).
 #   im2col   several filters per group: im2col in chunks of output rows (a reused buffer of
-#            about 8 MB) and one BLAS matmul per chunk.
+#            about 8 MB) and one BLAS matmul per chunk (ahead of ``banded`` there).
 #
-# BLAS-based paths are 2-4x faster than shift-adds for larger kernels on an idle machine,
-# but multi-threaded OpenBLAS makes many calls collapse (10x and worse) when the cores are
-# oversubscribed, so the single-filter cases with small kernels avoid BLAS altogether, and
-# the BLAS paths make few, large calls. The ``convscope`` server gives each process one BLAS
-# thread (OPENBLAS_NUM_THREADS=1): there, parallelism comes from concurrent requests.
+# Measured with one BLAS thread, as the ``convscope`` server runs (OPENBLAS_NUM_THREADS=1:
+# parallelism comes from concurrent requests). A multi-threaded OpenBLAS on oversubscribed
+# cores slows the BLAS paths' many mid-sized calls, so keep one BLAS thread per process.
 
-_BLOCK_BYTES = 1 << 19  # output rows per shift-add block (with its scratch, fits in L2)
+_BLOCK_BYTES = 1 << 19  # input and output rows per shift-add block (about L2)
 _IM2COL_BYTES = 8 << 20  # im2col buffer per chunk
 _IM2COL_MIN_COLS = 16384  # ... but at least this many output cells per chunk
 _BAND_ROWS = 16  # output rows per block of the banded product
-_BAND_BYTES = 16 << 20  # product and gathered input per banded BLAS call (few, large calls)
-_BAND_MIN_TAPS = 5 * 5  # the banded product takes one-filter kernels at least this large
-_FFT_MIN_TAPS = 11 * 11  # one-filter kernels at least this large go through the FFT
+_BAND_MIN_TAPS = 4 * 4  # one-channel kernels at least this large take the banded product
+_FFT_MIN_TAPS = 21 * 21  # one-filter kernels at least this large go through the FFT
 _FFT_MAX_PIXELS = 1200 * 1000  # ... on padded images up to this size (float32 only)
 _EINSUM_MAX_TAPS = 7 * 7  # dilated kernels up to this size go through einsum
 _TAPS_MAX_WORK = 1 << 16  # below this many multiply-adds the per-tap loop is the fastest
 
 
-def _choose_strategy(xp: np.ndarray, w: np.ndarray, geo: Geometry, groups: int) -> str:
+def _choose_strategy(x: np.ndarray, w: np.ndarray, geo: Geometry, groups: int) -> str:
     """Which fast path ``_correlate`` uses for these shapes (see the table above)."""
-    n, _c, hp, wp = xp.shape
+    n = x.shape[0]
+    hp, wp = geo.padded
     o, cg, kh, kw = w.shape
     og = o // groups
     ho, wo = geo.output
     work = n * o * cg * kh * kw * ho * wo
-    if xp.dtype != np.float32 or work < _TAPS_MAX_WORK:
+    if x.dtype != np.float32 or work < _TAPS_MAX_WORK:
         return "taps"
     if geo.dilation != (1, 1) and kh * kw <= _EINSUM_MAX_TAPS:
         return "einsum"
@@ -131,21 +132,30 @@ def _choose_strategy(xp: np.ndarray, w: np.ndarray, geo: Geometry, groups: int) 
         and hp * wp <= _FFT_MAX_PIXELS
     ):
         return "fft"
-    if kh * kw >= _BAND_MIN_TAPS:
+    if cg > 1 or kh * kw >= _BAND_MIN_TAPS:
         return "banded"
     return "shift"
 
 
 def _correlate(
-    xp: np.ndarray, w: np.ndarray, geo: Geometry, groups: int, strategy: str | None = None
+    x: np.ndarray,
+    w: np.ndarray,
+    geo: Geometry,
+    groups: int,
+    mode: str = "zeros",
+    strategy: str | None = None,
 ) -> np.ndarray:
-    """Cross-correlate the padded input with ``w``; ``strategy`` forces a path (for tests)."""
-    name = strategy or _choose_strategy(xp, w, geo, groups)
-    return _STRATEGIES[name](xp, w, geo, groups)
+    """Cross-correlate ``x`` padded by ``geo.padding`` in ``mode`` with ``w``; ``strategy``
+    forces a path (for tests)."""
+    name = strategy or _choose_strategy(x, w, geo, groups)
+    return _STRATEGIES[name](x, w, geo, groups, mode)
 
 
-def _correlate_taps(xp: np.ndarray, w: np.ndarray, geo: Geometry, groups: int) -> np.ndarray:
+def _correlate_taps(
+    x: np.ndarray, w: np.ndarray, geo: Geometry, groups: int, mode: str
+) -> np.ndarray:
     """Shifted matrix multiply-adds: one (O_g, C_g) @ (C_g, H'W') per kernel tap."""
+    xp = pad(x, geo.padding, mode)
     n, _c, _, _ = xp.shape
     o, cg, kh, kw = w.shape
     og = o // groups
@@ -173,141 +183,199 @@ def _tap(x: np.ndarray, geo: Geometry, row0: int, rows: int, a: int, b: int) -> 
     return x[..., r : r + (rows - 1) * sh + 1 : sh, c : c + (wo - 1) * sw + 1 : sw]
 
 
-def _correlate_shift(xp: np.ndarray, w: np.ndarray, geo: Geometry, groups: int) -> np.ndarray:
-    """One filter per group: out += w[c, a, b] * shifted input, in cache-sized row blocks."""
-    n = xp.shape[0]
+def _span(geo: Geometry, rows: int) -> int:
+    """Padded input rows that ``rows`` consecutive output rows read."""
+    return (rows - 1) * geo.stride[0] + (geo.kernel[0] - 1) * geo.dilation[0] + 1
+
+
+class _RowBlocks:
+    """The padded input rows that a block of output rows reads, one block at a time.
+
+    Without padding a block is a view of the input; with padding it is built into a
+    reused buffer (``pad_rows``), so the whole padded image is never materialised.
+    """
+
+    def __init__(self, x: np.ndarray, geo: Geometry, mode: str, rows: int) -> None:
+        self.x, self.geo, self.mode = x, geo, mode
+        self.plain = not any(geo.padding)
+        self.buffer = None
+        if not self.plain:  # (…, span, Wp) for the tallest block
+            shape = (*x.shape[:-2], _span(geo, rows), geo.padded[1])
+            self.buffer = np.empty(shape, dtype=x.dtype)
+
+    def block(self, r0: int, rows: int) -> np.ndarray:
+        """(…, span, Wp) padded rows for output rows r0 .. r0 + rows - 1."""
+        start, span = r0 * self.geo.stride[0], _span(self.geo, rows)
+        if self.buffer is None:
+            return self.x[..., start : start + span, :]
+        return pad_rows(self.x, self.geo.padding, self.mode, start, self.buffer[..., :span, :])
+
+
+def _block_rows(geo: Geometry, channels: int, itemsize: int, budget: int) -> int:
+    """Output rows per block so that its input rows and output rows fit in ``budget`` bytes."""
+    (ho, wo), (sh, _) = geo.output, geo.stride
+    per_row = (channels * sh * geo.padded[1] + 2 * wo) * itemsize
+    return max(1, min(ho, budget // per_row))
+
+
+def _correlate_shift(
+    x: np.ndarray, w: np.ndarray, geo: Geometry, groups: int, mode: str
+) -> np.ndarray:
+    """One filter per group: out += w[c, a, b] * shifted input, in cache-sized row blocks.
+
+    With a stride, each block is first split into its stride phases (contiguous copies of
+    every ``sh``-th row and ``sw``-th column), so that every tap reads contiguous cells.
+    """
+    n = x.shape[0]
     o, cg, kh, kw = w.shape
     ho, wo = geo.output
-    out = np.empty((n, o, ho, wo), dtype=xp.dtype)
-    rows = max(1, min(ho, _BLOCK_BYTES // (wo * xp.itemsize)))
-    scratch = np.empty((rows, wo), dtype=xp.dtype)
+    (sh, sw), (dh, dw) = geo.stride, geo.dilation
+    rows = _block_rows(geo, cg, x.itemsize, _BLOCK_BYTES)
+    out = np.empty((n, o, ho, wo), dtype=x.dtype)
+    scratch = np.empty((rows, wo), dtype=x.dtype)
     weights = w.tolist()
+    # tap (a, b) reads phase (a*dh % sh, b*dw % sw) at offset (a*dh // sh, b*dw // sw)
+    taps = [
+        (a, b, (a * dh) % sh, (b * dw) % sw, (a * dh) // sh, (b * dw) // sw)
+        for a in range(kh)
+        for b in range(kw)
+    ]
+    phases = sorted({(t[2], t[3]) for t in taps})
     for bi in range(n):
         for oi in range(o):  # one filter per group: filter oi reads channels oi*cg ...
-            xg = xp[bi, oi * cg : (oi + 1) * cg]
+            blocks = _RowBlocks(x[bi, oi * cg : (oi + 1) * cg], geo, mode, rows)
             for r0 in range(0, ho, rows):
                 m = min(rows, ho - r0)
+                src = blocks.block(r0, m)  # (C_g, span, Wp)
+                if sh == sw == 1:
+                    planes = {(0, 0): src}
+                else:  # (C_g, span / sh, Wp / sw) contiguous copies
+                    planes = {(p, q): np.ascontiguousarray(src[:, p::sh, q::sw]) for p, q in phases}
                 acc, tmp = out[bi, oi, r0 : r0 + m], scratch[:m]
                 first = True
                 for ci in range(cg):
-                    for a in range(kh):
-                        for b in range(kw):
-                            src = _tap(xg[ci], geo, r0, m, a, b)
-                            if first:
-                                np.multiply(src, weights[oi][ci][a][b], out=acc)
-                                first = False
-                            else:
-                                np.multiply(src, weights[oi][ci][a][b], out=tmp)
-                                acc += tmp
+                    for a, b, p, q, ro, co in taps:
+                        view = planes[p, q][ci, ro : ro + m, co : co + wo]
+                        if first:
+                            np.multiply(view, weights[oi][ci][a][b], out=acc)
+                            first = False
+                        else:
+                            np.multiply(view, weights[oi][ci][a][b], out=tmp)
+                            acc += tmp
     return out
 
 
-def _band_matrix(wg: np.ndarray, rows: int, geo: Geometry) -> np.ndarray:
-    """(O_g * kw * rows, span * C_g) banded matrix for ``rows`` output rows.
+def _band_matrices(wg: np.ndarray, rows: int, geo: Geometry) -> np.ndarray:
+    """(kw, O_g * rows, C_g * span) banded matrices, one per kernel column b.
 
-    Row (o, b, i), column (r, c) holds ``w[o, c, a, b]`` where ``r = i * sh + a * dh``, so
-    the product with ``span`` input rows laid out (r, c, W) gives, for each kernel column
-    b, every output row's sum over a and c at every input column.
+    Row (o, i), column (c, r) of matrix b holds ``w[o, c, a, b]`` where
+    ``r = i * sh + a * dh``: the product with the block's ``span`` padded input rows per
+    channel, read from column ``b * dw`` on, sums every kernel row and channel of column b.
     """
     og, cg, kh, kw = wg.shape
     (sh, _), (dh, _) = geo.stride, geo.dilation
-    span = (rows - 1) * sh + (kh - 1) * dh + 1
-    band = np.zeros((og, kw, rows, span, cg), dtype=wg.dtype)
-    taps = wg.transpose(0, 3, 2, 1)  # (O_g, kw, kh, C_g)
+    span = _span(geo, rows)
+    band = np.zeros((kw, og, rows, cg, span), dtype=wg.dtype)
+    taps = wg.transpose(3, 0, 1, 2)  # (O_g, C_g, kh, kw) -> (kw, O_g, C_g, kh)
     for i in range(rows):
-        band[:, :, i, i * sh : i * sh + (kh - 1) * dh + 1 : dh, :] = taps
-    return band.reshape(og * kw * rows, span * cg)
+        band[:, :, i, :, i * sh : i * sh + (kh - 1) * dh + 1 : dh] = taps
+    return band.reshape(kw, og * rows, cg * span)
 
 
-def _correlate_banded(xp: np.ndarray, w: np.ndarray, geo: Geometry, groups: int) -> np.ndarray:
-    """Banded-matrix BLAS products over chunks of output rows, then one add per kernel column.
+def _correlate_banded(
+    x: np.ndarray, w: np.ndarray, geo: Geometry, groups: int, mode: str
+) -> np.ndarray:
+    """Per block of output rows, one BLAS product per kernel column, summed.
 
-    A chunk is ``tiles`` blocks of ``_BAND_ROWS`` output rows; the input rows each block
-    reads are gathered side by side (a copy of about ``span / rows`` times the chunk's input)
-    so that one BLAS call covers the chunk: few, large calls.
+    The block's padded input rows are copied into a buffer laid out (C_g, span, Wp); the
+    cells kernel column b reads are then the plain 2-D view ``buffer[:, b*dw : b*dw + W']``
+    (row stride Wp, unit column stride: no im2col copy), which multiplies the banded matrix
+    of column b (``_band_matrices``). A column stride first splits the buffer into its
+    stride phases (contiguous copies of every ``sw``-th column).
     """
-    n, _c, _hp, wp = xp.shape
-    o, cg, kh, kw = w.shape
+    n = x.shape[0]
+    o, cg, _kh, kw = w.shape
     og = o // groups
-    (ho, wo), (sh, sw), (dh, dw) = geo.output, geo.stride, geo.dilation
-    rows = min(_BAND_ROWS, ho)
-    span = (rows - 1) * sh + (kh - 1) * dh + 1
-    per_tile = (og * kw * rows + span * cg) * wp * xp.itemsize
-    tiles = max(1, min(_BAND_BYTES // per_tile, ho // rows))
-    out = np.empty((n, o, ho, wo), dtype=xp.dtype)
-    gathered = np.empty((span, cg, tiles, wp), dtype=xp.dtype)
-    prod = np.empty((og * kw * rows, tiles * wp), dtype=xp.dtype)
-    cols = [slice(b * dw, b * dw + (wo - 1) * sw + 1, sw) for b in range(kw)]
-    full = (ho // rows) * rows
+    (ho, wo), (_, sw), (_, dw) = geo.output, geo.stride, geo.dilation
+    wp = geo.padded[1]
+    rows = max(1, min(ho, _BAND_ROWS))
+    span = _span(geo, rows)
+    buf = np.empty(cg * span * wp, dtype=x.dtype)
+    prod = np.empty((og * rows, wo), dtype=x.dtype)
+    acc = np.empty((og * rows, wo), dtype=x.dtype)
+    out = np.empty((n, o, ho, wo), dtype=x.dtype)
+    # kernel column b reads phase (b*dw % sw) from column (b*dw // sw) on
+    reads = [((b * dw) % sw, (b * dw) // sw) for b in range(kw)]
     for gi in range(groups):
         wg = w[gi * og : (gi + 1) * og]
-        band = _band_matrix(wg, rows, geo)
+        full = _band_matrices(wg, rows, geo)
+        last = full if ho % rows == 0 else _band_matrices(wg, ho % rows, geo)
+        xg = x[:, gi * cg : (gi + 1) * cg]
         for bi in range(n):
-            xg = xp[bi, gi * cg : (gi + 1) * cg]
-            og_out = out[bi, gi * og : (gi + 1) * og]
-            for r0 in range(0, full, tiles * rows):
-                t = min(tiles, (full - r0) // rows)
-                g = gathered[:, :, :t]
-                for r in range(span):
-                    start = r0 * sh + r
-                    np.copyto(g[r], xg[:, start : start + (t - 1) * rows * sh + 1 : rows * sh])
-                p = prod[:, : t * wp]
-                np.matmul(band, g.reshape(span * cg, t * wp), out=p)
-                p5 = p.reshape(og, kw, rows, t, wp)
-                # output row r0 + tile * rows + i  <-  p5[:, :, i, tile]
-                acc = og_out[:, r0 : r0 + t * rows].reshape(og, t, rows, wo).transpose(0, 2, 1, 3)
-                _sum_columns(p5, cols, acc)
-            if full < ho:  # the last, shorter block
-                m = ho - full
-                tail = _band_matrix(wg, m, geo)
-                tspan = (m - 1) * sh + (kh - 1) * dh + 1
-                block = np.ascontiguousarray(
-                    xg[:, full * sh : full * sh + tspan].transpose(1, 0, 2)
-                ).reshape(tspan * cg, wp)
-                p5 = (tail @ block).reshape(og, kw, m, 1, wp)
-                _sum_columns(p5, cols, og_out[:, full:, None, :])
+            for r0 in range(0, ho, rows):
+                m = min(rows, ho - r0)
+                bands = full if m == rows else last
+                block = buf[: cg * _span(geo, m) * wp].reshape(cg, -1, wp)
+                start = r0 * geo.stride[0]
+                if any(geo.padding):
+                    pad_rows(xg[bi], geo.padding, mode, start, block)
+                else:
+                    np.copyto(block, xg[bi, :, start : start + block.shape[1]])
+                flat = block.reshape(-1, wp)  # (C_g * span, Wp)
+                if sw == 1:
+                    phases = [flat]
+                else:
+                    phases = [np.ascontiguousarray(flat[:, q::sw]) for q in range(sw)]
+                # one filter: the product lands in the output itself
+                a = out[bi, gi, r0 : r0 + m] if og == 1 else acc[: og * m]
+                t = prod[: og * m]
+                for b, (q, c0) in enumerate(reads):
+                    view = phases[q][:, c0 : c0 + wo]
+                    if b == 0:
+                        np.matmul(bands[0], view, out=a)
+                    else:
+                        np.matmul(bands[b], view, out=t)
+                        a += t
+                if og > 1:
+                    out[bi, gi * og : (gi + 1) * og, r0 : r0 + m] = a.reshape(og, m, wo)
     return out
 
 
-def _sum_columns(p5: np.ndarray, cols: list[slice], acc: np.ndarray) -> None:
-    """``acc = sum over b of p5[:, b, ..., cols[b]]`` (one shifted add per kernel column)."""
-    if len(cols) == 1:
-        np.copyto(acc, p5[:, 0, ..., cols[0]])
-        return
-    np.add(p5[:, 0, ..., cols[0]], p5[:, 1, ..., cols[1]], out=acc)
-    for b in range(2, len(cols)):
-        acc += p5[:, b, ..., cols[b]]
-
-
-def _correlate_im2col(xp: np.ndarray, w: np.ndarray, geo: Geometry, groups: int) -> np.ndarray:
+def _correlate_im2col(
+    x: np.ndarray, w: np.ndarray, geo: Geometry, groups: int, mode: str
+) -> np.ndarray:
     """im2col into a reused buffer, chunk by chunk of output rows, and one matmul per chunk."""
-    n = xp.shape[0]
+    n = x.shape[0]
     o, cg, kh, kw = w.shape
     og = o // groups
     ho, wo = geo.output
     k = cg * kh * kw
-    rows = max(_IM2COL_MIN_COLS // wo, _IM2COL_BYTES // (k * wo * xp.itemsize), 1)
+    rows = max(_IM2COL_MIN_COLS // wo, _IM2COL_BYTES // (k * wo * x.itemsize), 1)
     rows = min(rows, ho)
-    buf = np.empty((k, rows * wo), dtype=xp.dtype)
-    out = np.empty((n, o, ho, wo), dtype=xp.dtype)
+    buf = np.empty((k, rows * wo), dtype=x.dtype)
+    out = np.empty((n, o, ho, wo), dtype=x.dtype)
     for gi in range(groups):
         wmat = np.ascontiguousarray(w[gi * og : (gi + 1) * og].reshape(og, k))
         for bi in range(n):
-            xg = xp[bi, gi * cg : (gi + 1) * cg]
+            blocks = _RowBlocks(x[bi, gi * cg : (gi + 1) * cg], geo, mode, rows)
             for r0 in range(0, ho, rows):
                 m = min(rows, ho - r0)
+                src = blocks.block(r0, m)  # (C_g, span, Wp)
                 cols = buf[:, : m * wo]
                 planes = cols.reshape(cg, kh, kw, m, wo)
                 for a in range(kh):
                     for b in range(kw):
-                        np.copyto(planes[:, a, b], _tap(xg, geo, r0, m, a, b))
+                        np.copyto(planes[:, a, b], _tap(src, geo, 0, m, a, b))
                 dst = out[bi, gi * og : (gi + 1) * og, r0 : r0 + m].reshape(og, m * wo)
                 np.matmul(wmat, cols, out=dst)
     return out
 
 
-def _correlate_einsum(xp: np.ndarray, w: np.ndarray, geo: Geometry, groups: int) -> np.ndarray:
+def _correlate_einsum(
+    x: np.ndarray, w: np.ndarray, geo: Geometry, groups: int, mode: str
+) -> np.ndarray:
     """``einsum`` over a strided view of every (dilated) window, one group at a time."""
+    xp = pad(x, geo.padding, mode)
     n = xp.shape[0]
     o, cg, _kh, _kw = w.shape
     og = o // groups
@@ -341,8 +409,11 @@ def _fast_len(n: int) -> int:
     return best
 
 
-def _correlate_fft(xp: np.ndarray, w: np.ndarray, geo: Geometry, groups: int) -> np.ndarray:
+def _correlate_fft(
+    x: np.ndarray, w: np.ndarray, geo: Geometry, groups: int, mode: str
+) -> np.ndarray:
     """One filter per group, stride 1, no dilation: sum over channels of spectrum products."""
+    xp = pad(x, geo.padding, mode)
     n, _c, hp, wp = xp.shape
     o, cg, kh, kw = w.shape
     ho, wo = geo.output

@@ -45,6 +45,59 @@ def check_padding_mode(mode: str, padding: Padding4, size: tuple[int, int]) -> N
             )
 
 
+def source_index(n: int, before: int, after: int, mode: str) -> np.ndarray:
+    """For each position of an axis of length ``n`` padded by ``before`` and ``after``, the
+    input index it copies, or -1 where ``mode`` is "zeros" and the position is padding."""
+    i = np.arange(-before, n + after)
+    if mode == "zeros":
+        return np.where((i >= 0) & (i < n), i, -1)
+    if mode == "reflect":  # padding < n: one reflection at most
+        i = np.abs(i)
+        return np.where(i >= n, 2 * (n - 1) - i, i)
+    if mode == "replicate":
+        return np.clip(i, 0, n - 1)
+    return i % n  # circular
+
+
+def pad_rows(
+    x: np.ndarray,
+    padding: Padding4,
+    mode: str,
+    start: int,
+    out: np.ndarray,
+    value: float = 0.0,
+) -> np.ndarray:
+    """Rows ``start`` .. ``start + out.shape[-2] - 1`` of ``pad(x, padding, mode, value)``,
+    written into ``out`` (…, rows, W + left + right), without padding the whole of ``x``.
+
+    The mode has been checked (``check_padding_mode``). Returns ``out``.
+    """
+    top, bottom, left, right = padding
+    h, w = x.shape[-2], x.shape[-1]
+    rows = source_index(h, top, bottom, mode)[start : start + out.shape[-2]]
+    inner = out[..., left : left + w]
+    if mode == "zeros":
+        valid = np.flatnonzero(rows >= 0)
+        if valid.size < rows.size:
+            out[..., rows < 0, :] = value
+        if valid.size:  # the input rows in this block are consecutive
+            lo, hi = valid[0], valid[-1] + 1
+            inner[..., lo:hi, :] = x[..., rows[lo] : rows[lo] + hi - lo, :]
+            out[..., lo:hi, :left] = value
+            out[..., lo:hi, left + w :] = value
+        return out
+    if rows.size and rows[-1] - rows[0] == rows.size - 1 and (np.diff(rows) == 1).all():
+        inner[...] = x[..., rows[0] : rows[-1] + 1, :]
+    else:  # a block at the top or bottom edge
+        inner[...] = x[..., rows, :]
+    cols = source_index(w, left, right, mode)
+    if left:
+        out[..., :left] = inner[..., cols[:left]]
+    if right:
+        out[..., left + w :] = inner[..., cols[left + w :]]
+    return out
+
+
 def pad(x: np.ndarray, padding: Padding4, mode: str = "zeros", value: float = 0.0) -> np.ndarray:
     """Pad the last two axes of ``x`` by ``(top, bottom, left, right)``."""
     check_padding_mode(mode, padding, (x.shape[-2], x.shape[-1]))

@@ -191,9 +191,8 @@ def avg_pool2d(
         for a in range(kh):
             for b in range(kw):
                 total += _tap_view(xp, geo, a, b)
-    divisor = np.outer(*avg_divisors(geo, count_include_pad)).astype(x.dtype)
-    out = total / divisor
-    return out[0] if added else out
+    total /= np.outer(*avg_divisors(geo, count_include_pad)).astype(x.dtype)
+    return total[0] if added else total
 
 
 def avg_divisors(geo: Geometry, count_include_pad: bool) -> tuple[np.ndarray, np.ndarray]:

@@ -132,9 +132,21 @@ export function getLimits(options) {
   return limitsPromise;
 }
 
-/** GET /layers: the layer types `[{type, label, description, defaults, schema}]`. */
-export async function listLayers(options) {
-  return (await request("/layers", options)).layers;
+let layersPromise = null;
+
+/**
+ * GET /layers: the layer types `[{type, label, description, defaults, schema}]`, fetched
+ * once per page and shared by every caller.
+ */
+export function listLayers(options) {
+  layersPromise ??= request("/layers", options).then(
+    (body) => body.layers,
+    (error) => {
+      layersPromise = null;
+      throw error;
+    },
+  );
+  return layersPromise;
 }
 
 function imageForm(image, { params, color = "gray", maxSide } = {}) {
@@ -263,4 +275,31 @@ export function parseNpy(buffer) {
   if (descr === "<f4") return { shape, data: new Float32Array(buffer.slice(offset)) };
   if (descr === "<f8") return { shape, data: new Float64Array(buffer.slice(offset)) };
   throw new ApiError(`The server sent an array of type ${descr}, which this page cannot read.`);
+}
+
+/** GET /models/{name}: layers, classes, held-out accuracy and confusion matrix. */
+export function modelInfo(name, options) {
+  return request(`/models/${encodeURIComponent(name)}`, options);
+}
+
+/** POST /models/{name}/predict with `{input, trace}` (JSON) or an `image` Blob (multipart). */
+export function modelPredict(name, { input, image, trace, signal } = {}) {
+  const path = `/models/${encodeURIComponent(name)}/predict`;
+  if (image !== undefined) {
+    const form = new FormData();
+    form.append("image", image, "drawing.png");
+    if (trace) form.append("trace", JSON.stringify(trace));
+    return request(path, { method: "POST", form, signal });
+  }
+  return request(path, { method: "POST", json: { input, trace: trace ?? null }, signal });
+}
+
+/** GET /models/{name}/samples?label=&prediction=&misclassified=&limit= (held-out digits). */
+export function modelSamples(name, query, options) {
+  return request(`/models/${encodeURIComponent(name)}/samples`, { query, ...options });
+}
+
+/** GET /models/{name}/samples/{index}: one held-out digit with its 28x28 input. */
+export function modelSample(name, index, options) {
+  return request(`/models/${encodeURIComponent(name)}/samples/${index}`, options);
 }

@@ -411,6 +411,24 @@ def _cases() -> Iterator[Case]:
             ("sse", "max_side", learn({"max_side": 17}, "sse")),
         ],
     )
+    yield Case(
+        "max_model_samples",
+        5,
+        [
+            (
+                "samples",
+                "limit",
+                lambda c: c.get("/api/v1/models/digits/samples", params={"limit": 6}),
+            ),
+            (
+                "misclassified",
+                "limit",
+                lambda c: c.get(
+                    "/api/v1/models/digits/samples", params={"limit": 6, "misclassified": True}
+                ),
+            ),
+        ],
+    )
 
 
 CASES = list(_cases())

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import math
 import threading
-import time
 from collections.abc import Iterator
 
 import pytest
@@ -358,10 +357,11 @@ def test_learn_stops_when_the_client_disconnects(client, monkeypatch):
     with client.stream("POST", "/api/v1/learn", json={"steps": 2000, "every": 1}) as r:
         lines = r.iter_lines()
         assert next(lines).startswith("data:")
-    time.sleep(0.3)
-    stopped_at = len(produced)
-    time.sleep(0.3)
-    assert len(produced) == stopped_at < 100
+    # Leaving the block disconnects, and the TestClient returns only once the app has
+    # finished: the run stopped there. The stream has no buffer (each event waits for the
+    # reader), so it got at most a step or two past the one that was read.
+    assert produced == list(range(len(produced)))
+    assert len(produced) < 5, produced
 
 
 def test_learning_does_not_block_other_requests(client, monkeypatch):
@@ -386,9 +386,9 @@ def test_learning_does_not_block_other_requests(client, monkeypatch):
     reader = threading.Thread(target=consume)
     reader.start()
     assert started.wait(timeout=10)
-    t0 = time.monotonic()
     r = client.post("/api/v1/loss", json={"input": [1], "target": [0]})
-    assert r.status_code == 200 and time.monotonic() - t0 < 5
+    assert r.status_code == 200
+    assert waited == []  # /loss answered while the learning step was still held
     gate.set()
     reader.join(timeout=10)
     assert waited == [True]

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import os
 import socket
+import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,14 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 LOCAL_SCHEMES = {"data", "blob", "about"}
+TIMEOUT_MS = 15_000  # for actions and expect(): a busy machine may take seconds for a page
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _expect_timeout() -> None:
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=TIMEOUT_MS)  # Playwright's default of 5 s fails under load
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)
@@ -89,6 +98,74 @@ def browser() -> Iterator[Any]:
             pytest.fail(f"could not launch Chromium at {executable}: {exc}", pytrace=False)
         yield launched
         launched.close()
+
+
+@dataclass
+class Hold:
+    """One learning run paused after ``after_step`` until the test calls ``release()``."""
+
+    after_step: int
+    released: threading.Event = field(default_factory=threading.Event)
+
+    def release(self) -> None:
+        self.released.set()
+
+
+class LearnGate:
+    """Pauses the live server's learning runs at chosen steps.
+
+    The server runs in this process, so a test can hold a run after it has sent a given
+    step: the page then shows that step and stops changing, and the test reads it without
+    racing the stream. ``hold(after_step=N)`` applies to the next run that starts (N must
+    be a step the run sends: a multiple of ``every``, or its first step).
+    """
+
+    def __init__(self, real: Callable[..., Iterator[dict[str, Any]]]) -> None:
+        self._real = real
+        self._lock = threading.Lock()
+        self._pending: list[Hold] = []
+        self._holds: list[Hold] = []
+
+    def hold(self, *, after_step: int) -> Hold:
+        hold = Hold(after_step)
+        with self._lock:
+            self._pending.append(hold)
+            self._holds.append(hold)
+        return hold
+
+    def release_all(self) -> None:
+        for hold in self._holds:
+            hold.release()
+
+    def learn_kernel(self, *args: Any, **kwargs: Any) -> Iterator[dict[str, Any]]:
+        with self._lock:
+            hold = self._pending.pop(0) if self._pending else None
+        for record in self._real(*args, **kwargs):
+            yield record
+            if hold is not None and record["step"] == hold.after_step:
+                # the server sent this step; the next one waits (never forever)
+                hold.released.wait(timeout=60)
+                hold = None
+
+
+@pytest.fixture
+def learn_gate(live_server: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[LearnGate]:
+    """A LearnGate over every ``app`` module that calls ``learn_kernel``; all holds are
+    released when the test ends."""
+    from app.core import learn
+
+    gate = LearnGate(learn.learn_kernel)
+    patched = [
+        name
+        for name, module in list(sys.modules.items())
+        if (name == "app" or name.startswith("app."))
+        and getattr(module, "learn_kernel", None) is learn.learn_kernel
+    ]
+    assert patched, "no app module uses app.core.learn.learn_kernel"
+    for name in patched:
+        monkeypatch.setattr(sys.modules[name], "learn_kernel", gate.learn_kernel)
+    yield gate
+    gate.release_all()
 
 
 @dataclass
@@ -165,7 +242,7 @@ def open_page(browser: Any, live_server: str, request: pytest.FixtureRequest) ->
     def _open(path: str, viewport: dict[str, int] = DESKTOP) -> tuple[Any, Watch]:
         context = browser.new_context(viewport=viewport, accept_downloads=True)
         page = context.new_page()
-        page.set_default_timeout(15_000)
+        page.set_default_timeout(TIMEOUT_MS)
         watch = watch_page(page)
         page.goto(f"{live_server}{path}")
         opened.append((context, page))

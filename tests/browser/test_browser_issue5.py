@@ -47,7 +47,7 @@ def shots(open_page: Any, save_screenshot: Any, path: str, name: str, ready: str
     """Open `path` at 375 px, wait for `ready`, screenshot, and check it is clean."""
     page, watch = open_page(path, PHONE)
     expect(page.get_by_test_id(ready).first).to_be_visible()
-    page.wait_for_timeout(300)
+    page.wait_for_load_state("networkidle")  # late requests (maps, thumbnails) have finished
     overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
     assert overflow <= 0, f"{path} scrolls sideways at 375 px by {overflow} px"
     save_screenshot(page, f"{name}-375")
@@ -282,19 +282,20 @@ def open_learn(open_page: Any, path: str, viewport: dict[str, int] = DESKTOP) ->
     return page, watch
 
 
-def test_learn_loss_falls_while_it_runs(open_page: Any, save_screenshot: Any) -> None:
+def test_learn_loss_falls_while_it_runs(
+    open_page: Any, save_screenshot: Any, learn_gate: Any
+) -> None:
     page, watch = open_learn(open_page, "/learn?steps=60&size=32")
     stage = page.get_by_test_id("learn-stage")
+    # The server holds the run after step 30, so the page is caught mid-run, not raced.
+    hold = learn_gate.hold(after_step=30)
     page.get_by_test_id("start").click()
-    # Progress is visible mid-run: the bar and the counter move before the end.
-    page.wait_for_function(
-        """() => {
-            const bar = document.querySelector('[data-testid="progress"]');
-            return bar.value > 0 && bar.value < 60;
-        }"""
-    )
-    expect(page.get_by_test_id("step-text")).to_have_text(re.compile(r"Step [1-5]?\d of 60"))
+    expect(stage).to_have_attribute("data-step", "30")
+    expect(page.get_by_test_id("progress")).to_have_js_property("value", 30)
+    expect(page.get_by_test_id("step-text")).to_have_text("Step 30 of 60")
     expect(page.get_by_test_id("stop")).to_be_enabled()
+    expect(stage).to_have_attribute("data-done", "false")
+    hold.release()
     expect(stage).to_have_attribute("data-done", "true", timeout=20_000)
     expect(page.get_by_test_id("step-text")).to_have_text("Step 60 of 60")
     expect(page.get_by_test_id("status")).to_contain_text("Finished all steps")
@@ -305,17 +306,17 @@ def test_learn_loss_falls_while_it_runs(open_page: Any, save_screenshot: Any) ->
     watch.assert_clean()
 
     page, watch = open_learn(open_page, "/learn?steps=400&size=32&every=2", PHONE)
+    hold = learn_gate.hold(after_step=10)
     page.get_by_test_id("start").click()
-    expect(page.get_by_test_id("stop")).to_be_enabled()
-    page.wait_for_function("() => document.querySelector('[data-testid=\"progress\"]').value >= 10")
+    expect(page.get_by_test_id("learn-stage")).to_have_attribute("data-step", "10")
     page.get_by_test_id("stop").click()
-    expect(page.get_by_test_id("status")).to_contain_text("Stopped at step")
+    expect(page.get_by_test_id("status")).to_contain_text("Stopped at step 10.")
+    hold.release()
     expect(page.get_by_test_id("start")).to_have_text("Start again")
     overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
     assert overflow <= 0, f"/learn scrolls sideways at 375 px by {overflow} px"
     save_screenshot(page, "learn-375")
-    # Stop aborts the stream on purpose (that is how the server learns to stop), unless
-    # the server had already sent every event (a 400-step run on 32 px takes about 1 s).
+    # Stop aborts the stream on purpose (that is how the server learns to stop).
     stopped = [f for f in watch.failed_requests if "/api/v1/learn" in f and "ERR_ABORTED" in f]
     assert len(stopped) <= 1, watch.failed_requests
     for failure in stopped:
@@ -323,48 +324,52 @@ def test_learn_loss_falls_while_it_runs(open_page: Any, save_screenshot: Any) ->
     watch.assert_clean()
 
 
-def test_learn_stop_and_resume_continues_the_curve(open_page: Any, save_screenshot: Any) -> None:
-    page, watch = open_learn(open_page, "/learn?steps=300&size=32&every=2")
+def test_learn_stop_and_resume_continues_the_curve(
+    open_page: Any, save_screenshot: Any, learn_gate: Any
+) -> None:
+    # Each phase holds the server's run at a known step, stops or waits there, and only
+    # then reads the page: nothing it reads is still changing.
+    page, watch = open_learn(open_page, "/learn?steps=300&size=32&every=2&pace=fast")
     stage = page.get_by_test_id("learn-stage")
     plot = page.get_by_test_id("loss-plot")
+    status = page.get_by_test_id("status")
     resume = page.get_by_test_id("resume")
     expect(resume).to_be_disabled()
+    hold = learn_gate.hold(after_step=30)
     page.get_by_test_id("start").click()
     expect(resume).to_be_disabled()  # not while running
-    page.wait_for_function("() => document.querySelector('[data-testid=\"progress\"]').value >= 30")
+    expect(stage).to_have_attribute("data-step", "30")
     page.get_by_test_id("stop").click()
-    expect(page.get_by_test_id("status")).to_contain_text("Stopped at step")
-    expect(page.get_by_test_id("status")).to_contain_text("Resume")
+    expect(status).to_contain_text("Stopped at step 30.")
+    hold.release()
+    expect(status).to_contain_text("Resume")
     expect(resume).to_be_enabled()
-    stop_step = int(stage.get_attribute("data-step") or "-1")
+    expect(stage).to_have_attribute("data-done", "true")
+    expect(plot).to_have_attribute("data-points", "31")
     stop_loss = float(stage.get_attribute("data-loss") or "nan")
     first_loss = float(stage.get_attribute("data-first-loss") or "nan")
-    assert 30 <= stop_step < 300
     assert stop_loss < first_loss / 5, (first_loss, stop_loss)
-    expect(plot).to_have_attribute("data-points", str(stop_step + 1))
 
+    hold = learn_gate.hold(after_step=50)
     resume.click()
-    expect(page.get_by_test_id("status")).to_contain_text(f"Resumed at step {stop_step}")
-    expect(stage).to_have_attribute("data-resumed-at", str(stop_step))
+    expect(status).to_contain_text("Resumed at step 30")
+    expect(stage).to_have_attribute("data-resumed-at", "30")
     expect(page.get_by_test_id("resume-legend")).to_be_visible()  # the dashed marker's key
-    # The resumed run starts from the stopped kernel: its first loss is the stop's loss.
+    # The resumed run starts from the stopped kernel: its first loss is the stop's loss
+    # (the attribute is written once, by the resumed run's first event).
     expect(stage).to_have_attribute("data-resume-loss", re.compile(r"."))
     resume_loss = float(stage.get_attribute("data-resume-loss") or "nan")
     assert resume_loss == pytest.approx(stop_loss, rel=1e-9), (stop_loss, resume_loss)
-    # Mid-resume: the step numbers carry on past the stop, the loss stays near the
-    # stop's (not back at the random start's), and the curve holds one point per step.
-    page.wait_for_function(
-        f"""() => {{
-            const bar = document.querySelector('[data-testid="progress"]');
-            return bar.value >= {stop_step + 20} && bar.value < 300;
-        }}"""
-    )
-    mid_step = int(stage.get_attribute("data-step") or "-1")
+    # Held mid-resume at step 50: the step numbers carry on past the stop, the loss stays
+    # near the stop's (not back at the random start's), and the curve holds one point per
+    # step.
+    expect(stage).to_have_attribute("data-step", "50")
+    expect(plot).to_have_attribute("data-points", "51")
+    expect(page.get_by_test_id("step-text")).to_have_text("Step 50 of 300")
+    expect(stage).to_have_attribute("data-done", "false")
     mid_loss = float(stage.get_attribute("data-loss") or "nan")
-    assert mid_step >= stop_step + 20
     assert mid_loss < 2 * stop_loss and mid_loss < first_loss / 5, (stop_loss, mid_loss)
-    assert int(plot.get_attribute("data-points") or "0") == mid_step + 1
-    expect(page.get_by_test_id("step-text")).to_have_text(re.compile(r"Step \d+ of 300"))
+    hold.release()
     expect(stage).to_have_attribute("data-done", "true", timeout=30_000)
     expect(page.get_by_test_id("step-text")).to_have_text("Step 300 of 300")
     expect(plot).to_have_attribute("data-points", "301")
@@ -372,7 +377,7 @@ def test_learn_stop_and_resume_continues_the_curve(open_page: Any, save_screensh
     assert final_loss < stop_loss, (stop_loss, final_loss)
     # the summary still measures from the first run's random start
     assert float(stage.get_attribute("data-first-loss") or "nan") == first_loss
-    expect(page.get_by_test_id("status")).to_contain_text("Finished all steps")
+    expect(status).to_contain_text("Finished all steps")
     save_screenshot(page, "learn-resume-1280")
     # Finished: Resume needs more steps; raising Steps offers it again.
     expect(resume).to_be_disabled()
@@ -387,15 +392,16 @@ def test_learn_stop_and_resume_continues_the_curve(open_page: Any, save_screensh
 
     # "Start again" still restarts from the random kernel on a fresh curve.
     page.get_by_test_id("size").select_option("32")
+    hold = learn_gate.hold(after_step=4)
     page.get_by_test_id("start").click()
-    page.wait_for_function("() => document.querySelector('[data-testid=\"progress\"]').value >= 4")
+    expect(stage).to_have_attribute("data-step", "4")
     page.get_by_test_id("stop").click()
+    expect(status).to_contain_text("Stopped at step 4.")
+    hold.release()
     expect(stage).not_to_have_attribute("data-resumed-at", re.compile(r"."))
     expect(page.get_by_test_id("resume-legend")).to_be_hidden()
-    restart_step = int(stage.get_attribute("data-step") or "-1")
-    assert restart_step < stop_step + 20
-    assert int(plot.get_attribute("data-points") or "0") == restart_step + 1
-    # Each Stop aborts its stream on purpose (unless the server had already sent it all).
+    expect(plot).to_have_attribute("data-points", "5")
+    # Each Stop aborts its stream on purpose.
     stopped = [f for f in watch.failed_requests if "/api/v1/learn" in f and "ERR_ABORTED" in f]
     assert len(stopped) <= 2, watch.failed_requests
     for failure in stopped:

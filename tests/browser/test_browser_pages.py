@@ -176,7 +176,7 @@ def test_page_loads_cleanly(
     for label in ["Playground", "Step by step", "Pooling", "API docs"]:
         expect(nav.get_by_role("link", name=label)).to_be_visible()
     expect(nav.locator("[aria-current=page]")).to_have_count(1)
-    page.wait_for_timeout(300)  # let late requests (thumbnails, traces) finish
+    page.wait_for_load_state("networkidle")  # late requests (thumbnails, traces) have finished
     name = {"/": "playground"}.get(path, path.strip("/"))
     save_screenshot(page, f"{name}-{viewport['width']}")
     overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
@@ -483,15 +483,20 @@ def test_step_keyboard_controls(open_page: Any) -> None:
     page.keyboard.press("Home")
     expect(counter).to_have_text("Step 1 of 16")
 
+    # The page's animation frames run on a clock the test moves: playing at 2 steps per
+    # second, 2 s of page time after the first frame advance exactly 4 steps; paused,
+    # 10 s advance none.
+    page.clock.install()
+    page.clock.pause_at(page.evaluate("Date.now()") + 1000)
     play = page.get_by_test_id("player-play")
     page.keyboard.press("Space")
     expect(play).to_have_attribute("aria-pressed", "true")
-    expect(counter).not_to_have_text("Step 1 of 16")
+    page.clock.run_for(2100)  # the first frame only notes the time: 2 s follow it
+    expect(counter).to_have_text("Step 5 of 16")
     page.keyboard.press("Space")
     expect(play).to_have_attribute("aria-pressed", "false")
-    paused_at = counter.inner_text()
-    page.wait_for_timeout(800)
-    assert counter.inner_text() == paused_at
+    page.clock.run_for(10_000)
+    expect(counter).to_have_text("Step 5 of 16")
     watch.assert_clean()
 
 

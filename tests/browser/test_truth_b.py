@@ -122,10 +122,21 @@ def test_a_huge_kernel_number_is_refused_visibly_and_never_throws(open_page: Any
     page, watch = open_page(network_link(layers))
     expect(page.get_by_test_id("map-0-0")).to_be_visible()
     cell = page.get_by_test_id("layer-0-kernel-1-1")
-    cell.fill("1e308")
+    # The server judges the magnitude; its refusal names the card's number and is shown
+    # in the notice and on the card itself, beside dimmed results.
+    with page.expect_response(
+        lambda r: r.url.endswith("/api/v1/images/pipeline") and r.status == 422
+    ) as refused:
+        cell.fill("1e308")
+    reason = refused.value.json()["detail"][0]["msg"]
+    assert "float32" in reason
     notice = page.get_by_test_id("notice")
     expect(notice).to_be_visible()
     expect(notice).to_contain_text("layer 1")
+    expect(notice).to_contain_text("float32")
+    card_error = page.get_by_test_id("layer-0-error")
+    expect(card_error).to_be_visible()
+    expect(card_error).to_contain_text("float32")
     expect(page.get_by_test_id("columns")).to_have_class(re.compile(r"\bstale\b"))
     watch.assert_clean(allow_status=(422,))
     no_uncaught(watch)

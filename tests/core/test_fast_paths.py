@@ -18,7 +18,6 @@ from hypothesis import strategies as st
 from app.core import conv as conv_mod
 from app.core import pool as pool_mod
 from app.core.conv import _STRATEGIES, _choose_strategy, _correlate, conv2d, conv2d_geometry
-from app.core.padding import pad
 from app.core.pool import avg_pool2d, max_pool2d
 from app.core.reference import (
     avg_pool2d_reference,
@@ -41,7 +40,6 @@ def tiny_blocks(enabled: bool) -> ExitStack:
             (conv_mod, "_IM2COL_BYTES", 64),
             (conv_mod, "_IM2COL_MIN_COLS", 8),
             (conv_mod, "_BAND_ROWS", 3),
-            (conv_mod, "_BAND_BYTES", 256),
             (pool_mod, "_BLOCK_BYTES", 48),
         ):
             stack.enter_context(mock.patch.object(module, name, value))
@@ -139,9 +137,8 @@ def _forced(a: dict, strategy: str) -> np.ndarray:
     geo = conv2d_geometry(
         x.shape, a["w"].shape, **{k: a[k] for k in ("stride", "padding", "dilation")}
     )
-    xp = pad(x, geo.padding, a["padding_mode"])
     with tiny_blocks(a["tiny"]):
-        out = _correlate(xp, a["w"], geo, a["groups"], strategy)
+        out = _correlate(x, a["w"], geo, a["groups"], a["padding_mode"], strategy)
     assert out.dtype == x.dtype
     if a["bias"] is not None:
         out = out + np.broadcast_to(np.asarray(a["bias"], x.dtype), (a["w"].shape[0],))[
@@ -177,9 +174,10 @@ def test_fft_strategy_equals_reference(a: dict) -> None:
 def _probe(
     shape: tuple[int, ...], weight: tuple[int, ...], dtype: Any = np.float32, **kw: Any
 ) -> str:
+    groups = kw.pop("groups", 1)
     geo = conv2d_geometry(shape, weight, **kw)
-    xp = np.empty((shape[0], shape[1], *geo.padded), dtype=dtype)
-    return _choose_strategy(xp, np.empty(weight, dtype=dtype), geo, kw.get("groups", 1))
+    x = np.empty(shape, dtype=dtype)
+    return _choose_strategy(x, np.empty(weight, dtype=dtype), geo, groups)
 
 
 def test_strategy_choice_per_case() -> None:
@@ -187,16 +185,21 @@ def test_strategy_choice_per_case() -> None:
     assert _probe(gray, (1, 1, 3, 3), np.float64, padding=1) == "taps"
     assert _probe((1, 1, 8, 8), (1, 1, 3, 3), padding=1) == "taps"
     assert _probe(gray, (1, 1, 3, 3), padding=1) == "shift"
-    assert _probe(rgb, (1, 3, 3, 3), padding=1) == "shift"
-    assert _probe(gray, (1, 1, 4, 4), padding=2) == "shift"
+    assert _probe(gray, (1, 1, 3, 3), padding=1, stride=2) == "shift"
+    assert _probe(gray, (1, 1, 3, 2), padding=1) == "shift"
+    assert _probe((1, 3, 512, 512), (3, 1, 3, 3), padding=1, groups=3) == "shift"
+    assert _probe(rgb, (1, 3, 3, 3), padding=1) == "banded"
+    assert _probe(gray, (1, 1, 4, 4), padding=2) == "banded"
     assert _probe(gray, (1, 1, 7, 7), padding=3) == "banded"
+    assert _probe(gray, (1, 1, 11, 11), padding=5) == "banded"
     assert _probe(gray, (1, 1, 11, 11), padding=5, stride=2) == "banded"
     assert _probe(rgb, (8, 3, 3, 3), padding=1) == "im2col"
-    assert _probe(gray, (1, 1, 11, 11), padding=5) == "fft"
+    assert _probe(gray, (1, 1, 21, 21), padding=10) == "fft"
+    assert _probe(gray, (1, 1, 21, 21), padding=10, stride=2) == "banded"
     assert _probe(gray, (1, 1, 11, 11), padding=5, dilation=2) == "banded"
     assert _probe(gray, (1, 1, 3, 3), padding=2, dilation=2) == "einsum"
     assert _probe(rgb, (8, 3, 3, 3), padding=2, dilation=2) == "einsum"
-    assert _probe((1, 1, 2048, 2048), (1, 1, 11, 11), padding=5) == "banded"
+    assert _probe((1, 1, 2048, 2048), (1, 1, 21, 21), padding=10) == "banded"
     assert set(_STRATEGIES) == {"taps", "shift", "banded", "im2col", "einsum", "fft"}
 
 

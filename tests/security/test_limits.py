@@ -1,15 +1,17 @@
 """The concurrency cap (503 + Retry-After), and requests that stop mid-upload.
 
 The middleware is tested directly with a dummy ASGI app that waits on an event, then end to
-end on a live uvicorn server built with ``CONVSCOPE_MAX_CONCURRENT=1``: a POST that sends
-``Expect: 100-continue`` gets ``100 Continue`` only once the app is reading its body, so the
-test knows for certain that the request is in progress while it sends the next one.
+end on a live uvicorn server built with ``CONVSCOPE_MAX_CONCURRENT=1``: a gated route holds
+the only slot (its handler says when it runs and waits for the test to open the gate), so
+the test knows for certain that a computation is in progress while it sends the next one.
+The body is read before a slot is taken (tests/security/test_slow_body.py).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -150,32 +152,55 @@ def one_at_a_time(
         yield raw_http(live)
 
 
+class Gate:
+    """A POST route for the live app that computes until the test opens the gate."""
+
+    def __init__(self) -> None:
+        self.entered = threading.Event()
+        self.opened = threading.Event()
+
+    def endpoint(self) -> dict[str, str]:  # a sync route: it runs in a worker thread
+        self.entered.set()
+        self.opened.wait(20)
+        return {"status": "done"}
+
+
 def post(raw: Any, path: str = CONV, body: bytes = BODY) -> Any:
     return raw.request(
         raw.post_head(path, "application/json", len(body), expect_continue=False) + body
     )
 
 
-def test_a_second_request_while_one_is_in_progress_gets_503(one_at_a_time: Any) -> None:
-    raw = one_at_a_time
-    with raw.connect() as first:
-        first.sendall(raw.post_head(CONV, "application/json", len(BODY), expect_continue=True))
-        assert raw.read_until(first, b"\r\n\r\n").startswith(b"HTTP/1.1 100")  # in progress
+def test_a_second_request_while_one_is_in_progress_gets_503(
+    make_app: Callable[..., FastAPI], serve_app: Callable[..., Any], raw_http: Any
+) -> None:
+    gate = Gate()
+    app = make_app(max_concurrent=1)
+    app.add_api_route("/api/v1/gated", gate.endpoint, methods=["POST"])
+    with serve_app(app) as live:
+        raw = raw_http(live)
+        with raw.connect() as first:
+            first.sendall(
+                raw.post_head("/api/v1/gated", "application/json", 2, expect_continue=False) + b"{}"
+            )
+            assert gate.entered.wait(10)  # the first request holds the only slot
 
-        busy = post(raw)
-        assert busy.status == 503
-        assert int(busy.headers["retry-after"]) >= 1
-        assert busy.headers["content-type"] == "application/json"
-        assert "CONVSCOPE_MAX_CONCURRENT" in busy.json()["detail"]
-        assert busy.headers["x-content-type-options"] == "nosniff"
-        assert "x-request-id" in busy.headers
-        assert raw.get("/healthz").status == 200  # GETs are not counted
+            busy = post(raw)
+            assert busy.status == 503
+            assert int(busy.headers["retry-after"]) >= 1
+            assert busy.headers["content-type"] == "application/json"
+            assert "CONVSCOPE_MAX_CONCURRENT" in busy.json()["detail"]
+            assert busy.headers["x-content-type-options"] == "nosniff"
+            assert "x-request-id" in busy.headers
+            assert raw.get("/healthz").status == 200  # GETs are not counted
 
-        first.sendall(BODY)
-        done = raw.parse(raw.read_all(first))
-        assert done.status == 200
-        assert done.json()["output"] == [[1.0, 2.0], [3.0, 4.0]]
-    assert post(raw).status == 200
+            gate.opened.set()
+            done = raw.parse(raw.read_all(first))
+            assert done.status == 200
+            assert done.json() == {"status": "done"}
+        ok = post(raw)
+        assert ok.status == 200
+        assert ok.json()["output"] == [[1.0, 2.0], [3.0, 4.0]]
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,7 @@ import { createRangeLabel } from "./widgets/range-label.js";
 import { buildControls } from "./playground/controls.js";
 import { drawBar, drawKernel, drawMap, drawReceptiveField, mapCards, traceView } from "./playground/draw.js";
 import { SCHEMA, UPLOAD, VIEW_KEYS, convParams, displayScale, kernelNames, mapChannels } from "./playground/state.js";
-import { canvasPoint, showFormula } from "./shared.js";
+import { canvasPoint, errorFields, layerChoices, showFormula } from "./shared.js";
 
 export { kernelNames, mapChannels };
 
@@ -41,6 +41,7 @@ export function mount(root) {
   let requestId = 0;
   let traceId = 0;
   let restoring = false; // putting back the sample after a failed upload: nothing to send
+  let edited = []; // the settings changed last: a server error is shown next to them
 
   if (store.state.src === UPLOAD) {
     store.set({ src: SCHEMA.src.default });
@@ -70,11 +71,16 @@ export function mount(root) {
     api.imageConv2d(source(), { params: convParams(store.state, extra), color: store.state.color, maxSide: Number(store.state.size), format });
 
   // ---- errors --------------------------------------------------------------------------
-  /** A failed request: say why (beside `near` when given), dim the result it replaces. */
-  function fail(message, near = null) {
+  /**
+   * A failed request: say why in the stage and beside what it concerns (`near`, else the
+   * settings changed last, else the fields the error names), and dim the result it replaces.
+   */
+  function fail(message, { near = null, error = null, keys = edited } = {}) {
     notice.error(message);
+    const beside = controls.showError(keys.length ? keys : [...errorFields(error)], message);
     if (result) stage.classList.add("stale");
-    (near ?? el("notice")).scrollIntoView({ block: "nearest" });
+    el("notice").scrollIntoView({ block: "nearest" });
+    (near ?? beside)?.scrollIntoView({ block: "nearest" });
   }
 
   /** The server refused the uploaded file: forget it, go back to the last sample. */
@@ -103,9 +109,11 @@ export function mount(root) {
       const [input, ...outputs] = await Promise.all([response.input, ...response.output].map((map) => loadImage(map.data_url)));
       if (id !== requestId) return;
       notice.clear();
+      controls.clearErrors();
       stage.classList.remove("stale");
       if (sent !== UPLOAD) lastSample = sent;
       result = response;
+      lastTrace = null; // traced with the old settings
       inputImage = input;
       mapImages = outputs;
       drawAll();
@@ -115,7 +123,7 @@ export function mount(root) {
       if (id !== requestId) return;
       if (sent === UPLOAD && [400, 413, 415].includes(error.status)) {
         forgetUpload(`The upload could not be used. ${error.message}`);
-      } else fail(error.message);
+      } else fail(error.message, { error });
     } finally {
       if (id === requestId) stage.removeAttribute("aria-busy");
     }
@@ -149,7 +157,9 @@ export function mount(root) {
     el("zoom-caption").textContent = `${formatShape([H, W])} → ${formatShape([ho, wo])}, both at ${Number(scale.toFixed(2))} screen px per pixel`;
     ranges.input.show(result.input);
     ranges.output.show(map);
-    drawBar(canvases.bar, map, Math.max(160, Math.min(320, wo * scale)));
+    // As wide as the output (160–320 px), never wider than its pane: the end labels stay on screen.
+    const room = canvases.bar.parentElement.clientWidth || 320;
+    drawBar(canvases.bar, map, Math.min(room, Math.max(160, Math.min(320, wo * scale))));
     showFormula(el("formula"), result.geometry);
     drawMapStrip();
   }
@@ -202,7 +212,8 @@ export function mount(root) {
       return;
     }
     store.set({ px, py });
-    drawReceptiveField(overlays, result.geometry, px, py);
+    const traced = lastTrace && lastTrace.px === px && lastTrace.py === py ? lastTrace.steps[0]?.origin : null;
+    drawReceptiveField(overlays, result.geometry, px, py, traced);
     if (fetch) traceSoon(px, py);
   }
 
@@ -230,6 +241,7 @@ export function mount(root) {
     const span = mapChannels(result.output)[m];
     const steps = allSteps.filter((step) => step.out[0] >= span.start && step.out[0] < span.start + span.count);
     const title = result.output.length > 1 ? ` of map ${m + 1}, ${result.output[m].label}` : "";
+    drawReceptiveField(overlays, result.geometry, px, py, allSteps[0]?.origin);
     replaceChildren(tracePanel, traceView({ px, py, steps, kernel: kernelValues(m), span, title }));
   }
 
@@ -274,7 +286,7 @@ export function mount(root) {
       msg.textContent = `Saved ${name} (${blob.size.toLocaleString()} bytes).`;
     } catch (error) {
       msg.textContent = "";
-      fail(error.message, msg);
+      fail(error.message, { near: msg, error });
     }
   }
   el("download-png").addEventListener("click", () => download("png"));
@@ -292,7 +304,7 @@ export function mount(root) {
       el("upload-input").value = "";
       uploadMsg.textContent = `“${file.name}” is not an image (${file.type}). Choose a PNG, JPEG, GIF, BMP or WebP file.`;
       uploadMsg.hidden = false;
-      fail(uploadMsg.textContent, uploadMsg);
+      fail(uploadMsg.textContent, { near: uploadMsg, keys: [] });
       return;
     }
     upload = file;
@@ -309,6 +321,7 @@ export function mount(root) {
     if (changed.has("src")) uploadMsg.hidden = true;
     if (changed.has("zoom")) drawAll();
     if ([...changed].every((key) => VIEW_KEYS.has(key))) return;
+    edited = [...changed].filter((key) => !VIEW_KEYS.has(key));
     if (changed.has("kernel") || changed.has("k") || changed.has("bias")) drawKernelPane();
     computeSoon();
   });
@@ -340,6 +353,9 @@ export function mount(root) {
         drawKernelPane();
       })
       .catch((error) => notice.error(`Could not load the preset kernels. ${error.message}`));
+    Promise.all([layerChoices("conv2d", "padding"), layerChoices("conv2d", "padding_mode")])
+      .then(([words, modes]) => controls.setChoices({ words, modes }))
+      .catch((error) => notice.error(`Could not load the layer settings. ${error.message}`));
     api
       .listSamples()
       .then((list) => controls.setSamples(list, store.state))

@@ -1,12 +1,51 @@
 // Small helpers shared by the views.
 
+import * as api from "../api.js";
 import { h, replaceChildren, sizeCanvas } from "../dom.js";
 import { formatNumber } from "../render/format.js";
 import { gridLayout } from "../render/grid.js";
 import { drawStepOutput } from "../render/steps.js";
+import { fieldKind } from "./network/schema.js";
 import { createNumberField } from "./widgets/number-field.js";
 
-export const padModes = ["zeros", "reflect", "replicate", "circular"];
+/**
+ * The words a layer parameter accepts, as the server's layer registry lists them
+ * (GET /api/v1/layers): `layerChoices("conv2d", "padding_mode")` -> ["zeros", "reflect", …].
+ */
+export async function layerChoices(type, name) {
+  const layer = (await api.listLayers()).find((l) => l.type === type);
+  const schema = layer?.schema?.properties?.[name];
+  return (schema && fieldKind(name, schema).options) || [];
+}
+
+/**
+ * Give `select` one option per word (plus `extra`), keeping the current `value` selectable
+ * even when the server does not list it (it then says why it refuses it).
+ */
+export function fillSelect(select, words, value, { extra = [] } = {}) {
+  const all = [...words, ...extra.map(([v]) => v)];
+  if (value && !all.includes(value)) all.push(value);
+  const labels = Object.fromEntries(extra);
+  replaceChildren(select, all.map((v) => h("option", { value: v }, labels[v] ?? v)));
+  select.value = value;
+}
+
+/**
+ * The request fields a failed request names: the last part of each `loc` of a 422 list,
+ * and "params.stride: …" style prefixes of its messages (or of a plain `detail` string).
+ */
+export function errorFields(error) {
+  const detail = error?.detail;
+  const items = Array.isArray(detail) ? detail : detail ? [{ msg: String(detail) }] : [];
+  const names = new Set();
+  for (const item of items) {
+    const loc = Array.isArray(item?.loc) ? item.loc.filter((part) => typeof part === "string" && !["body", "query", "form"].includes(part)) : [];
+    if (loc.length) names.add(loc[loc.length - 1].split(".").pop());
+    for (const match of String(item?.msg ?? "").matchAll(/(?:^|; )(?:params\.)?([a-z_]+)(?:\[\d+\])?:/g)) names.add(match[1]);
+  }
+  names.delete("params");
+  return names;
+}
 
 /** The pointer position in the canvas's CSS-pixel drawing coordinates. */
 export function canvasPoint(canvas, event) {

@@ -28,7 +28,7 @@ import { createStore } from "../state.js";
 import { createNotice } from "./widgets/notice.js";
 import { bindPlayerKeys, createPlayerControls } from "./widgets/player-controls.js";
 import { createRangeLabel } from "./widgets/range-label.js";
-import { bindCellHover, bindOutputSeek, outputCells, showFormula, stepsUsing } from "./shared.js";
+import { bindCellHover, bindOutputSeek, layerChoices, outputCells, showFormula, stepsUsing } from "./shared.js";
 import { cellSize, drawInput, drawKernel, drawOutput, inputCaption, stepDetail, taps } from "./step/draw.js";
 import { buildSettings } from "./step/settings.js";
 import { CROP_KEYS, EXAMPLE_KEYS, EXAMPLES, IMAGE, SCHEMA, UPLOAD, clampCrop, fitKernel, hasLinkedX, requestBody, setLinkedX } from "./step/state.js";
@@ -272,6 +272,9 @@ export function mount(root) {
       }
       store.set({ kernel: "" });
     }
+    layerChoices("conv2d", "padding_mode")
+      .then((modes) => settings.setPaddingModes(modes))
+      .catch((error) => notice.error(`Could not load the padding modes. ${error.message}`));
     api
       .listSamples()
       .then((list) => settings.setSamples(list))

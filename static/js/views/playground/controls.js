@@ -4,7 +4,7 @@
 import { byTestId, h, replaceChildren } from "../../dom.js";
 import { createKernelEditor } from "../widgets/kernel-editor.js";
 import { createNumberField } from "../widgets/number-field.js";
-import { padModes } from "../shared.js";
+import { fillSelect } from "../shared.js";
 import { MAX_COMPARE, kernelNames } from "./state.js";
 
 export function buildControls(root, store, { onUpload, kernelValues }) {
@@ -54,29 +54,48 @@ export function buildControls(root, store, { onUpload, kernelValues }) {
   // Sliding: stride, padding, padding mode, dilation.
   const stride = createNumberField({ label: "Stride", testid: "stride", value: store.state.stride, min: 1, max: 64, onChange: (v) => store.set({ stride: v, px: -1, py: -1 }) });
   const dilation = createNumberField({ label: "Dilation", testid: "dilation", value: store.state.dilation, min: 1, max: 64, onChange: (v) => store.set({ dilation: v, px: -1, py: -1 }) });
-  const pad = h(
-    "select",
-    { id: "play-pad", dataset: { testid: "padding" }, onChange: () => store.set({ pad: pad.value, px: -1, py: -1 }) },
-    h("option", { value: "valid" }, "valid"),
-    h("option", { value: "same" }, "same"),
-    h("option", { value: "full" }, "full"),
-    h("option", { value: "custom" }, "custom…"),
-  );
+  // The padding words and modes are the conv2d schema's (GET /api/v1/layers, see setLayers).
+  const pad = h("select", { id: "play-pad", dataset: { testid: "padding" }, aria: { describedby: "play-pad-msg" }, onChange: () => store.set({ pad: pad.value, px: -1, py: -1 }) });
+  const padMsg = message("play-pad-msg", "padding-msg");
   const ph = createNumberField({ label: "Rows (top & bottom)", testid: "padding-h", value: store.state.ph, min: 0, max: 256, onChange: (v) => store.set({ ph: v }) });
   const pw = createNumberField({ label: "Columns (left & right)", testid: "padding-w", value: store.state.pw, min: 0, max: 256, onChange: (v) => store.set({ pw: v }) });
   const customPad = h("div", { class: "field-row" }, ph.root, pw.root);
-  const pmode = h(
-    "select",
-    { id: "play-pmode", dataset: { testid: "padding-mode" }, onChange: () => store.set({ pmode: pmode.value }) },
-    padModes.map((m) => h("option", { value: m }, m)),
-  );
-  const labelled = (id, text, control) => h("div", { class: "field" }, h("label", { htmlFor: id }, text), control);
+  const pmode = h("select", { id: "play-pmode", dataset: { testid: "padding-mode" }, aria: { describedby: "play-pmode-msg" }, onChange: () => store.set({ pmode: pmode.value }) });
+  const pmodeMsg = message("play-pmode-msg", "padding-mode-msg");
+  let padWords = [];
+  let padModes = [];
+  const labelled = (id, text, control, msg) => h("div", { class: "field" }, h("label", { htmlFor: id }, text), control, msg.root);
   replaceChildren(
     el("sliding-box"),
     h("div", { class: "field-row" }, stride.root, dilation.root),
-    h("div", { class: "field-row" }, labelled("play-pad", "Padding", pad), labelled("play-pmode", "Padding mode", pmode)),
+    h("div", { class: "field-row" }, labelled("play-pad", "Padding", pad, padMsg), labelled("play-pmode", "Padding mode", pmode, pmodeMsg)),
     customPad,
   );
+  const imageMsg = message("play-image-msg", "image-msg");
+  samplesBox.closest("fieldset").append(imageMsg.root);
+
+  /** The message next to each setting: where a server error about it is shown. */
+  const messages = {
+    kernel: editor,
+    k: editor,
+    multi: editor,
+    bias,
+    stride,
+    dilation,
+    pad: padMsg,
+    padding: padMsg,
+    ph,
+    pw,
+    pmode: pmodeMsg,
+    padding_mode: pmodeMsg,
+    src: imageMsg,
+    size: imageMsg,
+    max_side: imageMsg,
+    color: imageMsg,
+    cmode: imageMsg,
+    channel_mode: imageMsg,
+  };
+  let shown = [];
 
   // Compare mode: the gallery selects several presets of one size, one output map each.
   const compare = el("kernel-compare");
@@ -100,6 +119,26 @@ export function buildControls(root, store, { onUpload, kernelValues }) {
   let kernelButtons = [];
   let sampleButtons = [];
   return {
+    /**
+     * Show a server error next to the settings it concerns: `keys` (the setting changed last,
+     * or the request fields the error names). Returns the first node shown, or null.
+     */
+    showError(keys, text) {
+      this.clearErrors();
+      shown = [...new Set(keys.map((key) => messages[key]).filter(Boolean))];
+      for (const target of shown) target.showError(text);
+      return shown[0]?.root ?? null;
+    },
+    clearErrors() {
+      for (const target of shown) target.clearError();
+      shown = [];
+    },
+    /** The padding words and modes of the conv2d schema (GET /api/v1/layers). */
+    setChoices({ words, modes }) {
+      padWords = words;
+      padModes = modes;
+      this.sync(store.state);
+    },
     /** Bounds from GET /api/v1/limits. */
     setLimits(limits) {
       if (limits.max_kernel_side) editor.setMaxSide(limits.max_kernel_side.value);
@@ -171,11 +210,21 @@ export function buildControls(root, store, { onUpload, kernelValues }) {
       bias.setValue(s.bias);
       stride.setValue(s.stride);
       dilation.setValue(s.dilation);
-      pad.value = s.pad;
-      pmode.value = s.pmode;
+      fillSelect(pad, padWords, s.pad, { extra: [["custom", "custom…"]] });
+      fillSelect(pmode, padModes, s.pmode);
       ph.setValue(s.ph);
       pw.setValue(s.pw);
       customPad.hidden = s.pad !== "custom";
     },
   };
+}
+
+/** A message line under a select: {root, showError(text), clearError()}. */
+function message(id, testid) {
+  const root = h("span", { id, class: "field-msg", dataset: { testid } });
+  const show = (text) => {
+    root.textContent = text;
+    root.classList.toggle("field-msg-error", Boolean(text));
+  };
+  return { root, showError: show, clearError: () => show("") };
 }

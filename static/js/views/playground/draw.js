@@ -42,13 +42,24 @@ export function drawKernel(canvas, values) {
   drawGrid(ctx, values, layout, { fill: (v) => diverging(v, scale), text: cell >= 26 ? (v) => formatNumber(v, 2) : null });
 }
 
-/** The receptive field of output pixel (px, py): its window on the input, and the pixel. */
-export function drawReceptiveField(overlays, geometry, px, py) {
-  const [top, , left] = geometry.padding;
-  const r0 = py * geometry.stride[0] - top;
-  const c0 = px * geometry.stride[1] - left;
-  const [ekh, ekw] = geometry.effective_kernel;
+/**
+ * Outline output pixel (px, py) and, once its trace has come back, its window on the input:
+ * `origin` is the trace's own top-left cell of that window (padded coordinates, so the
+ * padding before it is taken off to place it on the unpadded input); the window's extent
+ * is the geometry's effective kernel. Without `origin` only the output pixel is outlined.
+ */
+export function drawReceptiveField(overlays, geometry, px, py, origin = null) {
   const box = (x, y, w, hgt, cls) => svg("rect", { x, y, width: w, height: hgt, class: cls, "vector-effect": "non-scaling-stroke" });
+  replaceChildren(overlays.output, box(px, py, 1, 1, "field-halo"), box(px, py, 1, 1, "field"));
+  if (!origin) {
+    replaceChildren(overlays.input);
+    delete overlays.input.dataset.field;
+    return;
+  }
+  const [top, , left] = geometry.padding;
+  const r0 = origin[0] - top;
+  const c0 = origin[1] - left;
+  const [ekh, ekw] = geometry.effective_kernel;
   const taps = [];
   const [kh, kw] = geometry.kernel;
   const [dh, dw] = geometry.dilation;
@@ -56,7 +67,6 @@ export function drawReceptiveField(overlays, geometry, px, py) {
     for (let a = 0; a < kh; a += 1) for (let b = 0; b < kw; b += 1) taps.push(box(c0 + b * dw, r0 + a * dh, 1, 1, "tap"));
   }
   replaceChildren(overlays.input, box(c0, r0, ekw, ekh, "field-halo"), box(c0, r0, ekw, ekh, "field"), taps);
-  replaceChildren(overlays.output, box(px, py, 1, 1, "field-halo"), box(px, py, 1, 1, "field"));
   overlays.input.dataset.field = `${r0},${c0},${ekh},${ekw}`;
 }
 

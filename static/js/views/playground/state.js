@@ -2,7 +2,6 @@
 // shape its requests and its drawing scale. No DOM.
 
 import { field } from "../../state.js";
-import { padModes } from "../shared.js";
 
 export const FALLBACK_KERNEL = [[0, 0, 0], [0, 1, 0], [0, 0, 0]];
 export const MAX_COMPARE = 6; // presets compared side by side
@@ -17,10 +16,11 @@ export const SCHEMA = {
   k: field.matrix(FALLBACK_KERNEL),
   bias: field.number(0),
   stride: field.int(1, { min: 1, max: 64 }),
-  pad: field.choice("same", ["valid", "same", "full", "custom"]),
+  // "custom" (rows ph, columns pw) or a padding word of the conv2d schema (GET /api/v1/layers).
+  pad: field.text("same"),
   ph: field.int(1, { min: 0, max: 256 }),
   pw: field.int(1, { min: 0, max: 256 }),
-  pmode: field.choice("zeros", padModes),
+  pmode: field.text("zeros"), // a padding mode of the conv2d schema; the server judges it
   dilation: field.int(1, { min: 1, max: 64 }),
   color: field.choice("gray", ["gray", "rgb"]),
   cmode: field.choice("depthwise", ["depthwise", "sum"]),

@@ -6,7 +6,7 @@ import { h, replaceChildren, s as svg } from "../../dom.js";
 import { maxAbs } from "../../render/colors.js";
 import { createMatrixEditor, resizeMatrix } from "../widgets/matrix-editor.js";
 import { createNumberField } from "../widgets/number-field.js";
-import { channelName, createSpecFields, padModes, syncSpecFields } from "../shared.js";
+import { channelName, createSpecFields, fillSelect, syncSpecFields } from "../shared.js";
 import { EXAMPLES, IMAGE, IMAGE_SIZES, LIMITS, UPLOAD, clampCrop } from "./state.js";
 
 // ---- the settings form --------------------------------------------------------------
@@ -57,11 +57,9 @@ export function buildSettings(container, store, { onUpload, imageShape }) {
     h("option", { value: "3" }, "3 (RGB)"),
   );
 
-  const mode = h(
-    "select",
-    { id: "step-mode", dataset: { testid: "padding-mode" }, onChange: () => set({ mode: mode.value, step: 0 }, "mode") },
-    padModes.map((m) => h("option", { value: m }, m)),
-  );
+  // The padding modes are the conv2d schema's (GET /api/v1/layers, see setPaddingModes).
+  const mode = h("select", { id: "step-mode", dataset: { testid: "padding-mode" }, onChange: () => set({ mode: mode.value, step: 0 }, "mode") });
+  let padModes = [];
   const modeMsg = h("span", { class: "field-msg", dataset: { testid: "padding-mode-msg" } });
 
   const spec = {
@@ -161,6 +159,11 @@ export function buildSettings(container, store, { onUpload, imageShape }) {
       shownError = null;
     },
     setSamples: picker.setSamples,
+    /** The padding modes the server offers (the conv2d schema of GET /api/v1/layers). */
+    setPaddingModes(modes) {
+      padModes = modes;
+      fillSelect(mode, padModes, store.state.mode);
+    },
     setUpload: (file) => picker.setUpload(file),
     showUploadError: (text) => picker.showUploadError(text),
     clearUploadError: () => picker.clearUploadError(),
@@ -169,7 +172,7 @@ export function buildSettings(container, store, { onUpload, imageShape }) {
       picker.sync(s);
       example.value = s.ex;
       channels.value = String(s.x.length);
-      mode.value = s.mode;
+      fillSelect(mode, padModes, s.mode);
       bias.setValue(s.bias);
       syncSpecFields(fields, spec, s);
       const nextShape = `${s.x.length}/${s.x[0].length}x${s.x[0][0].length}/${s.k[0].length}x${s.k[0][0].length}`;

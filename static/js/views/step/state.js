@@ -2,7 +2,6 @@
 // the pure helpers that shape a request. No DOM.
 
 import { field } from "../../state.js";
-import { padModes } from "../shared.js";
 
 const ramp = (rows, cols, f) => Array.from({ length: rows }, (_, r) => Array.from({ length: cols }, (_, c) => f(r, c)));
 
@@ -47,7 +46,6 @@ export const EXAMPLES = {
 // What this page offers (a teaching size, not a server limit): the server checks every
 // setting and says why one cannot be computed.
 export const LIMITS = { rows: [1, 8], cols: [1, 8], kh: [1, 5], kw: [1, 5], stride: [1, 4], padding: [0, 3], dilation: [1, 3] };
-const MAX_STEP_INDEX = 4095; // a step index in a link; the player clamps it to the trace
 const DEFAULT = EXAMPLES.edge;
 
 export const IMAGE = "image"; // ex: the input is a crop of an image
@@ -101,9 +99,9 @@ export const SCHEMA = {
   bias: field.number(DEFAULT.bias),
   stride: field.int(DEFAULT.stride, { min: 1, max: LIMITS.stride[1] }),
   padding: field.int(DEFAULT.padding, { min: 0, max: LIMITS.padding[1] }),
-  mode: field.choice(DEFAULT.mode, padModes),
+  mode: field.text(DEFAULT.mode), // a padding mode of the conv2d schema; the server judges it
   dilation: field.int(DEFAULT.dilation, { min: 1, max: LIMITS.dilation[1] }),
-  step: field.int(0, { min: 0, max: MAX_STEP_INDEX }),
+  step: field.int(0, { min: 0 }), // the player clamps it to the trace
   at: cellField, // an output cell to show (applied once, then replaced by step)
   kernel: field.text(""), // a preset kernel name (applied once, then replaced by k)
   src: field.text("shapes"),

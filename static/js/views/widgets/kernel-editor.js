@@ -5,7 +5,10 @@ import { h, replaceChildren } from "../../dom.js";
 import { createMatrixEditor, resizeMatrix } from "./matrix-editor.js";
 import { createNumberField } from "./number-field.js";
 
-/** createKernelEditor({values, maxSide, onChange}) -> {root, setValues(matrix), setMaxSide(n)} */
+/**
+ * createKernelEditor({values, maxSide, onChange})
+ * -> {root, setValues(matrix), setMaxSide(n), showError(text), clearError()}
+ */
 export function createKernelEditor({ values, maxSide = Infinity, onChange }) {
   let matrix = values.map((row) => row.slice());
   const box = h("div");
@@ -51,6 +54,9 @@ export function createKernelEditor({ values, maxSide = Infinity, onChange }) {
     root: h("div", { class: "kernel-editor" }, h("div", { class: "field-row" }, rows.root, cols.root), box),
     /** The longest side the server accepts (limits.max_kernel_side). */
     setMaxSide: bound,
+    /** Show why the server refused the kernel, under the grid. */
+    showError: (text) => editor.showError(text),
+    clearError: () => editor.clearError(),
     setValues(next) {
       const reshape = next.length !== matrix.length || next[0].length !== matrix[0].length;
       matrix = next.map((row) => row.slice());

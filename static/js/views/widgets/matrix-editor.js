@@ -1,26 +1,24 @@
 // An editable grid of numbers: one text input per cell, tinted with the diverging colour
-// of its value (text flips to white on dark cells). Typed values are validated: a cell
-// that is not a number, or is larger than ±LIMIT, is marked with the reason, and nothing
-// is reported until every cell is valid again.
+// of its value (text flips to white on dark cells). A cell whose text is not a number is
+// marked with the reason, and nothing is reported until every cell is a number again.
+// How large a number may be is the server's to judge: its refusal comes back through
+// `showError` and is shown under the grid.
 
 import { h, replaceChildren } from "../../dom.js";
 import { css, diverging, maxAbs, textOn } from "../../render/colors.js";
 import { formatNumber, parseNumber } from "../../render/format.js";
-
-/** The largest |value| a cell takes: past it float32 sums lose every digit or overflow. */
-export const LIMIT = 1e6;
 
 /** The text a cell shows for `value`: up to 4 decimals, ASCII minus (it can be retyped). */
 export function cellText(value) {
   return formatNumber(value, 4).replace("−", "-");
 }
 
-/** Why `text` is not a usable cell value (null when it is): pure, for the editor and tests. */
-export function cellProblem(text, limit = LIMIT) {
-  const value = parseNumber(text);
-  if (value === undefined) return `“${text}” is not a number`;
-  if (Math.abs(value) > limit) return `“${text}” is too large: use a number from −${limit} to ${limit}`;
-  return null;
+/**
+ * Why `text` is not a number (null when it is): pure, for the editor and tests. Only the
+ * reading is checked here; whether the server can compute with the number is its answer.
+ */
+export function cellProblem(text) {
+  return parseNumber(text) === undefined ? `“${text}” is not a number` : null;
 }
 
 /**

@@ -1,0 +1,1 @@
+"""Trained models built from ``app.core``: the digits classifier (``app.models.digits``)."""

@@ -1,0 +1,180 @@
+// /classify: draw, pick or upload a digit; see every layer, the probabilities, and any
+// unit's exact computation. Controller only: requests and state; painters in ./classify/.
+
+import { modelInfo, modelPredict, modelSample, modelSamples } from "../api.js";
+import { byTestId, debounce, h } from "../dom.js";
+import { field, createStore } from "../state.js";
+import { createNotice } from "./widgets/notice.js";
+import { createDrawPad } from "./classify/drawpad.js";
+import {
+  mapZoom, outline, paintBars, paintConfusion, paintGallery, paintOverview, paintSoftmax, paintTrace,
+} from "./classify/paint.js";
+
+const MODEL = "digits";
+const SOFTMAX = { layer: "softmax", unit: [0] };
+
+export function mount(root) {
+  const $ = (id) => byTestId(root, id);
+  const notice = createNotice($("notice"));
+  const store = createStore({ sample: field.int(-1, { min: -1, max: 1999 }) });
+  let info = null;
+  let result = null; // the last predict response
+  let token = 0;
+  let controller = null;
+
+  function stale(on) {
+    for (const id of ["overview", "prob-bars", "softmax-table", "trace", "preprocessed"]) $(id).classList.toggle("stale", on);
+  }
+
+  // data-busy: "1" while a drawing waits for its debounce or a prediction is in flight.
+  const busy = (on) => { root.dataset.busy = on ? "1" : "0"; };
+
+  async function predict(request, source) {
+    const mine = ++token;
+    controller?.abort();
+    controller = new AbortController();
+    stale(true);
+    busy(true);
+    try {
+      const body = await modelPredict(MODEL, { ...request, trace: SOFTMAX, signal: controller.signal });
+      if (mine !== token) return;
+      notice.clear();
+      show(body, source);
+    } catch (error) {
+      if (error?.name === "AbortError" || mine !== token) return;
+      notice.error(error.message);
+      $("notice").scrollIntoView({ block: "nearest" });
+    }
+    busy(false);
+  }
+
+  function show(body, source) {
+    result = body;
+    stale(false);
+    $("preprocessed").src = body.layers[0].atlas.data_url;
+    $("source-text").textContent = source;
+    $("prediction").textContent = body.label;
+    $("confidence").textContent = `(${(body.probabilities[body.prediction] * 100).toFixed(1)} %)`;
+    root.dataset.state = "ready";
+    paintBars($("prob-bars"), info.classes, body.probabilities, body.prediction);
+    paintSoftmax($("softmax-table"), info.classes, body.trace);
+    paintOverview($("overview"), body.layers, { onUnit });
+    delete $("trace").dataset.unit;
+    $("trace").replaceChildren(h("p", { class: "hint" }, "Click a unit in the overview to see its computation."));
+  }
+
+  // ---- hover and click on units --------------------------------------------------------
+  function clearMarks(cls) {
+    for (const node of root.querySelectorAll(`.${cls}`)) node.remove();
+    for (const node of root.querySelectorAll(".ov-values button.lit")) node.classList.remove("lit");
+  }
+
+  function onUnit(index, unit, kind) {
+    if (!result) return;
+    const layer = result.layers[index];
+    if (kind === "leave") return clearMarks("ov-light");
+    if (kind === "click") return traceUnit(layer, unit);
+    clearMarks("ov-light");
+    const before = result.layers[index - 1];
+    if (!before.atlas || !layer.inputs.rows) {
+      if (before.values) for (const b of root.querySelectorAll(`[data-testid^="unit-${before.name}-"]`)) b.classList.add("lit");
+      return;
+    }
+    const [c, r, col] = unit;
+    const channels = layer.inputs.channels === "all" ? before.maps.map((_, i) => i) : [c];
+
+    for (const ch of channels) {
+      const box = root.querySelector(`.ov-map[data-layer="${before.name}"][data-channel="${ch}"]`);
+      outline(box, layer.inputs.rows[r], layer.inputs.cols[col], before.shape[1], "ov-light");
+    }
+  }
+
+  async function traceUnit(layer, unit) {
+    clearMarks("ov-pick");
+    if (unit.length === 3) {
+      const box = root.querySelector(`.ov-map[data-layer="${layer.name}"][data-channel="${unit[0]}"]`);
+      outline(box, [unit[1]], [unit[2]], layer.shape[1], "ov-pick");
+    }
+    $("trace").classList.add("stale");
+    try {
+      const body = await modelPredict(MODEL, { input: result.input, trace: { layer: layer.name, unit } });
+      $("trace").classList.remove("stale");
+      $("trace").dataset.unit = `${layer.name}:${unit.join(",")}`;
+      paintTrace($("trace"), body.trace);
+      $("trace-panel").scrollIntoView({ block: "nearest", behavior: "smooth" });
+    } catch (error) {
+      $("trace").classList.remove("stale");
+      notice.error(error.message);
+    }
+  }
+
+  // ---- inputs ----------------------------------------------------------------------------
+  const pad = createDrawPad($("draw-canvas"), {
+    onChange: (strokes) => {
+      store.set({ sample: -1 });
+      if (strokes) {
+        busy(true);
+        sendDrawing();
+      } else {
+        sendDrawing.cancel();
+        busy(false);
+      }
+    },
+  });
+  const sendDrawing = debounce(async () => {
+    if (pad.isEmpty()) return;
+    predict({ image: await pad.blob() }, "Your drawing, preprocessed the MNIST way (cropped, scaled to 20×20, centred by mass).");
+  }, 200);
+  $("undo").addEventListener("click", () => pad.undo());
+  $("clear").addEventListener("click", () => pad.clear());
+  $("upload").addEventListener("change", (event) => {
+    const file = event.target.files?.[0];
+    if (!file) return;
+    store.set({ sample: -1 });
+    predict({ image: file }, `${file.name}, preprocessed the MNIST way (gray, inverted if light, cropped, 20×20, centred).`);
+  });
+
+  async function pickSample(index) {
+    store.set({ sample: index });
+    try {
+      const s = await modelSample(MODEL, index);
+      predict({ input: s.input }, `Held-out digit #${index}: a ${s.label} the network never trained on.`);
+    } catch (error) {
+      notice.error(error.message);
+    }
+  }
+
+  async function showGallery(query, title) {
+    $("gallery-title").textContent = title;
+    $("gallery").classList.add("stale");
+    try {
+      const page = await modelSamples(MODEL, { ...query, limit: 60 });
+      paintGallery($("gallery"), page.samples, { onPick: pickSample });
+      $("gallery").classList.remove("stale");
+      $("gallery").dataset.filter = new URLSearchParams(query).toString();
+      if (page.total > page.samples.length) $("gallery-title").textContent += ` (first ${page.samples.length} of ${page.total})`;
+    } catch (error) {
+      notice.error(error.message);
+    }
+  }
+
+  async function start() {
+    try {
+      info = await modelInfo(MODEL);
+    } catch (error) {
+      notice.error(error.message);
+      return;
+    }
+    const wrong = Math.round(info.test_size * (1 - info.test_accuracy));
+    $("accuracy-text").textContent = `Accuracy on the ${info.test_size} held-out digits (the last 200 of each class, never trained on): ${(info.test_accuracy * 100).toFixed(2)} % (${wrong} wrong).`;
+    paintConfusion($("confusion"), info.classes, info.confusion, {
+      onCell: (t, p) => showGallery({ label: t, prediction: p }, `True ${info.classes[t]}, predicted ${info.classes[p]}`),
+    });
+    showGallery({ misclassified: true }, "Misclassified digits (true→predicted)");
+    root.dataset.model = "ready";
+    if (store.state.sample >= 0) pickSample(store.state.sample);
+  }
+
+  start();
+  return { pad, mapZoom };
+}
