@@ -32,6 +32,8 @@ try:  # optional accelerator: the same DEFLATE format, about 3x faster than zlib
 except ImportError:  # pragma: no cover - isal is a pinned dependency; zlib is the fallback
     _isal_zlib = None  # type: ignore[assignment]
 
+from app.errors import LimitExceeded
+
 __all__ = [
     "ACCEPTED_TYPES",
     "DecodedImage",
@@ -223,9 +225,20 @@ def _bomb_detail(kind: str, exc: Exception, max_pixels: int) -> str:
     """The 413 detail when Pillow refused first, on its own limit: the declared size and the
     limit that applied (Pillow's message quotes its own limit, which can contradict ours)."""
     declared = re.search(r"\((\d+) pixels\)", str(exc))
-    size = f"{int(declared[1]):,} pixels" if declared else "more pixels than allowed"
-    limit = min(max_pixels, Image.MAX_IMAGE_PIXELS or max_pixels)
-    return f"image: too many pixels: the {kind} header declares {size}; the limit is {limit:,}"
+    pillow_limit = Image.MAX_IMAGE_PIXELS or max_pixels
+    if declared is None:
+        return f"image: the {kind} header declares more pixels than the limit of {max_pixels:,}"
+    if max_pixels <= pillow_limit:
+        return _too_many_pixels(int(declared[1]), max_pixels)
+    return (
+        f"image: declared pixels ({int(declared[1]):,}) is over Pillow's decompression-bomb "
+        f"limit of {pillow_limit:,} (a hard cap that CONVSCOPE_MAX_IMAGE_PIXELS cannot raise)"
+    )
+
+
+def _too_many_pixels(pixels: int, max_pixels: int) -> str:
+    """The limits module's wording for a breach of ``max_image_pixels``."""
+    return LimitExceeded("image", "declared pixels", pixels, max_pixels, "max_image_pixels").detail
 
 
 def _decode_opened(
@@ -240,11 +253,7 @@ def _decode_opened(
     if width < 1 or height < 1:
         raise ImageError(400, f"image: the {kind} header declares an empty {width}x{height} image")
     if width * height > max_pixels:
-        raise ImageError(
-            413,
-            f"image: the {kind} header declares {width}x{height} = {width * height:,} pixels; "
-            f"the limit is {max_pixels:,}",
-        )
+        raise ImageError(413, _too_many_pixels(width * height, max_pixels))
 
     if im.format in ("JPEG", "MPO"):
         # Let libjpeg decode at 1/2, 1/4 or 1/8 scale when that still covers the target

@@ -17,7 +17,7 @@ from pydantic import Field, create_model
 from app import core
 from app.config import Settings
 from app.core.geometry import Geometry
-from app.core.kernels import PRESETS
+from app.core.kernels import PRESETS, unknown_preset
 from app.core.trace import Region, conv2d_trace, pool2d_trace, resolve_region, step_count
 from app.errors import ParamError
 from app.limits import check, check_trace, check_window_op
@@ -62,9 +62,7 @@ def resolve_kernel(kernel: Any, settings: Settings) -> Filters:
     if isinstance(names, list) and names and all(isinstance(n, str) for n in names):
         unknown = [n for n in names if n not in PRESETS]
         if unknown:
-            raise ParamError(
-                "kernel", f"unknown preset kernel {unknown[0]!r}; known: {', '.join(PRESETS)}"
-            )
+            raise ParamError("kernel", unknown_preset(unknown[0]))
         arrays = [PRESETS[n].array() for n in names]
         if len({a.shape for a in arrays}) > 1:
             raise ParamError(
@@ -196,7 +194,9 @@ def apply_pool(
         dilation=p.dilation,
         ceil_mode=p.ceil_mode,
     )
-    check_window_op(settings, geo, x.shape[0], x.shape[0], 1, image=True)
+    check_window_op(
+        settings, geo, x.shape[0], x.shape[0], 1, image=True, kernel_field="kernel_size"
+    )
     region = trace_region_for(
         trace_region, geo, x.shape[0], geo.kernel[0] * geo.kernel[1], settings
     )

@@ -131,12 +131,16 @@ def check_window_op(
     window_channels: int,
     *,
     image: bool = False,
+    kernel_field: str = "kernel",
 ) -> None:
-    """Bound the channels, kernel, padded input, output and multiply-adds before any work."""
+    """Bound the channels, kernel, padded input, output and multiply-adds before any work.
+
+    ``kernel_field`` names the kernel's field in the request (pooling: ``kernel_size``).
+    """
     kh, kw = geo.kernel
     check(settings, "max_channels", channels_in, field="input", what="channels")
     check(settings, "max_channels", channels_out, field="output", what="channels")
-    check(settings, "max_kernel_side", max(kh, kw), field="kernel", what="side")
+    check(settings, "max_kernel_side", max(kh, kw), field=kernel_field, what="side")
     ph, pw = geo.padded
     check_elements(
         settings, "input", channels_in * ph * pw, image=image, what="elements after padding"

@@ -7,7 +7,7 @@ from starlette.formparsers import MultiPartParser
 
 from app import __version__, pages
 from app.api import docs, errors, images, kernels, models, ops, reference, teach, train
-from app.config import get_settings
+from app.config import Settings, get_settings
 from app.middleware import (
     AccessLog,
     BodyLimit,
@@ -20,11 +20,14 @@ DESCRIPTION = """
 Convolution, pooling, activations, batch norm and dropout with PyTorch's semantics
 (`torch.nn.functional`; a convolution is a cross-correlation: the kernel is not flipped).
 JSON endpoints compute in float64. Tensors are channel-first nested lists.
+Every endpoint, error and limit is described in `docs/api.md` in the repository;
+`GET /api/v1/limits`, `/layers` and `/colormaps` serve the limits, layer types and colour rule.
 """
 
 
-def create_app() -> FastAPI:
-    settings = get_settings()
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The app, with ``settings`` (default: from the environment, ``get_settings()``)."""
+    settings = settings or get_settings()
     # Uploads stay in memory (never spooled to a temporary file); BodyLimit bounds them.
     MultiPartParser.spool_max_size = max(
         MultiPartParser.spool_max_size, settings.max_upload_bytes + 1

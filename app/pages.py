@@ -1,6 +1,7 @@
 """HTML pages rendered with Jinja2; the numbers come from the JSON API."""
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
@@ -13,36 +14,54 @@ router = APIRouter(include_in_schema=False)
 
 _templates = Jinja2Templates(directory=get_settings().templates_dir)
 
-# (path, page, title): ``templates/<page>.html``; ``page`` tells static/js/main.js which
-# view to mount.
+
+@dataclass(frozen=True)
+class Page:
+    """One entry of the navigation. ``name`` is ``templates/<name>.html`` and tells
+    static/js/main.js which view to mount; ``rendered`` False means another router serves
+    the path (e.g. ``/docs``) and the table only links to it."""
+
+    path: str
+    name: str
+    title: str
+    nav: str
+    rendered: bool = True
+
+
+# The one page table: the routes below and the navigation in templates/base.html.
 PAGES = [
-    ("/", "playground", "Playground"),
-    ("/step", "step", "Step by step"),
-    ("/pooling", "pooling", "Pooling"),
-    ("/network", "network", "Network"),
-    ("/arithmetic", "arithmetic", "Conv arithmetic"),
-    ("/activations", "activations", "Activations and losses"),
-    ("/learn", "learn", "Watch a kernel learn"),
-    ("/classify", "classify", "Classify digits"),
-    ("/teach", "teach", "Teach your own classes"),
-    ("/about", "about", "About"),
+    Page("/", "playground", "Playground", "Playground"),
+    Page("/step", "step", "Step by step", "Step by step"),
+    Page("/pooling", "pooling", "Pooling", "Pooling"),
+    Page("/network", "network", "Network", "Network"),
+    Page("/arithmetic", "arithmetic", "Conv arithmetic", "Arithmetic"),
+    Page("/activations", "activations", "Activations and losses", "Activations"),
+    Page("/learn", "learn", "Watch a kernel learn", "Learn"),
+    Page("/classify", "classify", "Classify digits", "Classify"),
+    Page("/teach", "teach", "Teach your own classes", "Teach"),
+    Page("/about", "about", "About", "About"),
+    Page("/docs", "docs", "API docs", "API docs", rendered=False),
 ]
 
 
-def _page(page: str, title: str) -> Callable[[Request], HTMLResponse]:
+def _page(page: Page) -> Callable[[Request], HTMLResponse]:
     def render(request: Request) -> HTMLResponse:
         settings: Settings = getattr(request.app.state, "settings", None) or get_settings()
         context = {
-            "page": page,
-            "title": title,
+            "page": page.name,
+            "title": page.title,
+            "nav": PAGES,
             "version": __version__,
             "max_kernel_side": settings.max_kernel_side,
         }
-        return _templates.TemplateResponse(request, f"{page}.html", context)
+        return _templates.TemplateResponse(request, f"{page.name}.html", context)
 
-    render.__name__ = page
+    render.__name__ = page.name
     return render
 
 
-for _path, _name, _title in PAGES:
-    router.add_api_route(_path, _page(_name, _title), response_class=HTMLResponse, name=_name)
+for _page_entry in PAGES:
+    if _page_entry.rendered:
+        router.add_api_route(
+            _page_entry.path, _page(_page_entry), response_class=HTMLResponse, name=_page_entry.name
+        )

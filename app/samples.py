@@ -81,5 +81,10 @@ _BY_NAME = {sample["name"]: sample for sample in SAMPLES}
 def sample_path(name: str) -> Path:
     """Path of the sample's PNG file; ``KeyError`` for an unknown name."""
     if name not in _BY_NAME:
-        raise KeyError(f"unknown sample {name!r}; known samples: {', '.join(_BY_NAME)}")
+        raise KeyError(unknown_sample(name))
     return get_settings().static_dir / "samples" / f"{name}.png"
+
+
+def unknown_sample(name: str) -> str:
+    """The reason every path gives for a sample name that is not bundled."""
+    return f"{name!r} is not a bundled sample; known samples: {', '.join(_BY_NAME)}"

@@ -1,4 +1,4 @@
-"""Request and response models of the JSON API (see API.md).
+"""Request and response models of the JSON API (see docs/api.md).
 
 Tensors are nested lists of finite numbers; booleans, strings, NaN and
 Infinity are refused by the types, ragged lists when they become arrays.
@@ -50,30 +50,93 @@ class TraceRegion(RequestModel):
     cols: Annotated[list[NonNegativeInt], Field(min_length=2, max_length=2)]
 
 
-class Conv2dRequest(RequestModel):
+# ---- shared parts ---------------------------------------------------------------------
+# Each operation's hyperparameters are written once, as the pipeline layer's params model;
+# a JSON request is that model plus its tensors (and trace fields). Pydantic orders fields
+# from the last base to the first, so ``class R(Traced, Params, Tensors)`` lists the
+# tensors first, then the hyperparameters, then the trace fields.
+
+PresetName = Annotated[str, Field(min_length=1, max_length=64)]
+SampleName = Annotated[str, Field(min_length=1, max_length=64)]
+Seed = Annotated[int, Strict(), Field(ge=0, le=2**63 - 1)]
+ActivationName = Literal["step", "sigmoid", "tanh", "relu", "leaky_relu", "elu", "gelu", "softmax"]
+PADDING_DOC = 'p, [ph, pw], [top, bottom, left, right], "valid", "same" or "full".'
+
+
+class Traced(RequestModel):
+    trace: StrictBool = False
+    trace_region: TraceRegion | None = None
+
+
+class ConvHyperparams(RequestModel):
+    """What a convolution takes besides its tensors (PyTorch's names and defaults)."""
+
+    stride: PairParam = 1
+    padding: PaddingParam = Field(0, description=PADDING_DOC)
+    padding_mode: PaddingMode = "zeros"
+    dilation: PairParam = 1
+    groups: PositiveInt = 1
+
+
+class PoolLayerParams(RequestModel):
+    mode: Literal["max", "avg"] = "max"
+    kernel_size: PairParam = 2
+    stride: PairParam | None = Field(None, description="Defaults to kernel_size.")
+    padding: NonNegativePair = Field(0, description="At most half the kernel (PyTorch).")
+    dilation: PairParam = Field(1, description="Max pooling only.")
+    ceil_mode: StrictBool = False
+    count_include_pad: StrictBool = Field(True, description="Average pooling only.")
+
+
+class ActivationLayerParams(RequestModel):
+    function: ActivationName = "relu"
+    negative_slope: Number = Field(0.01, description="leaky_relu only.")
+    alpha: Number = Field(1.0, description="elu only.")
+    dim: Annotated[int, Strict()] | None = Field(0, description="softmax: 0 = across channels.")
+
+
+class BatchNormLayerParams(RequestModel):
+    weight: Vector | None = None
+    bias: Vector | None = None
+    running_mean: Vector | None = Field(None, description="Defaults to zeros.")
+    running_var: Vector | None = Field(None, description="Defaults to ones.")
+    training: StrictBool = True
+    momentum: Annotated[Number, Field(ge=0, le=1)] = 0.1
+    eps: Annotated[Number, Field(gt=0)] = 1e-5
+
+
+class DropoutLayerParams(RequestModel):
+    p: Annotated[Number, Field(ge=0, le=1)] = 0.5
+    seed: Seed = 0
+    training: StrictBool = True
+
+
+class _MapInput(RequestModel):
+    input: Matrix | Tensor3 = Field(description="[H][W] (one channel) or [C][H][W].")
+
+
+class _AnyInput(RequestModel):
+    input: AnyTensor
+
+
+# ---- JSON operations -------------------------------------------------------------------
+
+
+class _ConvTensors(_MapInput):
+    kernel: Matrix | Tensor3 | Tensor4 = Field(
+        description="[kh][kw], [C/groups][kh][kw] (one filter) or [O][C/groups][kh][kw]."
+    )
+    bias: Number | Vector = Field(0.0, description="A number, or one per filter [O].")
+
+
+class Conv2dRequest(Traced, ConvHyperparams, _ConvTensors):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={"examples": [{"input": EDGE_PATCH, "kernel": EDGE_KERNEL}]},
     )
 
-    input: Matrix | Tensor3 = Field(description="[H][W] (one channel) or [C][H][W].")
-    kernel: Matrix | Tensor3 | Tensor4 = Field(
-        description="[kh][kw], [C/groups][kh][kw] (one filter) or [O][C/groups][kh][kw]."
-    )
-    bias: Number | Vector = Field(0.0, description="A number, or one per filter [O].")
-    stride: PairParam = 1
-    padding: PaddingParam = Field(
-        0, description='p, [ph, pw], [top, bottom, left, right], "valid", "same" or "full".'
-    )
-    padding_mode: PaddingMode = "zeros"
-    dilation: PairParam = 1
-    groups: PositiveInt = 1
-    trace: StrictBool = False
-    trace_region: TraceRegion | None = None
 
-
-class ConvTranspose2dRequest(RequestModel):
-    input: Matrix | Tensor3 = Field(description="[H][W] (one channel) or [C][H][W].")
+class ConvTranspose2dRequest(_MapInput):
     kernel: Matrix | Tensor4 = Field(
         description="[C][O/groups][kh][kw], or [kh][kw] when C = O = 1."
     )
@@ -85,27 +148,11 @@ class ConvTranspose2dRequest(RequestModel):
     groups: PositiveInt = 1
 
 
-class Pool2dRequest(RequestModel):
+class Pool2dRequest(Traced, PoolLayerParams, _MapInput):
     input: Matrix | Tensor3 = Field(description="[H][W] or [C][H][W]; pooled per channel.")
-    mode: Literal["max", "avg"] = "max"
-    kernel_size: PairParam = 2
-    stride: PairParam | None = Field(None, description="Defaults to kernel_size.")
-    padding: NonNegativePair = Field(0, description="At most half the kernel (PyTorch).")
-    dilation: PairParam = Field(1, description="Max pooling only.")
-    ceil_mode: StrictBool = False
-    count_include_pad: StrictBool = Field(True, description="Average pooling only.")
-    trace: StrictBool = False
-    trace_region: TraceRegion | None = None
 
 
-ActivationName = Literal["step", "sigmoid", "tanh", "relu", "leaky_relu", "elu", "gelu", "softmax"]
-
-
-class ActivationRequest(RequestModel):
-    input: AnyTensor
-    function: ActivationName = "relu"
-    negative_slope: Number = Field(0.01, description="leaky_relu only.")
-    alpha: Number = Field(1.0, description="elu only.")
+class ActivationRequest(ActivationLayerParams, _AnyInput):
     dim: Annotated[int, Strict()] | None = Field(
         0, description="softmax only: the axis, or null for all elements."
     )
@@ -114,22 +161,16 @@ class ActivationRequest(RequestModel):
     )
 
 
-class BatchNormRequest(RequestModel):
+class _BatchInput(RequestModel):
     input: Tensor3 | Tensor4 = Field(description="[C][H][W] (a batch of one) or [N][C][H][W].")
-    weight: Vector | None = None
-    bias: Vector | None = None
-    running_mean: Vector | None = Field(None, description="Defaults to zeros.")
-    running_var: Vector | None = Field(None, description="Defaults to ones.")
-    training: StrictBool = True
-    momentum: Annotated[Number, Field(ge=0, le=1)] = 0.1
-    eps: Annotated[Number, Field(gt=0)] = 1e-5
 
 
-class DropoutRequest(RequestModel):
-    input: AnyTensor
-    p: Annotated[Number, Field(ge=0, le=1)] = 0.5
-    seed: Annotated[int, Strict(), Field(ge=0, le=2**63 - 1)] = 0
-    training: StrictBool = True
+class BatchNormRequest(BatchNormLayerParams, _BatchInput):
+    pass
+
+
+class DropoutRequest(DropoutLayerParams, _AnyInput):
+    pass
 
 
 class GeometryRequest(RequestModel):
@@ -241,61 +282,26 @@ class ErrorMessage(BaseModel):
 
 # ---- image endpoints --------------------------------------------------------------------
 
-PresetName = Annotated[str, Field(min_length=1, max_length=64)]
 ImageKernel = (
     PresetName | Annotated[list[PresetName], Field(min_length=1)] | Matrix | Tensor3 | Tensor4
 )
 
 
-class ConvLayerParams(RequestModel):
+class _ImageFilters(RequestModel):
     kernel: ImageKernel = Field(
         description='A preset name ("sobel_x"), a list of names (one filter each), '
         "[kh][kw], [C/groups][kh][kw] or [O][C/groups][kh][kw]."
     )
     bias: Number | Vector = 0.0
-    stride: PairParam = 1
-    padding: PaddingParam = 0
-    padding_mode: PaddingMode = "zeros"
-    dilation: PairParam = 1
+
+
+class ConvLayerParams(ConvHyperparams, _ImageFilters):
     groups: PositiveInt = Field(1, description="For 4-D kernels only.")
     channel_mode: Literal["depthwise", "sum"] = Field(
         "depthwise",
         description="How a 2-D kernel meets several channels: per channel (an image filter) "
         "or across all of them, summed (a CNN filter).",
     )
-
-
-class PoolLayerParams(RequestModel):
-    mode: Literal["max", "avg"] = "max"
-    kernel_size: PairParam = 2
-    stride: PairParam | None = None
-    padding: NonNegativePair = 0
-    dilation: PairParam = 1
-    ceil_mode: StrictBool = False
-    count_include_pad: StrictBool = True
-
-
-class ActivationLayerParams(RequestModel):
-    function: ActivationName = "relu"
-    negative_slope: Number = 0.01
-    alpha: Number = 1.0
-    dim: Annotated[int, Strict()] | None = Field(0, description="softmax: 0 = across channels.")
-
-
-class BatchNormLayerParams(RequestModel):
-    weight: Vector | None = None
-    bias: Vector | None = None
-    running_mean: Vector | None = None
-    running_var: Vector | None = None
-    training: StrictBool = True
-    momentum: Annotated[Number, Field(ge=0, le=1)] = 0.1
-    eps: Annotated[Number, Field(gt=0)] = 1e-5
-
-
-class DropoutLayerParams(RequestModel):
-    p: Annotated[Number, Field(ge=0, le=1)] = 0.5
-    seed: Annotated[int, Strict(), Field(ge=0, le=2**63 - 1)] = 0
-    training: StrictBool = True
 
 
 class ImageConv2dParams(ConvLayerParams):
@@ -365,6 +371,158 @@ class Sample(BaseModel):
     url: str
     width: int
     height: int
+
+
+# ---- training ---------------------------------------------------------------------------
+
+
+class LossRequest(RequestModel):
+    function: Literal["mse", "cross_entropy"] = "mse"
+    input: AnyTensor = Field(
+        description="mse: predictions, any shape. cross_entropy: logits [C] or [N][C]."
+    )
+    target: Number | AnyTensor = Field(
+        description="mse: the input's shape. cross_entropy: a class index (for [C] logits), "
+        "[N] class indices, or class probabilities of the input's shape (each row >= 0, "
+        "summing to 1 within 1e-6)."
+    )
+    reduction: Literal["mean", "sum", "none"] = "mean"
+    weight: Vector | None = Field(None, description="cross_entropy only: one weight per class.")
+    label_smoothing: Annotated[Number, Field(ge=0, le=1)] = Field(
+        0.0, description="cross_entropy only."
+    )
+
+
+class LossResponse(BaseModel):
+    function: str
+    reduction: str
+    loss: float | list[Any] = Field(
+        description="PyTorch's result: a number for mean/sum, the unreduced values for none."
+    )
+    shape: list[int] = Field(description="The shape of loss ([] for mean/sum).")
+    per_element: list[Any] | None = Field(
+        None, description="mse: (input - target)^2, the input's shape."
+    )
+    per_sample: float | list[float] | None = Field(
+        None, description="cross_entropy: the loss of each sample, [N] (a number for [C] logits)."
+    )
+    probabilities: list[Any] | None = Field(
+        None, description="cross_entropy: softmax(input) over the classes."
+    )
+    log_probabilities: list[Any] | None = Field(
+        None, description="cross_entropy: log_softmax(input) over the classes."
+    )
+    target_distribution: list[Any] | None = Field(
+        None,
+        description="cross_entropy: the distribution compared with (one-hot or the given "
+        "probabilities, after label smoothing).",
+    )
+
+
+class LearnRequest(RequestModel):
+    sample: SampleName | None = Field(
+        "scene",
+        description="A bundled sample image by name (GET /api/v1/samples), gray; "
+        "null for seeded white noise (the easiest image to learn from).",
+    )
+    target: PresetName | Matrix = Field(
+        "sobel_x", description='A preset kernel name ("sobel_x") or [kh][kw] values.'
+    )
+    kernel_size: PairParam | None = Field(
+        None,
+        description="The learned kernel's size; defaults to the target's. A larger size "
+        "learns the target centred in zeros.",
+    )
+    steps: Annotated[int, Strict(), Field(ge=1)] = Field(
+        200,
+        description="Gradient steps (at most CONVSCOPE_MAX_LEARN_STEPS, default 2000); on a "
+        "resume, the updates after start_step.",
+    )
+    optimizer: Literal["sgd", "adam"] = Field(
+        "sgd",
+        description="sgd: gradient descent with momentum, the step normalised by the "
+        "loss's largest curvature (lr 1 = the largest safe step); adam: Adam.",
+    )
+    lr: Annotated[Number, Field(gt=0, le=100)] | None = Field(
+        None, description="Learning rate; null for the optimizer's default (sgd 1.0, adam 0.1)."
+    )
+    momentum: Annotated[Number, Field(ge=0, lt=1)] = Field(0.9, description="sgd only.")
+    seed: Annotated[int, Strict(), Field(ge=0, le=2**32 - 1)] = Field(
+        0,
+        description="Seeds the random starting kernel (and the noise image; a resume "
+        "of a noise-image run must send the same seed).",
+    )
+    initial_kernel: Matrix | None = Field(
+        None,
+        description="Resume: start from this kernel [kh][kw] (the learned kernel's shape, "
+        "i.e. kernel_size or the target's) instead of the seeded random one, e.g. the "
+        "`kernel` of a stopped run's last event. The optimizer's state restarts.",
+    )
+    initial_bias: Number = Field(
+        0.0,
+        description="Resume: the starting bias (a stopped run's last `bias`); with "
+        "learn_bias false it stays at this value.",
+    )
+    start_step: NonNegativeInt = Field(
+        0,
+        description="Resume: the first event's step number (a stopped run's last `step`), "
+        "so the resumed curve continues its numbering; runs `steps` more updates, to "
+        "start_step + steps. It changes nothing else.",
+    )
+    every: Annotated[int, Strict(), Field(ge=1)] = Field(
+        5,
+        description="Send an event at every step number that is a multiple of this "
+        "(plus the first and last).",
+    )
+    max_side: Annotated[int, Strict(), Field(ge=8)] = Field(
+        64,
+        description="Downscale the image so its longest side is at most this "
+        "(at most CONVSCOPE_MAX_LEARN_IMAGE_SIDE, default 128).",
+    )
+    padding: PaddingParam = "same"
+    padding_mode: PaddingMode = "zeros"
+    learn_bias: StrictBool = True
+
+
+Reason = Literal["finished", "time_limit", "diverged"]
+
+
+class LearnEvent(BaseModel):
+    """One progress event (one SSE ``data:`` line, or one entry of ``events``)."""
+
+    step: int = Field(
+        description="Updates made so far (0 = the random start; a resume starts at start_step)."
+    )
+    loss: float | None = Field(description="MSE of this kernel's map vs the target map.")
+    losses: list[float | None] = Field(
+        description="The loss of every step since the previous event, ending with this one's."
+    )
+    kernel: list[list[float]] = Field(description="The current kernel [kh][kw].")
+    bias: float | None
+    grad_norm: float | None = Field(description="|dL/d(kernel, bias)|.")
+    target_kernel: list[list[float]]
+    output: FeatureMap = Field(
+        description="The current feature map, drawn on the target map's colour scale."
+    )
+    elapsed: float = Field(description="Seconds since the run started.")
+    done: bool
+    reason: Reason | None = Field(
+        None, description="On the last event: finished, time_limit or diverged (lr too large)."
+    )
+    input: FeatureMap | None = Field(
+        None, description="First event only (also of a resume): the image."
+    )
+    target_output: FeatureMap | None = Field(
+        None, description="First event only: the target feature map."
+    )
+
+
+class LearnHistory(BaseModel):
+    events: list[LearnEvent]
+    losses: list[float | None] = Field(description="The loss of every step, from step 0.")
+    kernel: list[list[float]] = Field(description="The final kernel.")
+    target_kernel: list[list[float]]
+    reason: Reason
 
 
 # ---- reference endpoints ----------------------------------------------------------------

@@ -1,6 +1,6 @@
-"""Facts from API.md that several test files check (written from the contract, not the code)."""
+"""Facts from docs/api.md that several tests check (written from the contract, not the code)."""
 
-# The preset kernels API.md requires, by the names the API uses.
+# The preset kernels docs/api.md requires, by the names the API uses.
 REQUIRED_PRESETS = [
     "identity",
     "box_blur",

@@ -11,7 +11,7 @@ import torch.nn.functional as F
 
 from app import core
 from app.config import Settings
-from app.core.kernels import PRESETS
+from app.core.kernels import PRESETS, unknown_preset
 from app.errors import LimitExceeded, ParamError
 from app.layers import (
     apply_activation,
@@ -118,7 +118,9 @@ def test_unknown_presets_are_an_error(kernel: Any) -> None:
     with pytest.raises(ParamError) as info:
         resolve_kernel(kernel, SETTINGS)
     assert info.value.field == "kernel"
-    assert "unknown preset" in info.value.message
+    name = kernel if isinstance(kernel, str) else kernel[1]
+    assert info.value.message == unknown_preset(name)
+    assert info.value.message.startswith(f"{name!r} is not a preset kernel; known presets: ")
     assert "sobel_x" in info.value.message  # the known ones are listed
 
 

@@ -27,8 +27,17 @@ UPLOAD_ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
+def field_message(field: str, message: str) -> str:
+    """``"<field>: <reason>"``, the form of every error message; a message that already
+    starts with its field path (``params.kernel: ...``) is kept."""
+    if message.startswith(field) and message[len(field) : len(field) + 1] in (":", ".", "["):
+        return message
+    return f"{field}: {message}"
+
+
 def invalid(field: str, message: str) -> JSONResponse:
-    """A 422 in FastAPI's validation-error shape for one field."""
+    """A 422 in FastAPI's validation-error shape for one field; ``msg`` starts with it."""
+    message = field_message(field, message)
     return JSONResponse(
         status_code=422,
         content={"detail": [{"loc": ["body", field], "msg": message, "type": "value_error"}]},

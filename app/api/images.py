@@ -26,9 +26,9 @@ from app.layers import (
     apply_pool,
     run_layer,
 )
-from app.limits import check
+from app.limits import check, check_elements
 from app.render import render_map, render_pixels, render_png
-from app.samples import SAMPLES, sample_path
+from app.samples import SAMPLES, sample_path, unknown_sample
 from app.schemas import (
     ActivationLayerParams,
     CropParams,
@@ -107,27 +107,26 @@ class ImageForm:
         check(settings, "max_image_side", max_side, field="max_side", what="side")
         if self.image is not None:
             data = self.image.file.read(settings.max_upload_bytes + 1)
+            check(settings, "max_upload_bytes", len(data), field="image", what="bytes")
         elif self.sample is not None:
             try:
                 data = sample_path(self.sample).read_bytes()
             except KeyError:
-                names = ", ".join(s["name"] for s in SAMPLES)
-                raise ParamError(
-                    "sample", f"sample {self.sample!r} does not exist; known: {names}"
-                ) from None
+                raise ParamError("sample", unknown_sample(self.sample)) from None
         else:
             raise ParamError(
                 "image",
                 "image is required: upload a file in the 'image' field "
                 "or name a sample in 'sample'",
             )
-        check(settings, "max_upload_bytes", len(data), field="image", what="bytes")
         try:
-            return decode(
+            image = decode(
                 data, color=self.color, max_side=max_side, max_pixels=settings.max_image_pixels
             )
         except ImageError as exc:
             raise HTTPException(exc.status_code, exc.detail) from None
+        check_elements(settings, "input", image.values.size, image=True)
+        return image
 
     def parse(self, model: type[M]) -> M:
         """``params`` JSON -> ``model``; errors become 422s that name ``params.<field>``."""
@@ -219,10 +218,12 @@ def _in_params(field: str, prefix: str) -> str:
 
 
 @contextmanager
-def _params_limits() -> Iterator[None]:
-    """Report a layer's limit breach at its place in ``params``."""
+def _params_errors() -> Iterator[None]:
+    """Report a layer's invalid argument or limit breach at its place in ``params``."""
     try:
         yield
+    except ParamError as exc:
+        raise ParamError(_in_params(exc.field, "params."), exc.message) from None
     except LimitExceeded as exc:
         raise exc.at(_in_params(exc.field, "params.")) from None
 
@@ -278,7 +279,7 @@ def _image_route(path: str, response_model: type[BaseModel], summary: str, what:
 def image_conv2d(form: FormDep, s: SettingsDep, format: Format = Query("json")) -> Any:
     p = form.parse(ImageConv2dParams)
     image = form.decode(s)
-    with np.errstate(all="ignore"), _params_limits():
+    with np.errstate(all="ignore"), _params_errors():
         result = apply_conv(image.values, p, s, p.trace_region)
     return _answer(image, result, format)
 
@@ -289,7 +290,7 @@ def image_conv2d(form: FormDep, s: SettingsDep, format: Format = Query("json")) 
 def image_pool2d(form: FormDep, s: SettingsDep, format: Format = Query("json")) -> Any:
     p = form.parse(ImagePool2dParams)
     image = form.decode(s)
-    with _params_limits():
+    with _params_errors():
         result = apply_pool(image.values, p, s, p.trace_region)
     return _answer(image, result, format)
 

@@ -4,7 +4,7 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException
 
-from app.core.kernels import PRESETS
+from app.core.kernels import PRESETS, unknown_preset
 from app.schemas import ErrorMessage, Kernel
 
 router = APIRouter(prefix="/api/v1/kernels", tags=["kernels"])
@@ -23,5 +23,5 @@ def list_kernels() -> Any:
 )
 def get_kernel(name: str) -> Any:
     if name not in PRESETS:
-        raise HTTPException(404, f"kernel {name!r} is not a preset; known: {', '.join(PRESETS)}")
+        raise HTTPException(404, f"name: {unknown_preset(name)}")
     return PRESETS[name].as_dict()

@@ -186,7 +186,7 @@ def pool2d(req: Pool2dRequest, s: SettingsDep) -> Any:
         dilation=req.dilation,
         ceil_mode=req.ceil_mode,
     )
-    check_window_op(s, geo, x.shape[0], x.shape[0], 1)
+    check_window_op(s, geo, x.shape[0], x.shape[0], 1, kernel_field="kernel_size")
     region = None
     if req.trace:
         region = _trace_region(req.trace_region, geo, x.shape[0], geo.kernel[0] * geo.kernel[1], s)

@@ -19,81 +19,25 @@ from typing import Annotated, Any, Literal
 import numpy as np
 from fastapi import APIRouter, Body, Query
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, Field, Strict, StrictBool
 from starlette.concurrency import iterate_in_threadpool
 
 from app.api.errors import ERROR_RESPONSES
 from app.api.tensors import to_array, to_list
 from app.config import Settings, SettingsDep
 from app.core.geometry import pair
-from app.core.kernels import PRESETS
+from app.core.kernels import PRESETS, unknown_preset
 from app.core.learn import embed_kernel, learn_kernel
 from app.core.loss import cross_entropy_details, mse_loss
 from app.errors import ParamError
 from app.imaging import decode_image
 from app.limits import check
 from app.render import render_map
-from app.samples import SAMPLES, sample_path
-from app.schemas import (
-    AnyTensor,
-    FeatureMap,
-    Matrix,
-    NonNegativeInt,
-    Number,
-    PaddingMode,
-    PaddingParam,
-    PairParam,
-    RequestModel,
-    Vector,
-)
+from app.samples import sample_path, unknown_sample
+from app.schemas import LearnHistory, LearnRequest, LossRequest, LossResponse, Reason
 
 router = APIRouter(prefix="/api/v1", tags=["training"], responses=ERROR_RESPONSES)
 
 # ---- loss ---------------------------------------------------------------------------------
-
-
-class LossRequest(RequestModel):
-    function: Literal["mse", "cross_entropy"] = "mse"
-    input: AnyTensor = Field(
-        description="mse: predictions, any shape. cross_entropy: logits [C] or [N][C]."
-    )
-    target: Number | AnyTensor = Field(
-        description="mse: the input's shape. cross_entropy: a class index (for [C] logits), "
-        "[N] class indices, or class probabilities of the input's shape (each row >= 0, "
-        "summing to 1 within 1e-6)."
-    )
-    reduction: Literal["mean", "sum", "none"] = "mean"
-    weight: Vector | None = Field(None, description="cross_entropy only: one weight per class.")
-    label_smoothing: Annotated[Number, Field(ge=0, le=1)] = Field(
-        0.0, description="cross_entropy only."
-    )
-
-
-class LossResponse(BaseModel):
-    function: str
-    reduction: str
-    loss: float | list[Any] = Field(
-        description="PyTorch's result: a number for mean/sum, the unreduced values for none."
-    )
-    shape: list[int] = Field(description="The shape of loss ([] for mean/sum).")
-    per_element: list[Any] | None = Field(
-        None, description="mse: (input - target)^2, the input's shape."
-    )
-    per_sample: float | list[float] | None = Field(
-        None, description="cross_entropy: the loss of each sample, [N] (a number for [C] logits)."
-    )
-    probabilities: list[Any] | None = Field(
-        None, description="cross_entropy: softmax(input) over the classes."
-    )
-    log_probabilities: list[Any] | None = Field(
-        None, description="cross_entropy: log_softmax(input) over the classes."
-    )
-    target_distribution: list[Any] | None = Field(
-        None,
-        description="cross_entropy: the distribution compared with (one-hot or the given "
-        "probabilities, after label smoothing).",
-    )
-
 
 LOSS_EXAMPLES = {
     "cross_entropy": {
@@ -163,112 +107,6 @@ def loss(req: Annotated[LossRequest, Body(openapi_examples=LOSS_EXAMPLES)], s: S
 # ---- learn --------------------------------------------------------------------------------
 
 
-class LearnRequest(RequestModel):
-    sample: Annotated[str, Field(min_length=1, max_length=64)] | None = Field(
-        "scene",
-        description="A bundled sample image by name (GET /api/v1/samples), gray; "
-        "null for seeded white noise (the easiest image to learn from).",
-    )
-    target: Annotated[str, Field(min_length=1, max_length=64)] | Matrix = Field(
-        "sobel_x", description='A preset kernel name ("sobel_x") or [kh][kw] values.'
-    )
-    kernel_size: PairParam | None = Field(
-        None,
-        description="The learned kernel's size; defaults to the target's. A larger size "
-        "learns the target centred in zeros.",
-    )
-    steps: Annotated[int, Strict(), Field(ge=1)] = Field(
-        200,
-        description="Gradient steps (at most CONVSCOPE_MAX_LEARN_STEPS, default 2000); on a "
-        "resume, the updates after start_step.",
-    )
-    optimizer: Literal["sgd", "adam"] = Field(
-        "sgd",
-        description="sgd: gradient descent with momentum, the step normalised by the "
-        "loss's largest curvature (lr 1 = the largest safe step); adam: Adam.",
-    )
-    lr: Annotated[Number, Field(gt=0, le=100)] | None = Field(
-        None, description="Learning rate; null for the optimizer's default (sgd 1.0, adam 0.1)."
-    )
-    momentum: Annotated[Number, Field(ge=0, lt=1)] = Field(0.9, description="sgd only.")
-    seed: Annotated[int, Strict(), Field(ge=0, le=2**32 - 1)] = Field(
-        0,
-        description="Seeds the random starting kernel (and the noise image; a resume "
-        "of a noise-image run must send the same seed).",
-    )
-    initial_kernel: Matrix | None = Field(
-        None,
-        description="Resume: start from this kernel [kh][kw] (the learned kernel's shape, "
-        "i.e. kernel_size or the target's) instead of the seeded random one, e.g. the "
-        "`kernel` of a stopped run's last event. The optimizer's state restarts.",
-    )
-    initial_bias: Number = Field(
-        0.0,
-        description="Resume: the starting bias (a stopped run's last `bias`); with "
-        "learn_bias false it stays at this value.",
-    )
-    start_step: NonNegativeInt = Field(
-        0,
-        description="Resume: the first event's step number (a stopped run's last `step`), "
-        "so the resumed curve continues its numbering; runs `steps` more updates, to "
-        "start_step + steps. It changes nothing else.",
-    )
-    every: Annotated[int, Strict(), Field(ge=1)] = Field(
-        5,
-        description="Send an event at every step number that is a multiple of this "
-        "(plus the first and last).",
-    )
-    max_side: Annotated[int, Strict(), Field(ge=8)] = Field(
-        64,
-        description="Downscale the image so its longest side is at most this "
-        "(at most CONVSCOPE_MAX_LEARN_IMAGE_SIDE, default 128).",
-    )
-    padding: PaddingParam = "same"
-    padding_mode: PaddingMode = "zeros"
-    learn_bias: StrictBool = True
-
-
-Reason = Literal["finished", "time_limit", "diverged"]
-
-
-class LearnEvent(BaseModel):
-    """One progress event (one SSE ``data:`` line, or one entry of ``events``)."""
-
-    step: int = Field(
-        description="Updates made so far (0 = the random start; a resume starts at start_step)."
-    )
-    loss: float | None = Field(description="MSE of this kernel's map vs the target map.")
-    losses: list[float | None] = Field(
-        description="The loss of every step since the previous event, ending with this one's."
-    )
-    kernel: list[list[float]] = Field(description="The current kernel [kh][kw].")
-    bias: float | None
-    grad_norm: float | None = Field(description="|dL/d(kernel, bias)|.")
-    target_kernel: list[list[float]]
-    output: FeatureMap = Field(
-        description="The current feature map, drawn on the target map's colour scale."
-    )
-    elapsed: float = Field(description="Seconds since the run started.")
-    done: bool
-    reason: Reason | None = Field(
-        None, description="On the last event: finished, time_limit or diverged (lr too large)."
-    )
-    input: FeatureMap | None = Field(
-        None, description="First event only (also of a resume): the image."
-    )
-    target_output: FeatureMap | None = Field(
-        None, description="First event only: the target feature map."
-    )
-
-
-class LearnHistory(BaseModel):
-    events: list[LearnEvent]
-    losses: list[float | None] = Field(description="The loss of every step, from step 0.")
-    kernel: list[list[float]] = Field(description="The final kernel.")
-    target_kernel: list[list[float]]
-    reason: Reason
-
-
 LEARN_DESCRIPTION = """
 Gradient descent on a conv2d kernel until its feature map matches the target kernel's
 on a sample image (MSE loss, gradients from the core's conv2d backward pass).
@@ -326,10 +164,7 @@ def _sample_image(name: str, max_side: int) -> np.ndarray:
     try:
         data = sample_path(name).read_bytes()
     except KeyError:
-        names = ", ".join(s["name"] for s in SAMPLES)
-        raise ParamError(
-            "sample", f"sample {name!r} is not a bundled sample; known samples: {names}"
-        ) from None
+        raise ParamError("sample", unknown_sample(name)) from None
     image = decode_image(data, color="gray", max_side=max_side)[0].astype(np.float64)
     image.flags.writeable = False
     return image
@@ -345,11 +180,7 @@ def _image(req: LearnRequest) -> np.ndarray:
 def _target(req: LearnRequest, settings: Settings) -> np.ndarray:
     if isinstance(req.target, str):
         if req.target not in PRESETS:
-            raise ParamError(
-                "target",
-                f"target {req.target!r} is not a preset kernel; known presets: "
-                f"{', '.join(PRESETS)}",
-            )
+            raise ParamError("target", unknown_preset(req.target))
         t = PRESETS[req.target].array()
     else:
         t = to_array(req.target, "target", settings)

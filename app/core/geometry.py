@@ -199,7 +199,8 @@ def _fmt(p: Pair) -> str:
 
 def _check_kernel_fits(kernel: Pair, dilation: Pair, ek: Pair, padded: Pair) -> None:
     if ek[0] > padded[0] or ek[1] > padded[1]:
-        # API.md's wording: "kernel (5x5, dilation 2 -> 9x9) is larger than the padded input (7x7)"
+        # docs/api.md's wording:
+        # "kernel (5x5, dilation 2 -> 9x9) is larger than the padded input (7x7)"
         d = str(dilation[0]) if dilation[0] == dilation[1] else _fmt(dilation)
         dil = f", dilation {d} -> {_fmt(ek)}" if dilation != (1, 1) else ""
         raise ParamError(

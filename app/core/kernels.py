@@ -127,3 +127,8 @@ PRESETS: dict[str, Preset] = {
         ),
     ]
 }
+
+
+def unknown_preset(name: str) -> str:
+    """The reason every path gives for a kernel name that is not a preset."""
+    return f"{name!r} is not a preset kernel; known presets: {', '.join(PRESETS)}"

@@ -140,7 +140,7 @@ def test_reflect_padding_must_be_smaller_than_input(client: TestClient) -> None:
 def _resolve_padding(
     padding: Any, size: tuple[int, int], stride: list[int], ek: list[int]
 ) -> list[int]:
-    """[top, bottom, left, right] per API.md, computed independently of the app."""
+    """[top, bottom, left, right] per docs/api.md, computed independently of the app."""
     if padding == "valid":
         return [0, 0, 0, 0]
     if padding == "full":

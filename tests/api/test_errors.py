@@ -5,8 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import numpy as np
 import pytest
 from fastapi.testclient import TestClient
+
+from app.config import Settings, get_settings
+from app.limits import LIMITS
+from app.main import create_app
 
 CONV = "/api/v1/conv2d"
 PATCH = "[[0.6, 0.2, 0.6], [0.1, -0.2, -0.3], [-0.5, -0.1, -0.3]]"
@@ -218,7 +223,9 @@ def test_kernel_larger_than_input_names_both_sizes(client: TestClient) -> None:
     k = [[1.0] * 5 for _ in range(5)]
     r = client.post(CONV, json={"input": x, "kernel": k, "dilation": 2})
     assert r.status_code == 422
-    assert messages(r) == ["kernel (5x5, dilation 2 -> 9x9) is larger than the padded input (7x7)"]
+    assert messages(r) == [
+        "kernel: kernel (5x5, dilation 2 -> 9x9) is larger than the padded input (7x7)"
+    ]
     r = client.post(CONV, json={"input": x, "kernel": k, "padding": 1, "dilation": 2})
     assert r.status_code == 200
     assert r.json()["shape"] == [1, 1]
@@ -227,7 +234,7 @@ def test_kernel_larger_than_input_names_both_sizes(client: TestClient) -> None:
 def test_kernel_larger_than_input_without_dilation(client: TestClient) -> None:
     r = client.post(CONV, json={"input": [[1.0, 2.0]], "kernel": [[1.0, 1.0, 1.0]]})
     assert r.status_code == 422
-    assert messages(r) == ["kernel (1x3) is larger than the padded input (1x2)"]
+    assert messages(r) == ["kernel: kernel (1x3) is larger than the padded input (1x2)"]
 
 
 @pytest.mark.parametrize("padding", [10**6, [10**6, 0], [0, 0, 0, 10**9], 2**31 - 1])
@@ -398,16 +405,26 @@ def test_tensor_over_the_element_limit_is_413(
     )
 
 
-def test_limits_are_restored_after_a_limited_client(client: TestClient) -> None:
-    r = client.post("/api/v1/activation", json={"input": [1.0] * 100})
+def test_a_limited_app_leaves_the_shared_app_alone(client: TestClient) -> None:
+    body = {"input": [1.0] * 100}
+    with TestClient(create_app(Settings(max_tensor_elements=10))) as limited:
+        assert limited.post("/api/v1/activation", json=body).status_code == 413
+        r = client.post("/api/v1/activation", json=body)
     assert r.status_code == 200
+    assert r.json()["shape"] == [100]
+    assert get_settings().max_tensor_elements == LIMITS["max_tensor_elements"].default
 
 
 def test_kernel_side_over_the_limit_is_413(limited_client: Callable[..., TestClient]) -> None:
     client = limited_client(max_kernel_side=3)
     r = client.post(CONV, json={"input": [[1.0] * 6] * 6, "kernel": [[1.0] * 4] * 4})
     assert r.status_code == 413
-    assert "CONVSCOPE_MAX_KERNEL_SIDE" in r.json()["detail"]
+    assert r.json()["detail"] == (
+        "kernel: side (4) is over the limit of 3 (set CONVSCOPE_MAX_KERNEL_SIDE to change it)"
+    )
+    r = client.post(CONV, json={"input": [[1.0] * 6] * 6, "kernel": [[1.0] * 3] * 3})
+    assert r.status_code == 200
+    assert r.json()["shape"] == [4, 4]
 
 
 def test_trace_over_the_limit_is_413_pointing_to_trace_region(
@@ -441,63 +458,94 @@ def test_an_untraced_request_ignores_the_trace_limit(
 # ---- never a 500 --------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("url", "body"),
-    [
-        (
-            CONV,
-            {
-                "input": [[1.0]],
-                "kernel": [[1.0]],
-                "padding": [0, 0, 0, 1],
-                "padding_mode": "circular",
-                "trace": True,
-            },
-        ),
-        (
-            CONV,
-            {
-                "input": [[1.0]],
-                "kernel": [[1.0]],
-                "padding": [0, 0, 0, 2],
-                "padding_mode": "replicate",
-                "trace": True,
-            },
-        ),
-        (
-            CONV,
-            {
-                "input": [[1.0, 1.0]],
-                "kernel": [[1.0, 1.0]],
-                "padding": "same",
-                "padding_mode": "reflect",
-            },
-        ),
-        (
-            CONV,
-            {
-                "input": [[1.0]],
-                "kernel": [[1.0]],
-                "stride": 2**31 - 1,
-                "dilation": 2**31 - 1,
-                "trace": True,
-            },
-        ),
-        ("/api/v1/activation", {"input": [1e308, -1e308], "function": "softmax", "dim": None}),
-        ("/api/v1/activation", {"input": [1e308, -1e308], "function": "gelu"}),
-        ("/api/v1/activation", {"input": [-1e308], "function": "elu", "alpha": 1e308}),
-        ("/api/v1/batch_norm", {"input": [[[1.0, 1.0]]], "eps": 1e-320}),
-        ("/api/v1/dropout", {"input": [1e308], "p": 0.9999999999999999, "seed": 3}),
-        ("/api/v1/dropout", {"input": [1.0], "seed": 2**63 - 1}),
-        (
-            "/api/v1/geometry",
-            {"input_size": [4, 4], "kernel_size": 3, "stride": 2**31 - 1, "padding": "same"},
-        ),
-    ],
-)
-def test_edge_requests_answer_200(client: TestClient, url: str, body: dict[str, Any]) -> None:
+# (url, body, shape, output or None when only finiteness is known); outputs worked by hand
+EDGE_CASES: list[tuple[str, dict[str, Any], list[int], Any]] = [
+    # circular padding of one cell wraps the input's only value around: [[1, 1]]
+    (
+        CONV,
+        {
+            "input": [[1.0]],
+            "kernel": [[1.0]],
+            "padding": [0, 0, 0, 1],
+            "padding_mode": "circular",
+            "trace": True,
+        },
+        [1, 2],
+        [[1.0, 1.0]],
+    ),
+    # replicate padding repeats the edge: [[1, 1, 1]]
+    (
+        CONV,
+        {
+            "input": [[1.0]],
+            "kernel": [[1.0]],
+            "padding": [0, 0, 0, 2],
+            "padding_mode": "replicate",
+            "trace": True,
+        },
+        [1, 3],
+        [[1.0, 1.0, 1.0]],
+    ),
+    # "same" adds one column at the right, reflected: [1, 1 | 1]; windows sum to 2
+    (
+        CONV,
+        {
+            "input": [[1.0, 1.0]],
+            "kernel": [[1.0, 1.0]],
+            "padding": "same",
+            "padding_mode": "reflect",
+        },
+        [1, 2],
+        [[2.0, 2.0]],
+    ),
+    (
+        CONV,
+        {
+            "input": [[1.0]],
+            "kernel": [[1.0]],
+            "stride": 2**31 - 1,
+            "dilation": 2**31 - 1,
+            "trace": True,
+        },
+        [1, 1],
+        [[1.0]],
+    ),
+    (
+        "/api/v1/activation",
+        {"input": [1e308, -1e308], "function": "softmax", "dim": None},
+        [2],
+        [1.0, 0.0],
+    ),
+    ("/api/v1/activation", {"input": [1e308, -1e308], "function": "gelu"}, [2], None),
+    # alpha * (exp(-1e308) - 1) = -alpha
+    ("/api/v1/activation", {"input": [-1e308], "function": "elu", "alpha": 1e308}, [1], [-1e308]),
+    # a constant channel: variance 0, so (x - mean) / sqrt(eps) = 0
+    ("/api/v1/batch_norm", {"input": [[[1.0, 1.0]]], "eps": 1e-320}, [1, 1, 2], [[[0.0, 0.0]]]),
+    # a kept 1e308 would be scaled past float64; with p this close to 1 it is dropped
+    ("/api/v1/dropout", {"input": [1e308], "p": 0.9999999999999999, "seed": 3}, [1], [0.0]),
+    ("/api/v1/dropout", {"input": [1.0], "seed": 2**63 - 1}, [1], None),
+    # "same": ceil(4 / stride) = 1 per axis
+    (
+        "/api/v1/geometry",
+        {"input_size": [4, 4], "kernel_size": 3, "stride": 2**31 - 1, "padding": "same"},
+        [1, 1],
+        None,
+    ),
+]
+
+
+@pytest.mark.parametrize(("url", "body", "shape", "output"), EDGE_CASES)
+def test_edge_requests_answer_200(
+    client: TestClient, url: str, body: dict[str, Any], shape: list[int], output: Any
+) -> None:
     r = client.post(url, json=body)
     assert r.status_code == 200, r.text
+    answer = r.json()
+    assert answer["shape"] == shape
+    if "output" in answer:
+        assert np.all(np.isfinite(answer["output"]))
+    if output is not None:
+        assert answer["output"] == output
 
 
 @pytest.mark.parametrize(

@@ -30,7 +30,7 @@ TORCH_MODE = {
 
 
 def expected_padding(padding, size, kernel, stride, dilation) -> tuple[int, int, int, int]:
-    """(top, bottom, left, right) from API.md's Conventions (not from resolve_padding)."""
+    """(top, bottom, left, right) from docs/api.md's Conventions (not from resolve_padding)."""
     if isinstance(padding, int):
         return (padding,) * 4
     if isinstance(padding, list):

@@ -1,4 +1,4 @@
-"""The preset kernels API.md lists: present, described, and doing what they say."""
+"""The preset kernels docs/api.md lists: present, described, and doing what they say."""
 
 from __future__ import annotations
 

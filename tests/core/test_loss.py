@@ -112,7 +112,18 @@ def test_errors_name_the_field(call, field, words):
 
 
 def test_probabilities_within_tolerance_pass():
-    cross_entropy([1.0, 2.0], [0.5, 0.5 + 5e-7])
+    """Rows summing to 1 within 1e-6 are accepted and used as given (as torch does)."""
+    target = [0.5, 0.5 + 5e-7]
+    loss = cross_entropy([1.0, 2.0], target)
+    # log_softmax([1, 2]) = [-log(1 + e), 1 - log(1 + e)]
+    lse = math.log(1 + math.e)
+    assert float(loss) == pytest.approx(-(0.5 * -lse + (0.5 + 5e-7) * (1 - lse)), rel=1e-12)
+    expected = F.cross_entropy(
+        torch.tensor([1.0, 2.0], dtype=torch.float64), torch.tensor(target, dtype=torch.float64)
+    )
+    assert float(loss) == pytest.approx(expected.item(), rel=1e-12)
+    with pytest.raises(ParamError, match="sum to 1"):
+        cross_entropy([1.0, 2.0], [0.5, 0.5 + 2e-6])
 
 
 # ---- against torch ----------------------------------------------------------------------

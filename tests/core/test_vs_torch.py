@@ -59,7 +59,7 @@ def as_pair(v) -> tuple[int, int]:
 
 
 def expected_padding(padding, size, kernel, stride, dilation) -> tuple[int, int, int, int]:
-    """(top, bottom, left, right) straight from API.md's Conventions."""
+    """(top, bottom, left, right) straight from docs/api.md's Conventions."""
     if isinstance(padding, int):
         return (padding,) * 4
     if isinstance(padding, list | tuple):
