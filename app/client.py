@@ -35,7 +35,6 @@ from typing import (
     Concatenate,
     Generic,
     Literal,
-    NotRequired,
     ParamSpec,
     Protocol,
     TypeAlias,
@@ -174,7 +173,7 @@ class Geometry(TypedDict):
     stride: list[int]
     dilation: list[int]
     output: list[int]
-    formula: NotRequired[dict[str, str]]
+    formula: dict[str, str]  # "general", and "rows"/"cols" with the numbers filled in
 
 
 @dataclass(frozen=True)
@@ -347,7 +346,7 @@ def _decode_geometry(response: httpx2.Response) -> GeometryResult:
         shape=(body["shape"][0], body["shape"][1]),
         rows=body["rows"],
         cols=body["cols"],
-        formula=geometry.get("formula") or body.get("formula") or {},
+        formula=geometry["formula"],
     )
 
 

@@ -1,6 +1,8 @@
-"""``convscope`` subcommands run in a subprocess, in-process ("local") and against a live
-server: outputs decoded and compared with ``app.core``, sizes and formulas with
-``/api/v1/geometry``, errors with the API's own messages."""
+"""``convscope``: each subcommand runs once in a subprocess on the local core and once
+against a live server (plus one bad-input exit 2); every other behaviour is checked by
+calling ``app.cli.main(argv)`` in this process (the same code, without a new interpreter
+building the app each time). Outputs are decoded and compared with ``app.core``, sizes and
+formulas with ``/api/v1/geometry``, errors with the API's own messages."""
 
 from __future__ import annotations
 
@@ -11,7 +13,8 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +23,7 @@ from numpy.testing import assert_allclose
 from PIL import Image
 
 from app import core
+from app.cli import main
 from app.client import Client, ConvScopeError, as_png, image_conv2d
 from app.core.kernels import PRESETS
 from app.imaging import decode_image, encode_png
@@ -42,6 +46,28 @@ def convscope(*args: str, cwd: Path | None = None) -> subprocess.CompletedProces
         env=env,
         timeout=120,
     )
+
+
+@dataclass(frozen=True)
+class Ran:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., Ran]:
+    """``cli("conv", ...)`` runs ``app.cli.main`` here and returns its exit code and output."""
+
+    def run(*args: str) -> Ran:
+        capsys.readouterr()
+        with pytest.raises(SystemExit) as exited:
+            main(list(args))
+        out, err = capsys.readouterr()
+        code = exited.value.code
+        return Ran(code if isinstance(code, int) else 1, out, err)
+
+    return run
 
 
 @pytest.fixture(scope="module")
@@ -83,22 +109,39 @@ def _server_messages(url: str, **arguments: object) -> list[str]:
 # ---- help and serving -----------------------------------------------------------------------
 
 
-def test_every_command_has_help() -> None:
+def test_top_level_help_in_a_subprocess_imports_no_app() -> None:
     top = convscope("--help")
-    assert top.returncode == 0
+    assert top.returncode == 0, top.stderr
     for flag in ("--host", "--port", "--reload", "serve", "conv", "pool", "geometry"):
         assert flag in top.stdout
-    for command, flags in [
+    # parsing a whole command line loads neither numpy, nor the HTTP client, nor the app
+    probe = subprocess.run(
+        [sys.executable, "-c",
+         "import sys; from app.cli import build_parser; "
+         "build_parser().parse_args(['conv', 'x.png', '--kernel', 'sobel_x']); "
+         "print(sorted(m for m in ('numpy', 'httpx2', 'app.main', 'app.client') "
+         "if m in sys.modules))"],
+        capture_output=True, text=True, env=os.environ | {"PYTHONPATH": str(ROOT)}, timeout=60,
+    )  # fmt: skip
+    assert probe.returncode == 0, probe.stderr
+    assert probe.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize(
+    ("command", "flags"),
+    [
         ("serve", ("--host", "--port", "--workers")),
         ("conv", ("--kernel", "--padding", "--server", "-o")),
         ("pool", ("--kernel-size", "--mode", "--ceil-mode", "--server")),
         ("geometry", ("--input", "--kernel", "--stride", "--transposed")),
-    ]:
-        result = convscope(command, "--help")
-        assert result.returncode == 0, result.stderr
-        assert f"usage: convscope {command}" in result.stdout
-        for flag in flags:
-            assert flag in result.stdout, (command, flag)
+    ],
+)
+def test_every_command_has_help(cli: Callable[..., Ran], command: str, flags: tuple[str]) -> None:
+    result = cli(command, "--help")
+    assert result.returncode == 0, result.stderr
+    assert f"usage: convscope {command}" in result.stdout
+    for flag in flags:
+        assert flag in result.stdout, flag
 
 
 def _free_port() -> int:
@@ -139,8 +182,8 @@ def test_serving_with_and_without_the_serve_command(command: list[str]) -> None:
         assert proc.wait(timeout=30) == 0
 
 
-def test_serving_options_are_refused_beside_another_command() -> None:
-    result = convscope("--port", "9000", "geometry", "--input", "8", "--kernel", "3")
+def test_serving_options_are_refused_beside_another_command(cli: Callable[..., Ran]) -> None:
+    result = cli("--port", "9000", "geometry", "--input", "8", "--kernel", "3")
     assert result.returncode == 2
     assert "--port" in result.stderr and "convscope serve" in result.stderr
 
@@ -160,10 +203,10 @@ def test_serving_options_are_refused_beside_another_command() -> None:
     ],
 )  # fmt: skip
 def test_geometry_prints_the_apis_sizes_and_formula(
-    where: list[str], url: str, arguments: list[str], size: object, kernel: object,
-    options: dict[str, object],
+    cli: Callable[..., Ran], where: list[str], url: str, arguments: list[str], size: object,
+    kernel: object, options: dict[str, object],
 ) -> None:  # fmt: skip
-    result = convscope("geometry", *arguments, *where)
+    result = cli("geometry", *arguments, *where)
     assert result.returncode == 0, result.stderr
     with Client(url) as client:
         expected = client.geometry(size, kernel, **options)  # type: ignore[arg-type]
@@ -172,6 +215,17 @@ def test_geometry_prints_the_apis_sizes_and_formula(
     assert expected.formula  # printed as the API gives it, one line per entry
     for name, formula in expected.formula.items():
         assert f"{name:<7} {formula}" in lines
+
+
+def test_geometry_in_a_subprocess(where: list[str], url: str) -> None:
+    result = convscope("geometry", "--input", "224", "--kernel", "7", "--stride", "2",
+                       "--padding", "3", *where)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    with Client(url) as client:
+        expected = client.geometry(224, 7, stride=2, padding=3)
+    lines = result.stdout.splitlines()
+    assert f"output  {expected.shape[0]}{TIMES}{expected.shape[1]}" in lines
+    assert f"rows    {expected.formula['rows']}" in lines
 
 
 # ---- conv and pool ---------------------------------------------------------------------------
@@ -193,10 +247,10 @@ def test_conv_writes_an_npy_that_agrees_with_core(
 
 
 def test_conv_sums_several_presets_over_rgb(
-    where: list[str], picture: Path, tmp_path: Path
+    cli: Callable[..., Ran], where: list[str], picture: Path, tmp_path: Path
 ) -> None:
     out = tmp_path / "both.npy"
-    result = convscope(
+    result = cli(
         "conv", str(picture), "--kernel", "sobel_x", "--kernel", "sobel_y",
         "--channel-mode", "sum", "--color", "rgb", "--stride", "2", "-o", str(out), *where,
     )  # fmt: skip
@@ -208,24 +262,22 @@ def test_conv_sums_several_presets_over_rgb(
 
 
 def test_conv_takes_a_kernel_from_an_npy_file(
-    where: list[str], picture: Path, tmp_path: Path
+    cli: Callable[..., Ran], where: list[str], picture: Path, tmp_path: Path
 ) -> None:
     kernel = np.array([[1.0, 0.0], [0.0, -1.0]])
     np.save(tmp_path / "k.npy", kernel)
     out = tmp_path / "diag.npy"
-    result = convscope(
-        "conv", str(picture), "--kernel", str(tmp_path / "k.npy"), "-o", str(out), *where
-    )
+    result = cli("conv", str(picture), "--kernel", str(tmp_path / "k.npy"), "-o", str(out), *where)
     assert result.returncode == 0, result.stderr
     expected = core.conv2d(decode_image(PNG), kernel[None, None])
     assert_allclose(np.load(out), expected, **FLOAT32)
 
 
 def test_conv_writes_the_png_the_api_draws(
-    where: list[str], url: str, picture: Path, tmp_path: Path
+    cli: Callable[..., Ran], where: list[str], url: str, picture: Path, tmp_path: Path
 ) -> None:
     out = tmp_path / "edges.png"
-    result = convscope("conv", str(picture), "--kernel", "sobel_x", "-o", str(out), *where)
+    result = cli("conv", str(picture), "--kernel", "sobel_x", "-o", str(out), *where)
     assert result.returncode == 0, result.stderr
     with Client(url) as client:
         expected = client.send(as_png(image_conv2d(PNG, kernel="sobel_x")))
@@ -246,8 +298,10 @@ def test_pool_writes_an_npy_that_agrees_with_core(where: list[str], tmp_path: Pa
     assert_allclose(np.load(out), expected, **FLOAT32)
 
 
-def test_without_output_the_size_and_range_are_printed(where: list[str], picture: Path) -> None:
-    result = convscope("pool", str(picture), "--kernel-size", "2", *where)
+def test_without_output_the_size_and_range_are_printed(
+    cli: Callable[..., Ran], where: list[str], picture: Path
+) -> None:
+    result = cli("pool", str(picture), "--kernel-size", "2", *where)
     assert result.returncode == 0, result.stderr
     pooled = core.max_pool2d(decode_image(PNG), 2)
     assert result.stdout.strip() == (
@@ -259,33 +313,42 @@ def test_without_output_the_size_and_range_are_printed(where: list[str], picture
 
 
 def test_bad_input_prints_the_apis_message_and_exits_2(
-    where: list[str], url: str, picture: Path
+    cli: Callable[..., Ran], where: list[str], url: str, picture: Path
 ) -> None:
-    result = convscope("conv", str(picture), "--kernel", "sobel_x", "--padding", "banana", *where)
+    result = cli("conv", str(picture), "--kernel", "sobel_x", "--padding", "banana", *where)
     assert result.returncode == 2
     expected = _server_messages(url, image=PNG, kernel="sobel_x", padding="banana")
     assert result.stderr.splitlines() == [f"convscope conv: error: {m}" for m in expected]
     assert expected[0].startswith("params.padding")
 
 
+def test_bad_input_in_a_subprocess_exits_2_with_the_apis_message(url: str, picture: Path) -> None:
+    result = convscope("conv", str(picture), "--kernel", "sobel_x", "--padding", "banana")
+    assert result.returncode == 2
+    expected = _server_messages(url, image=PNG, kernel="sobel_x", padding="banana")
+    assert result.stderr.splitlines() == [f"convscope conv: error: {m}" for m in expected]
+
+
 def test_an_unknown_preset_and_a_non_image_exit_2_with_the_apis_message(
-    where: list[str], url: str, tmp_path: Path
+    cli: Callable[..., Ran], where: list[str], url: str, tmp_path: Path
 ) -> None:
     text = tmp_path / "notes.png"
     text.write_bytes(b"plain text, not an image")
-    result = convscope("conv", str(text), "--kernel", "sobel_x", *where)
+    result = cli("conv", str(text), "--kernel", "sobel_x", *where)
     assert result.returncode == 2
     expected = _server_messages(url, image=text.read_bytes(), kernel="sobel_x")
     assert result.stderr.splitlines() == [f"convscope conv: error: {m}" for m in expected]
 
-    result = convscope("conv", "--sample", "scene", "--kernel", "nope", *where)
+    result = cli("conv", "--sample", "scene", "--kernel", "nope", *where)
     assert result.returncode == 2
     expected = _server_messages(url, sample="scene", kernel="nope")
     assert result.stderr.splitlines() == [f"convscope conv: error: {m}" for m in expected]
 
 
-def test_over_a_limit_exits_2_with_the_apis_message(where: list[str], url: str) -> None:
-    result = convscope("geometry", "--input", "5000", "--kernel", "3", *where)
+def test_over_a_limit_exits_2_with_the_apis_message(
+    cli: Callable[..., Ran], where: list[str], url: str
+) -> None:
+    result = cli("geometry", "--input", "5000", "--kernel", "3", *where)
     assert result.returncode == 2
     with Client(url) as client, pytest.raises(ConvScopeError) as caught:
         client.geometry(5000, 3)
@@ -295,16 +358,18 @@ def test_over_a_limit_exits_2_with_the_apis_message(where: list[str], url: str) 
     ]
 
 
-def test_an_unreachable_server_exits_1() -> None:
+def test_an_unreachable_server_exits_1(cli: Callable[..., Ran]) -> None:
     port = _free_port()
-    result = convscope(
+    result = cli(
         "geometry", "--input", "8", "--kernel", "3", "--server", f"http://127.0.0.1:{port}"
     )
     assert result.returncode == 1
     assert "cannot reach the server" in result.stderr
 
 
-def test_an_output_that_is_neither_npy_nor_png_exits_2(picture: Path) -> None:
-    result = convscope("conv", str(picture), "--kernel", "sobel_x", "-o", "edges.jpg")
+def test_an_output_that_is_neither_npy_nor_png_exits_2(
+    cli: Callable[..., Ran], picture: Path
+) -> None:
+    result = cli("conv", str(picture), "--kernel", "sobel_x", "-o", "edges.jpg")
     assert result.returncode == 2
     assert ".npy or .png" in result.stderr

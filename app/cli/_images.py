@@ -5,12 +5,14 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
+from app.cli._args import add_server_argument
 
-from app.cli._common import add_server_argument, dims, execute, fail, session
-from app.client import Call, as_png
+if TYPE_CHECKING:
+    import numpy as np
+
+    from app.client import Call
 
 OUTPUT_SUFFIXES = (".npy", ".png")
 
@@ -38,6 +40,11 @@ def run_image_command(
     build: Callable[..., Call[np.ndarray]],
     params: dict[str, Any],
 ) -> int:
+    import numpy as np
+
+    from app.cli._common import dims, execute, fail, session
+    from app.client import as_png
+
     out = Path(args.output) if args.output else None
     if out is not None and out.suffix.lower() not in OUTPUT_SUFFIXES:
         return fail(prog, [f"-o must name a .npy or .png file, got {args.output!r}"])

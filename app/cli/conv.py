@@ -5,8 +5,7 @@ from __future__ import annotations
 import argparse
 
 from app.cli import _images
-from app.cli._common import TIMES, array_or_json, value
-from app.client import image_conv2d
+from app.cli._args import TIMES, array_or_json, value
 
 DESCRIPTION = f"""\
 Convolve an image (cross-correlation, as PyTorch: the kernel is not flipped) and save
@@ -60,6 +59,8 @@ def _kernel(given: list[str]) -> object:
 
 
 def run(args: argparse.Namespace) -> int:
+    from app.client import image_conv2d
+
     params = {
         "kernel": _kernel(args.kernel),
         "bias": args.bias,

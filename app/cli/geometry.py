@@ -5,8 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from app.cli._common import add_server_argument, dims, execute, session, value
-from app.client import geometry
+from app.cli._args import add_server_argument, value
 
 DESCRIPTION = """\
 The output size of a convolution (or, with --transposed, a transposed one) and the
@@ -51,6 +50,9 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 
 def run(args: argparse.Namespace) -> int:
+    from app.cli._common import dims, execute, session
+    from app.client import geometry
+
     call = geometry(
         args.input_size,
         args.kernel_size,
@@ -65,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
         async with session(args) as client:
             result = await client.send(call)
         if args.json:
-            print(json.dumps({"geometry": result.geometry, "formula": result.formula}))
+            print(json.dumps({"geometry": result.geometry}))
             return
         g = result.geometry
         print(f"input   {dims(tuple(g['input']))}")

@@ -5,8 +5,7 @@ from __future__ import annotations
 import argparse
 
 from app.cli import _images
-from app.cli._common import TIMES, value
-from app.client import image_pool2d
+from app.cli._args import TIMES, value
 
 DESCRIPTION = f"""\
 Max or average pooling of each channel of an image, as PyTorch's max_pool2d/avg_pool2d;
@@ -42,6 +41,8 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 
 def run(args: argparse.Namespace) -> int:
+    from app.client import image_pool2d
+
     params = {
         "mode": args.mode,
         "kernel_size": args.kernel_size,
