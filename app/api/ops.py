@@ -9,6 +9,7 @@ from fastapi import APIRouter, Body
 
 from app import core
 from app.api.errors import ERROR_RESPONSES
+from app.api.npy import add_npy_twin
 from app.api.tensors import to_array, to_list
 from app.config import Settings, SettingsDep
 from app.core.geometry import Geometry
@@ -312,3 +313,20 @@ def geometry(req: GeometryRequest, s: SettingsDep) -> Any:
         "shape": list(geo.output),
         **fields,
     }
+
+
+# The same operations with their arrays as .npy files (multipart), see app/api/npy.py.
+add_npy_twin(router, "/conv2d", Conv2dRequest, Conv2dResponse, conv2d, exclude_none=True)
+add_npy_twin(
+    router, "/conv_transpose2d", ConvTranspose2dRequest, ConvTranspose2dResponse, conv_transpose2d
+)
+add_npy_twin(
+    router, "/pool2d", Pool2dRequest, Pool2dResponse, pool2d, exclude_none=True, one_tensor=False
+)
+add_npy_twin(
+    router, "/activation", ActivationRequest, ActivationResponse, activation, exclude_none=True
+)
+add_npy_twin(
+    router, "/batch_norm", BatchNormRequest, BatchNormResponse, batch_norm, one_tensor=False
+)
+add_npy_twin(router, "/dropout", DropoutRequest, DropoutResponse, dropout, one_tensor=False)
