@@ -638,5 +638,60 @@ def speed_claims() -> int:
     return 1 if failed else 0
 
 
+def tensor_bodies() -> int:
+    """``python scripts/bench.py tensors``: conv2d in-process with the arrays as JSON lists
+    and as .npy files (512x512, 3x3 kernel), and 1000x1000 through .npy only (its JSON
+    body is over the 8 MiB limit)."""
+    import io
+    import json
+
+    from fastapi.testclient import TestClient
+
+    from app.main import app
+
+    logging.getLogger("convscope.access").setLevel(logging.WARNING)
+    rng = np.random.default_rng(0)
+    kernel = rng.standard_normal((3, 3))
+
+    def npy(a: np.ndarray) -> bytes:
+        buffer = io.BytesIO()
+        np.save(buffer, a)
+        return buffer.getvalue()
+
+    with TestClient(app) as client:
+        for side, paths in ((512, ("json", "npy")), (1000, ("npy",))):
+            x = rng.random((side, side))
+            for path in paths:
+                if path == "json":
+                    body = json.dumps({"input": x.tolist(), "kernel": kernel.tolist()}).encode()
+
+                    def send(body: bytes = body) -> Any:
+                        return client.post(
+                            "/api/v1/conv2d",
+                            content=body,
+                            headers={"content-type": "application/json"},
+                        )
+                else:
+                    files = {"input": ("x.npy", npy(x)), "kernel": ("k.npy", npy(kernel))}
+                    body = npy(x)
+
+                    def send(files: dict[str, Any] = files) -> Any:
+                        return client.post("/api/v1/conv2d?format=npy", files=files)
+
+                times = []
+                for _ in range(3):
+                    start = time.perf_counter()
+                    response = send()
+                    times.append(time.perf_counter() - start)
+                    assert response.status_code == 200, response.text[:200]
+                print(
+                    f"conv2d {side}x{side} via {path:<4} in {len(body) / 2**20:5.1f} MiB, "
+                    f"out {len(response.content) / 2**20:5.1f} MiB: {min(times) * 1000:7.1f} ms"
+                )
+    return 0
+
+
 if __name__ == "__main__":
-    sys.exit(speed_claims() if sys.argv[1:] == ["claims"] else main())
+    commands = {"claims": speed_claims, "tensors": tensor_bodies}
+    command = commands.get(sys.argv[1]) if sys.argv[1:2] and len(sys.argv) == 2 else None
+    sys.exit(command() if command else main())
