@@ -430,6 +430,24 @@ def _cases() -> Iterator[Case]:
         ],
     )
 
+    own = {
+        "classes": ["a", "b"],
+        "examples": [{"label": "ab"[i % 2], "input": [[1.0] * 28] * 28} for i in range(6)],
+    }
+    for name, value, body, field in (
+        ("max_train_epochs", 2, {"dataset": "digits", "epochs": 3}, "epochs"),
+        ("max_train_width", 8, {"dataset": "digits", "widths": [8, 8, 16, 16]}, "widths"),
+        ("max_train_examples", 5, {"dataset": own}, "dataset.examples"),
+    ):
+        yield Case(
+            name,
+            value,
+            [
+                ("json", field, post_json("/api/v1/models/train?format=json", body)),
+                ("sse", field, post_json("/api/v1/models/train", body)),
+            ],
+        )
+
 
 CASES = list(_cases())
 

@@ -77,4 +77,4 @@ def test_bench_models_quick_prints_its_lines() -> None:
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert lines[0].startswith("predict (forward + all maps + trace)") and lines[0].endswith("ms")
-    assert lines[-1].startswith("epoch numpy/torch (1 thread(s))") and lines[-1].endswith("x")
+    assert lines[-1].startswith("train epoch numpy/torch (1 thread(s))") and lines[-1].endswith("x")
