@@ -178,18 +178,27 @@ def _describe_errors(exc: ValidationError) -> str:
     return "; ".join(messages[:5])
 
 
+def planes(out: np.ndarray) -> np.ndarray:
+    """The 2-D images of an output: its channels, or a vector (N,) as one 1 x N strip."""
+    return out[None, None] if out.ndim == 1 else out
+
+
 def render_layer(result: LayerOutput, *, shared: bool = False) -> list[dict[str, Any]]:
-    """One diverging map per output channel; with ``shared`` the layer's maps share one
-    symmetric scale (the largest |value| of the layer)."""
+    """One diverging map per output channel (a vector: one 1 x N strip whose ``shape`` stays
+    [N]); with ``shared`` the layer's maps share one symmetric scale (the largest |value| of
+    the layer)."""
     out = result.output
     scale = None
     if shared:
         lo, hi = data_range(out)
         scale = max(abs(lo or 0.0), abs(hi or 0.0))
-    return [
+    maps = [
         render_map(channel, kind="diverging", scale=scale) | {"label": label}
-        for channel, label in zip(out, result.labels, strict=True)
+        for channel, label in zip(planes(out), result.labels, strict=True)
     ]
+    if out.ndim == 1:
+        maps[0]["shape"] = list(out.shape)
+    return maps
 
 
 def render_input(x: np.ndarray, color: str) -> dict[str, Any]:
@@ -228,7 +237,8 @@ def _answer(x: np.ndarray, result: LayerOutput, fmt: Format, color: str) -> Any:
             headers={"Content-Disposition": 'attachment; filename="output.npy"'},
         )
     if fmt == "png":
-        return Response(render_png(result.output[0], kind="diverging"), media_type="image/png")
+        first = planes(result.output)[0]
+        return Response(render_png(first, kind="diverging"), media_type="image/png")
     body: dict[str, Any] = {
         "input": render_input(x, color),
         "output": render_layer(result),
@@ -353,9 +363,14 @@ def image_pipeline(form: FormDep, s: SettingsDep, format: Format = Query("json")
             "maps": render_layer(result, shared=p.value_range == "layer"),
         }
         if "mask" in result.extras:
-            entry["masks"] = [render_map(m, kind="image") for m in result.extras["mask"]]
+            masks = [render_map(m, kind="image") for m in planes(result.extras["mask"])]
+            if current.ndim == 1:
+                masks[0]["shape"] = list(current.shape)
+            entry["masks"] = masks
         if "mean" in result.extras:
             entry |= {"mean": result.extras["mean"], "var": result.extras["var"]}
+        if current.ndim == 1 and current.shape[0] <= s.max_linear_features:
+            entry["values"] = current.astype(np.float64).tolist()
         layers.append(entry)
     if format != "json":
         return _answer(x, result, format, form.color)
