@@ -33,6 +33,8 @@ class Settings(BaseSettings):
     max_crop_side: int = limit_field("max_crop_side")
     max_feature_elements: int = limit_field("max_feature_elements")
     max_pipeline_layers: int = limit_field("max_pipeline_layers")
+    max_linear_features: int = limit_field("max_linear_features")
+    max_linear_weights: int = limit_field("max_linear_weights")
     max_learn_steps: int = limit_field("max_learn_steps")
     max_learn_kernel_side: int = limit_field("max_learn_kernel_side")
     max_learn_image_side: int = limit_field("max_learn_image_side")

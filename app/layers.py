@@ -1,8 +1,9 @@
 """Layers on image tensors: what the image endpoints and the pipeline run.
 
-Each ``apply_*`` takes a (C, H, W) float32 array and a layer's parameters and
-returns a ``LayerOutput``; no HTTP and no PIL here. Limits are checked before
-any work starts.
+Each ``apply_*`` takes a (C, H, W) float32 array (or, after a ``flatten``, a vector
+(N,)) and a layer's parameters and returns a ``LayerOutput``; no HTTP and no PIL here.
+Limits are checked before any work starts. Each layer type states the inputs it takes
+(``ndims``): maps (3), vectors (1) or both.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from app import core
 from app.config import Settings
 from app.core.geometry import Geometry
 from app.core.kernels import PRESETS, unknown_preset
+from app.core.nn import flatten, linear, linear_init
 from app.core.trace import Region, conv2d_trace, pool2d_trace, resolve_region, step_count
 from app.errors import ParamError
 from app.limits import check, check_trace, check_window_op
@@ -26,18 +28,22 @@ from app.schemas import (
     BatchNormLayerParams,
     ConvLayerParams,
     DropoutLayerParams,
+    FlattenLayerParams,
+    LinearLayerParams,
     PoolLayerParams,
     RequestModel,
+    SoftmaxLayerParams,
     TraceRegion,
 )
 
 CHANNEL_NAMES = {1: ("",), 3: ("R", "G", "B")}
+TIMES = "\N{MULTIPLICATION SIGN}"  # sizes are written C×H×W  # noqa: RUF003
 
 
 @dataclass
 class LayerOutput:
-    output: np.ndarray  # (C', H', W') float32
-    labels: list[str]  # one per output channel
+    output: np.ndarray  # (C', H', W') or, for a vector, (N,) float32
+    labels: list[str]  # one per output channel (one for a vector)
     geometry: Geometry | None = None
     extras: dict[str, Any] = field(default_factory=dict)
 
@@ -45,6 +51,13 @@ class LayerOutput:
 def channel_label(index: int, channels: int) -> str:
     names = CHANNEL_NAMES.get(channels)
     return names[index] if names else f"ch {index}"
+
+
+def channel_labels(x: np.ndarray, what: str) -> list[str]:
+    """``"relu R"``, ``"relu G"``...: one label per channel; a vector has one, ``what``."""
+    if x.ndim == 1:
+        return [what]
+    return [f"{what} {channel_label(i, x.shape[0])}".strip() for i in range(x.shape[0])]
 
 
 @dataclass
@@ -239,9 +252,7 @@ def apply_activation(x: np.ndarray, p: ActivationLayerParams, settings: Settings
         out = core.activation(
             x, p.function, negative_slope=p.negative_slope, alpha=p.alpha, dim=p.dim
         )
-    c = x.shape[0]
-    labels = [f"{p.function} {channel_label(i, c)}".strip() for i in range(c)]
-    return LayerOutput(out.astype(np.float32, copy=False), labels)
+    return LayerOutput(out.astype(np.float32, copy=False), channel_labels(x, p.function))
 
 
 def apply_batch_norm(x: np.ndarray, p: BatchNormLayerParams, settings: Settings) -> LayerOutput:
@@ -266,9 +277,55 @@ def apply_batch_norm(x: np.ndarray, p: BatchNormLayerParams, settings: Settings)
 
 def apply_dropout(x: np.ndarray, p: DropoutLayerParams, settings: Settings) -> LayerOutput:
     out, mask = core.dropout(x, p.p, p.training, seed=p.seed)
-    c = x.shape[0]
-    labels = [f"dropout {channel_label(i, c)}".strip() for i in range(c)]
-    return LayerOutput(out, labels, extras={"mask": mask})
+    return LayerOutput(out, channel_labels(x, "dropout"), extras={"mask": mask})
+
+
+def apply_flatten(x: np.ndarray, p: FlattenLayerParams, settings: Settings) -> LayerOutput:
+    """(C, H, W) -> (C*H*W,): channel 0's rows first, as ``torch.flatten``."""
+    return LayerOutput(flatten(x, 0), [f"{TIMES.join(map(str, x.shape))} values in a row"])
+
+
+def apply_linear(x: np.ndarray, p: LinearLayerParams, settings: Settings) -> LayerOutput:
+    """``weight @ x + bias``: given, or seeded by PyTorch's default rule (``linear_init``)."""
+    n = x.shape[0]
+    if p.weight is not None:
+        rows = {len(row) for row in p.weight}
+        if rows != {n}:
+            raise ParamError(
+                "weight",
+                f"weight must have {n} values in every row (in_features, the input's length), "
+                f"got rows of {', '.join(map(str, sorted(rows)))}",
+            )
+        if len(p.weight) != p.out_features:
+            raise ParamError(
+                "weight",
+                f"weight has {len(p.weight)} rows but out_features is {p.out_features}",
+            )
+    check(settings, "max_linear_features", p.out_features, field="out_features", what="features")
+    check(
+        settings,
+        "max_linear_weights",
+        n * p.out_features,
+        field="out_features",
+        what=f"weights ({n} in x {p.out_features} out)",
+    )
+    weight, bias = linear_init(n, p.out_features, seed=p.seed)
+    if p.weight is not None:
+        weight = np.asarray(p.weight, dtype=np.float32)
+    if p.bias is not None:
+        if len(p.bias) != p.out_features:
+            raise ParamError(
+                "bias", f"bias must have {p.out_features} values (out_features), got {len(p.bias)}"
+            )
+        bias = np.asarray(p.bias, dtype=np.float32)
+    out = linear(x, weight, bias).astype(np.float32, copy=False)
+    return LayerOutput(out, [f"{p.out_features} scores"])
+
+
+def apply_softmax(x: np.ndarray, p: SoftmaxLayerParams, settings: Settings) -> LayerOutput:
+    """exp(x − max) / Σ exp(x − max) over the vector: probabilities summing to 1."""
+    out = core.softmax(x.astype(np.float64), dim=0).astype(np.float32)
+    return LayerOutput(out, ["probabilities"])
 
 
 # ---- the registry ------------------------------------------------------------------------
@@ -284,6 +341,7 @@ class LayerType:
     params: type[RequestModel]
     apply: Callable[[np.ndarray, Any, Settings], LayerOutput]
     defaults: dict[str, Any] = field(default_factory=dict)  # beyond the model's own defaults
+    ndims: tuple[int, ...] = (3,)  # the inputs it takes: C x H x W maps (3), vectors (1)
 
     def default_params(self) -> dict[str, Any]:
         return self.params.model_validate(self.defaults).model_dump(mode="json")
@@ -307,6 +365,7 @@ LAYER_TYPES: dict[str, LayerType] = {
             "Applies a function to every value on its own (softmax: across channels).",
             ActivationLayerParams,
             apply_activation,
+            ndims=(3, 1),
         ),
         LayerType(
             "pool2d",
@@ -328,6 +387,34 @@ LAYER_TYPES: dict[str, LayerType] = {
             "Zeroes each value with probability p (seeded) and scales the rest by 1/(1 - p).",
             DropoutLayerParams,
             apply_dropout,
+            ndims=(3, 1),
+        ),
+        LayerType(
+            "flatten",
+            "Flatten",
+            "Lays every value of every map out in one row (channel by channel, row by row): "
+            f"C{TIMES}H{TIMES}W maps become a vector of C·H·W numbers.",
+            FlattenLayerParams,
+            apply_flatten,
+        ),
+        LayerType(
+            "linear",
+            "Linear (dense)",
+            "Each output is a weighted sum of every input value plus a bias "
+            "(weight @ x + bias); ends a CNN with one score per class. Needs a vector: "
+            "flatten first.",
+            LinearLayerParams,
+            apply_linear,
+            ndims=(1,),
+        ),
+        LayerType(
+            "softmax",
+            "Softmax",
+            "Turns a vector of scores into probabilities: exp(score − max) divided by the sum "
+            "of them all, so they are positive and sum to 1.",
+            SoftmaxLayerParams,
+            apply_softmax,
+            ndims=(1,),
         ),
     )
 }
@@ -352,4 +439,13 @@ class PipelineParams(RequestModel):
 
 def run_layer(x: np.ndarray, layer: Any, settings: Settings) -> LayerOutput:
     """Run one pipeline layer (a tagged params model) on ``x``."""
-    return LAYER_TYPES[layer.type].apply(x, layer, settings)
+    t = LAYER_TYPES[layer.type]
+    if x.ndim not in t.ndims:
+        if x.ndim == 1:
+            got = f"a vector of {x.shape[0]} values (after a flatten)"
+            need = f"C{TIMES}H{TIMES}W maps; put it before the flatten"
+        else:
+            got = f"C{TIMES}H{TIMES}W maps {TIMES.join(map(str, x.shape))}"
+            need = "a vector; put a flatten before it"
+        raise ParamError("input", f"{t.label} needs {need}, got {got}")
+    return t.apply(x, layer, settings)

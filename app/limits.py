@@ -58,6 +58,12 @@ LIMITS: dict[str, Limit] = {
             "max_feature_elements", 33_554_432, "Most values in one image feature tensor (CxHxW)."
         ),
         Limit("max_pipeline_layers", 16, "Most layers in one /images/pipeline request."),
+        Limit("max_linear_features", 1024, "Most out_features of a pipeline linear layer."),
+        Limit(
+            "max_linear_weights",
+            4_194_304,
+            "Most weights (in_features x out_features) of a pipeline linear layer.",
+        ),
         Limit(
             "max_model_samples",
             200,

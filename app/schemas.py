@@ -304,6 +304,27 @@ class ConvLayerParams(ConvHyperparams, _ImageFilters):
     )
 
 
+class FlattenLayerParams(RequestModel):
+    """No parameters: C x H x W -> C*H*W, channel first, then row, then column."""
+
+
+class LinearLayerParams(RequestModel):
+    out_features: Annotated[int, Strict(), Field(ge=1)] = Field(
+        10, description="How many outputs (class scores); the weight's rows when it is given."
+    )
+    seed: Annotated[int, Strict(), Field(ge=0, le=2**63 - 1)] = Field(
+        0,
+        description="Seeds the random weight and bias when they are not given: uniform in "
+        "[-1/sqrt(in_features), 1/sqrt(in_features)], PyTorch's default for nn.Linear.",
+    )
+    weight: Matrix | None = Field(None, description="[out_features][in_features]; random if null.")
+    bias: Vector | None = Field(None, description="[out_features]; random if null.")
+
+
+class SoftmaxLayerParams(RequestModel):
+    """No parameters: a vector of scores -> probabilities that sum to 1."""
+
+
 class ImageConv2dParams(ConvLayerParams):
     trace_region: TraceRegion | None = None
 
@@ -356,6 +377,11 @@ class LayerResult(BaseModel):
     masks: list[FeatureMap] | None = None
     mean: list[float] | None = None
     var: list[float] | None = None
+    values: list[float] | None = Field(
+        None,
+        description="A vector output's numbers (flatten, linear, softmax), when it has at most "
+        "CONVSCOPE_MAX_LINEAR_FEATURES of them.",
+    )
 
 
 class PipelineResponse(BaseModel):

@@ -182,13 +182,18 @@ def _describe_errors(exc: ValidationError) -> str:
     return "; ".join(messages[:5])
 
 
+def planes(out: np.ndarray) -> np.ndarray:
+    """The 2-D images of an output: its channels, or a vector (N,) as one 1 x N strip."""
+    return out[None, None] if out.ndim == 1 else out
+
+
 Ranges = list[tuple[float, float]]
 
 
 def finite_ranges(out: np.ndarray, field: str, what: str) -> Ranges:
-    """Each channel's ``(min, max)``, which are finite exactly when the channel is: one
-    scan serves the overflow check, the colour scale and the reported range."""
-    ranges = [(float(channel.min()), float(channel.max())) for channel in out]
+    """Each map's ``(min, max)``, which are finite exactly when the map is: one scan
+    serves the overflow check, the colour scale and the reported range."""
+    ranges = [(float(plane.min()), float(plane.max())) for plane in planes(out)]
     if not all(np.isfinite(lo) and np.isfinite(hi) for lo, hi in ranges):
         raise ParamError(field, f"{what} produced values too large for float32")
     return ranges
@@ -197,13 +202,18 @@ def finite_ranges(out: np.ndarray, field: str, what: str) -> Ranges:
 def render_layer(
     result: LayerOutput, ranges: Ranges, *, shared: bool = False
 ) -> list[dict[str, Any]]:
-    """One diverging map per output channel; with ``shared`` the layer's maps share one
-    symmetric scale (the largest |value| of the layer). ``ranges`` from ``finite_ranges``."""
+    """One diverging map per output channel (a vector: one 1 x N strip whose ``shape`` stays
+    [N]); with ``shared`` the layer's maps share one symmetric scale (the largest |value| of
+    the layer). ``ranges`` from ``finite_ranges``."""
+    out = result.output
     scale = max(max(-lo, hi) for lo, hi in ranges) if shared else None
-    return [
-        render_map(channel, kind="diverging", scale=scale, known=known) | {"label": label}
-        for channel, label, known in zip(result.output, result.labels, ranges, strict=True)
+    maps = [
+        render_map(plane, kind="diverging", scale=scale, known=known) | {"label": label}
+        for plane, label, known in zip(planes(out), result.labels, ranges, strict=True)
     ]
+    if out.ndim == 1:
+        maps[0]["shape"] = list(out.shape)
+    return maps
 
 
 def render_input(image: DecodedImage) -> dict[str, Any]:
@@ -242,7 +252,8 @@ def _answer(
             headers={"Content-Disposition": 'attachment; filename="output.npy"'},
         )
     if fmt == "png":
-        return Response(render_png(result.output[0], kind="diverging"), media_type="image/png")
+        first = planes(result.output)[0]
+        return Response(render_png(first, kind="diverging"), media_type="image/png")
     body: dict[str, Any] = {
         "input": render_input(image),
         "output": render_layer(result, ranges),
@@ -369,9 +380,14 @@ def image_pipeline(form: FormDep, s: SettingsDep, format: Format = Query("json")
             "maps": render_layer(result, ranges, shared=p.value_range == "layer"),
         }
         if "mask" in result.extras:
-            entry["masks"] = [render_map(m, kind="image") for m in result.extras["mask"]]
+            masks = [render_map(m, kind="image") for m in planes(result.extras["mask"])]
+            if current.ndim == 1:
+                masks[0]["shape"] = list(current.shape)
+            entry["masks"] = masks
         if "mean" in result.extras:
             entry |= {"mean": result.extras["mean"], "var": result.extras["var"]}
+        if current.ndim == 1 and current.shape[0] <= s.max_linear_features:
+            entry["values"] = current.astype(np.float64).tolist()
         layers.append(entry)
     if format != "json":
         return _answer(image, result, format, ranges)

@@ -93,8 +93,9 @@ def conv2d(
 #            on images up to about 1 MP: products of rfft2 spectra (float32 rounding).
 #   einsum   dilation > 1 with kernels up to 7x7: ``sliding_window_view`` + ``einsum`` over
 #            the dilated windows (no copy; ahead of every other path there).
-#   im2col   several filters per group: im2col in chunks of output rows (a reused buffer of
-#            about 8 MB) and one BLAS matmul per chunk (ahead of ``banded`` there).
+#   im2col   several filters per group: im2col in chunks of output rows, or of whole images
+#            when they are small (a batch of digits), in a reused buffer of about 8 MB, and
+#            one BLAS matmul per chunk (ahead of ``banded`` there).
 #
 # Measured with one BLAS thread, as the ``convscope`` server runs (OPENBLAS_NUM_THREADS=1:
 # parallelism comes from concurrent requests). A multi-threaded OpenBLAS on oversubscribed
@@ -344,30 +345,45 @@ def _correlate_banded(
 def _correlate_im2col(
     x: np.ndarray, w: np.ndarray, geo: Geometry, groups: int, mode: str
 ) -> np.ndarray:
-    """im2col into a reused buffer, chunk by chunk of output rows, and one matmul per chunk."""
+    """im2col into a reused buffer, chunk by chunk, and one matmul per chunk.
+
+    A chunk is a block of output rows of one image or, when a whole image's columns fit
+    in the budget, whole images side by side (a batch of small images costs one matmul
+    per chunk, not one per image); each output value is the same dot product either way.
+    """
     n = x.shape[0]
     o, cg, kh, kw = w.shape
     og = o // groups
     ho, wo = geo.output
     k = cg * kh * kw
-    rows = max(_IM2COL_MIN_COLS // wo, _IM2COL_BYTES // (k * wo * x.itemsize), 1)
-    rows = min(rows, ho)
-    buf = np.empty((k, rows * wo), dtype=x.dtype)
+    budget = max(_IM2COL_MIN_COLS, _IM2COL_BYTES // (k * x.itemsize))  # columns per chunk
+    rows = min(max(budget // wo, 1), ho)
+    images = max(budget // (ho * wo), 1) if rows == ho else 1
+    images = min(images, n)
+    buf = np.empty((k, images * rows * wo), dtype=x.dtype)
+    product = np.empty((og, images * rows * wo), dtype=x.dtype) if images > 1 else None
     out = np.empty((n, o, ho, wo), dtype=x.dtype)
     for gi in range(groups):
         wmat = np.ascontiguousarray(w[gi * og : (gi + 1) * og].reshape(og, k))
-        for bi in range(n):
-            blocks = _RowBlocks(x[bi, gi * cg : (gi + 1) * cg], geo, mode, rows)
+        for b0 in range(0, n, images):
+            nb = min(images, n - b0)
+            blocks = _RowBlocks(x[b0 : b0 + nb, gi * cg : (gi + 1) * cg], geo, mode, rows)
             for r0 in range(0, ho, rows):
                 m = min(rows, ho - r0)
-                src = blocks.block(r0, m)  # (C_g, span, Wp)
-                cols = buf[:, : m * wo]
-                planes = cols.reshape(cg, kh, kw, m, wo)
+                src = blocks.block(r0, m)  # (B, C_g, span, Wp)
+                cols = buf[:, : nb * m * wo]
+                planes = cols.reshape(cg, kh, kw, nb, m, wo)
                 for a in range(kh):
                     for b in range(kw):
-                        np.copyto(planes[:, a, b], _tap(src, geo, 0, m, a, b))
-                dst = out[bi, gi * og : (gi + 1) * og, r0 : r0 + m].reshape(og, m * wo)
-                np.matmul(wmat, cols, out=dst)
+                        # (B, C_g, m, W') -> (C_g, B, m, W')
+                        np.copyto(planes[:, a, b], _tap(src, geo, 0, m, a, b).swapaxes(0, 1))
+                dst = out[b0 : b0 + nb, gi * og : (gi + 1) * og, r0 : r0 + m]  # (B, O_g, m, W')
+                if product is None:
+                    np.matmul(wmat, cols, out=dst.reshape(og, m * wo))
+                else:
+                    res = np.matmul(wmat, cols, out=product[:, : nb * m * wo])
+                    # (O_g, B*m*W') -> (B, O_g, m, W')
+                    np.copyto(dst, res.reshape(og, nb, m, wo).swapaxes(0, 1))
     return out
 
 

@@ -84,6 +84,21 @@ def linear(input: Any, weight: Any, bias: Any = None) -> np.ndarray:
     return y
 
 
+def linear_init(
+    in_features: int, out_features: int, *, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """A seeded (weight, bias) for ``linear``, by PyTorch's default rule for ``nn.Linear``:
+    kaiming-uniform with a = sqrt(5), i.e. every weight and bias uniform in
+    ``[-1/sqrt(in_features), 1/sqrt(in_features)]``. The numbers come from
+    ``numpy.random.default_rng(seed)`` (weight first, row by row, then bias), so they are
+    the same on every run but not PyTorch's own draws."""
+    rng = np.random.default_rng(seed)
+    bound = 1.0 / np.sqrt(in_features)
+    weight = rng.uniform(-bound, bound, size=(out_features, in_features)).astype(np.float32)
+    bias = rng.uniform(-bound, bound, size=out_features).astype(np.float32)
+    return weight, bias
+
+
 def linear_backward(
     grad_output: np.ndarray, input: np.ndarray, weight: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

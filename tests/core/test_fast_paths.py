@@ -171,6 +171,27 @@ def test_fft_strategy_equals_reference(a: dict) -> None:
     np.testing.assert_allclose(out, ref, rtol=0, atol=100 * eps * _scale(a))
 
 
+@pytest.mark.parametrize("per_chunk", [1, 2, 3, 7])
+@pytest.mark.parametrize(("padding", "mode"), [(0, "zeros"), (1, "zeros"), (1, "reflect")])
+def test_im2col_chunks_of_whole_images_equal_reference(
+    per_chunk: int, padding: int, mode: str
+) -> None:
+    """A batch of 7 small images, im2col'd ``per_chunk`` whole images at a time (the last
+    chunk short), in two groups of 3 filters: the loop reference's numbers."""
+    rng = np.random.default_rng(per_chunk)
+    x = rng.normal(size=(7, 4, 6, 5)).astype(np.float32)
+    w = rng.normal(size=(6, 2, 3, 3)).astype(np.float32)
+    geo = conv2d_geometry(x.shape, w.shape, padding=padding)
+    ho, wo = geo.output
+    with (
+        mock.patch.object(conv_mod, "_IM2COL_MIN_COLS", per_chunk * ho * wo),
+        mock.patch.object(conv_mod, "_IM2COL_BYTES", 1),
+    ):
+        out = _correlate(x, w, geo, 2, mode, "im2col")
+    ref = conv2d_reference(x, w, None, padding=padding, groups=2, padding_mode=mode)
+    close(out, ref, np.float32, float(np.abs(x).max() * np.abs(w).sum(axis=(1, 2, 3)).max()))
+
+
 def _probe(
     shape: tuple[int, ...], weight: tuple[int, ...], dtype: Any = np.float32, **kw: Any
 ) -> str:

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from itertools import islice
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from app.core import cross_entropy
 from app.errors import ParamError
 from app.models import digits as service
 from app.models.data import load_split
-from app.models.network import Architecture, init_params, predict
+from app.models.network import Architecture, forward, init_params, predict
 from app.models.preprocess import mnist_style
 from app.models.train import Adam, train_epoch
 
@@ -43,27 +45,38 @@ def test_blank_image_is_refused_naming_the_field() -> None:
 
 
 def test_training_is_reproducible_from_its_seed_and_learns() -> None:
+    """96 digits, batch 16, augmented: the same seed gives the same losses step for step,
+    another seed another first loss, and 12 steps lower the loss on those same 96 digits
+    (measured before and after on the fixed set, not on moving mini-batches)."""
     split = load_split()
-    subset = np.random.default_rng(1).permutation(len(split.train_labels))[:256]
+    subset = np.random.default_rng(1).permutation(len(split.train_labels))[:96]
     images, labels = split.train_images[subset], split.train_labels[subset]
+    arch = Architecture(widths=(4, 4, 8, 8))
 
-    def run(seed: int, epochs: int) -> list[float]:
-        arch = Architecture(widths=(4, 4, 8, 8))
+    def fixed_set_loss(params: dict[str, np.ndarray]) -> float:
+        return float(cross_entropy(forward(arch, params, images).logits, labels))
+
+    def run(seed: int, steps: int) -> tuple[list[float], dict[str, np.ndarray], float]:
         gen = np.random.default_rng(seed)
         params = init_params(arch, gen)
-        optimizer = Adam(params, lr=5e-3)
-        losses: list[float] = []
-        for _ in range(epochs):
-            steps = train_epoch(
-                arch, params, optimizer, images, labels, gen, batch_size=32, augment=True
+        before = fixed_set_loss(params)
+        optimizer = Adam(params, lr=1e-2)
+        epochs = (
+            step
+            for _ in range(steps)  # more epochs than needed; islice stops after `steps` steps
+            for step in train_epoch(
+                arch, params, optimizer, images, labels, gen, batch_size=16, augment=True
             )
-            losses += [s.loss for s in steps]
-        return losses
+        )
+        return [s.loss for s in islice(epochs, steps)], params, before
 
-    first = run(3, 2)
-    assert run(3, 2) == first
-    assert run(4, 1)[0] != first[0]
-    assert np.mean(first[-4:]) < np.mean(first[:4])  # the loss falls
+    first, trained, before = run(3, 12)
+    assert len(first) == 12
+    again, _, _ = run(3, 6)  # train_epoch is lazy: only 6 steps run
+    assert again == first[:6]
+    other, _, _ = run(4, 1)
+    assert other[0] != first[0]
+    assert fixed_set_loss(trained) < before - 0.03  # it learns: 2.30 -> about 2.24
 
 
 def test_bench_models_quick_prints_its_lines() -> None:

@@ -3,13 +3,15 @@
 // clicks are handed to the `onPick` callback.
 
 import { h, replaceChildren, sizeCanvas } from "../../dom.js";
-import { colorAt, diverging, drawColorBar, maxAbs } from "../../render/colors.js";
+import { colorAt, css, diverging, drawColorBar, maxAbs } from "../../render/colors.js";
 import { rangeText, formatNumber, formatShape } from "../../render/format.js";
 import { drawGrid, gridLayout, outlineCells } from "../../render/grid.js";
 import { canvasPoint } from "../shared.js";
 
 export const MAX_MAPS = 12; // maps drawn per column; the rest are counted
 const MAP_WIDTH = 132;
+const STRIP_HEIGHT = 18; // a vector [N] is drawn as a 1×N strip this tall
+const MAX_BARS = 32; // a vector's numbers are listed up to this length
 
 /** "data −0.05 … 0.5" with each end in its own element (data-value: the exact number). */
 function dataRange(map, testid) {
@@ -40,7 +42,7 @@ export function colorBar(map, testid = null) {
  * (Enter picks the centre).
  */
 export function mapFigure(map, image, { testid, bar, onPick = null }) {
-  const [H, W] = map.shape.slice(-2);
+  const [H, W] = map.shape.length === 1 ? [1, map.shape[0]] : map.shape.slice(-2);
   const canvas = h("canvas", {
     class: "map-canvas",
     tabindex: onPick ? "0" : null,
@@ -54,7 +56,7 @@ export function mapFigure(map, image, { testid, bar, onPick = null }) {
   ctx.imageSmoothingEnabled = false;
   ctx.drawImage(image, 0, 0);
   canvas.style.width = `${MAP_WIDTH}px`;
-  canvas.style.height = `${Math.round((MAP_WIDTH * H) / W)}px`;
+  canvas.style.height = `${map.shape.length === 1 ? STRIP_HEIGHT : Math.round((MAP_WIDTH * H) / W)}px`;
   if (onPick) {
     canvas.addEventListener("click", (event) => {
       const [x, y] = canvasPoint(canvas, event);
@@ -73,6 +75,33 @@ export function mapFigure(map, image, { testid, bar, onPick = null }) {
     canvas,
     bar && map.colormap === "rgb" ? h("div", { class: "map-scale hint" }, "drawn in colour: red, green and blue, each 0 … 1") : null,
     bar && map.colormap !== "rgb" ? h("div", { class: "map-scale" }, h("span", { class: "hint" }, "colour scale"), colorBar(map, `${testid}-bar`)) : null,
+  );
+}
+
+/**
+ * A vector's numbers, one row each: its index, a bar as long as |value| relative to the
+ * largest |value| and tinted on the diverging palette over ± that, and the number.
+ */
+export function vectorBars(values, testid) {
+  if (values.length > MAX_BARS) return h("p", { class: "hint" }, `${values.length} values: the strip above shows them all, left to right`);
+  const m = maxAbs(values);
+  const rows = values.map((v, i) => {
+    const bar = h("span", { class: "vector-bar" });
+    bar.style.width = `${(100 * Math.abs(v)) / m}%`;
+    bar.style.background = css(diverging(v, m));
+    return h(
+      "li",
+      { class: "vector-row", dataset: { testid: `${testid}-${i}`, value: v } },
+      h("span", { class: "vector-index" }, String(i)),
+      h("span", { class: "vector-track" }, bar),
+      h("span", { class: "vector-value" }, formatNumber(v, 4)),
+    );
+  });
+  return h(
+    "figure",
+    { class: "vector-figure", dataset: { testid } },
+    h("ol", { class: "vector-list", aria: { label: `values: ${values.map((v) => formatNumber(v, 4)).join(", ")}` } }, rows),
+    h("figcaption", { class: "hint" }, `bar length: |value| ÷ ${formatNumber(m, 3)} (the largest |value|); blue negative, red positive`),
   );
 }
 
@@ -97,7 +126,9 @@ export function drawColumns(container, { response, images, titles, shared, onPic
   const columns = [column("Input", inputShape, "column-input", [mapFigure(input, images[0], { testid: "map-input", bar: true })])];
   response.layers.forEach((layer, li) => {
     const maps = layer.maps.slice(0, MAX_MAPS);
-    const figures = maps.map((map, ch) => mapFigure(map, images[next + ch], { testid: `map-${li}-${ch}`, bar: !shared, onPick: (r, c) => onPick(li, ch, r, c) }));
+    const vector = layer.shape.length === 1;
+    const figures = maps.map((map, ch) => mapFigure(map, images[next + ch], { testid: `map-${li}-${ch}`, bar: !shared, onPick: vector ? null : (r, c) => onPick(li, ch, r, c) }));
+    if (layer.values) figures.push(vectorBars(layer.values, `values-${li}`));
     next += maps.length;
     if (layer.maps.length > MAX_MAPS) figures.push(h("p", { class: "hint" }, `… and ${layer.maps.length - MAX_MAPS} more maps`));
     if (layer.masks) {
