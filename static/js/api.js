@@ -29,9 +29,7 @@ export function describeDetail(detail) {
     return detail
       .map((item) => {
         if (!item || typeof item !== "object") return String(item);
-        const loc = Array.isArray(item.loc)
-          ? item.loc.filter((part) => part !== "body" && part !== "query" && part !== "form")
-          : [];
+        const loc = Array.isArray(item.loc) ? item.loc.filter((part) => part !== "body" && part !== "query" && part !== "form") : [];
         const where = loc.length ? `${loc.join(".")}: ` : "";
         return `${where}${item.msg ?? JSON.stringify(item)}`;
       })
@@ -44,7 +42,7 @@ export function describeDetail(detail) {
 /** The readable message for a failed response. */
 export async function describeError(response) {
   let detail = null;
-  let text = "";
+  let text;
   try {
     const body = await response.json();
     detail = body?.detail ?? null;
@@ -295,7 +293,11 @@ export function parseNpy(buffer) {
   const header = new TextDecoder().decode(bytes.slice(start, start + headerLength));
   const descr = /'descr':\s*'([^']+)'/.exec(header)?.[1];
   const shapeText = /'shape':\s*\(([^)]*)\)/.exec(header)?.[1] ?? "";
-  const shape = shapeText.split(",").map((part) => part.trim()).filter(Boolean).map(Number);
+  const shape = shapeText
+    .split(",")
+    .map((part) => part.trim())
+    .filter(Boolean)
+    .map(Number);
   const offset = start + headerLength;
   if (descr === "<f4") return { shape, data: new Float32Array(buffer.slice(offset)) };
   if (descr === "<f8") return { shape, data: new Float64Array(buffer.slice(offset)) };

@@ -26,9 +26,31 @@ export function s(tag, attrs = {}, ...children) {
 }
 
 const PROPERTIES = new Set([
-  "value", "checked", "disabled", "hidden", "selected", "type", "min", "max", "step",
-  "tabIndex", "htmlFor", "id", "name", "title", "placeholder", "className", "src", "alt",
-  "href", "download", "multiple", "accept", "inputMode", "autocomplete", "spellcheck",
+  "value",
+  "checked",
+  "disabled",
+  "hidden",
+  "selected",
+  "type",
+  "min",
+  "max",
+  "step",
+  "tabIndex",
+  "htmlFor",
+  "id",
+  "name",
+  "title",
+  "placeholder",
+  "className",
+  "src",
+  "alt",
+  "href",
+  "download",
+  "multiple",
+  "accept",
+  "inputMode",
+  "autocomplete",
+  "spellcheck",
 ]);
 
 function applyAttrs(node, attrs) {
@@ -105,9 +127,21 @@ export function debounce(fn, ms) {
 function trackTyping(root) {
   const state = { typing: false };
   const typed = (event) => event.target?.matches?.('input[type="range"], input[type="number"], input[type="text"], input:not([type]), textarea') ?? false;
-  root.addEventListener("input", (event) => { state.typing = typed(event); }, true);
+  root.addEventListener(
+    "input",
+    (event) => {
+      state.typing = typed(event);
+    },
+    true,
+  );
   for (const type of ["click", "change", "pointerdown"]) {
-    root.addEventListener(type, (event) => { if (!typed(event)) state.typing = false; }, true);
+    root.addEventListener(
+      type,
+      (event) => {
+        if (!typed(event)) state.typing = false;
+      },
+      true,
+    );
   }
   return state;
 }

@@ -44,18 +44,22 @@ function collapse(panel, on) {
   }
   panel.dataset.collapsed = "true";
   if (button) return;
-  button = h("button", {
-    type: "button",
-    class: "btn lecture-expand",
-    dataset: { testid: "lecture-expand" },
-    aria: { expanded: "false" },
-    onClick: () => {
-      const open = panel.dataset.collapsed === "true";
-      panel.dataset.collapsed = open ? "false" : "true";
-      button.setAttribute("aria-expanded", String(open));
-      button.textContent = open ? "Hide the settings" : "Show the settings";
+  button = h(
+    "button",
+    {
+      type: "button",
+      class: "btn lecture-expand",
+      dataset: { testid: "lecture-expand" },
+      aria: { expanded: "false" },
+      onClick: () => {
+        const open = panel.dataset.collapsed === "true";
+        panel.dataset.collapsed = open ? "false" : "true";
+        button.setAttribute("aria-expanded", String(open));
+        button.textContent = open ? "Hide the settings" : "Show the settings";
+      },
     },
-  }, "Show the settings");
+    "Show the settings",
+  );
   panel.querySelector(":scope > h2")?.after(button);
 }
 

@@ -10,7 +10,13 @@ test("formatShape writes C×H×W, and H×W for one channel", () => {
 });
 
 test("finiteRange skips non-finite values and nulls", () => {
-  assert.deepEqual(finiteRange([[0.5, -0.05], [null, Infinity, NaN]]), { min: -0.05, max: 0.5 });
+  assert.deepEqual(
+    finiteRange([
+      [0.5, -0.05],
+      [null, Infinity, NaN],
+    ]),
+    { min: -0.05, max: 0.5 },
+  );
   assert.deepEqual(finiteRange([[null]]), { min: null, max: null });
 });
 

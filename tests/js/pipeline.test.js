@@ -16,12 +16,28 @@ import {
 } from "../../static/js/views/network/pipeline.js";
 
 const presets = [
-  { name: "sobel_x", values: [[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]] },
-  { name: "sobel_y", values: [[-1, -2, -1], [0, 0, 0], [1, 2, 1]] },
+  {
+    name: "sobel_x",
+    values: [
+      [-1, 0, 1],
+      [-2, 0, 2],
+      [-1, 0, 1],
+    ],
+  },
+  {
+    name: "sobel_y",
+    values: [
+      [-1, -2, -1],
+      [0, 0, 0],
+      [1, 2, 1],
+    ],
+  },
 ];
 
 test("a 15-layer list survives the URL round trip exactly", () => {
-  const layers = Array.from({ length: 15 }, (_, i) => (i % 2 ? { type: "activation", function: "relu" } : { type: "conv2d", kernel: "sobel_x", padding: 1, stride: [1, 2] }));
+  const layers = Array.from({ length: 15 }, (_, i) =>
+    i % 2 ? { type: "activation", function: "relu" } : { type: "conv2d", kernel: "sobel_x", padding: 1, stride: [1, 2] },
+  );
   assert.deepEqual(decodeLayers(encodeLayers(layers)), layers);
 });
 
@@ -34,7 +50,10 @@ test("decodeLayers refuses what is not a list of typed layers", () => {
 });
 
 test("preset names become one map per filter and input channel (depthwise)", () => {
-  const { layers, info } = buildPipeline([{ type: "conv2d", kernel: ["sobel_x", "sobel_y"], padding: 1 }, { type: "activation" }], { inputChannels: 3, presets });
+  const { layers, info } = buildPipeline([{ type: "conv2d", kernel: ["sobel_x", "sobel_y"], padding: 1 }, { type: "activation" }], {
+    inputChannels: 3,
+    presets,
+  });
   assert.deepEqual(layers[0], { type: "conv2d", kernel: ["sobel_x", "sobel_y"], padding: 1 });
   assert.equal(info[0].weights.length, 6);
   assert.deepEqual(info[0].weights[4], { kernel: [presets[1].values], channel: 1 });
@@ -61,13 +80,19 @@ test("random kernels expand to seeded [O][C][k][k] weights sized by the incoming
 });
 
 test("an unknown preset names its layer as the cards do (1-based)", () => {
-  assert.throws(() => buildPipeline([{ type: "activation" }, { type: "conv2d", kernel: "nope" }], { inputChannels: 1, presets }), /layer 2: unknown preset kernel “nope”/);
+  assert.throws(
+    () => buildPipeline([{ type: "activation" }, { type: "conv2d", kernel: "nope" }], { inputChannels: 1, presets }),
+    /layer 2: unknown preset kernel “nope”/,
+  );
 });
 
 test("API paths count layers from 0, messages from 1", () => {
   assert.equal(nameLayers("params.layers[8].stride: Input should be greater than 0"), "layer 9, stride: Input should be greater than 0");
   assert.equal(nameLayers("params.layers[0]: bad"), "layer 1: bad");
-  assert.equal(nameLayers("Invalid setting: params.layers[8].kernel_size: layer 9 (pool2d): kernel (200x200) is larger"), "Invalid setting: layer 9 (pool2d), kernel_size: kernel (200x200) is larger");
+  assert.equal(
+    nameLayers("Invalid setting: params.layers[8].kernel_size: layer 9 (pool2d): kernel (200x200) is larger"),
+    "Invalid setting: layer 9 (pool2d), kernel_size: kernel (200x200) is larger",
+  );
   assert.equal(nameLayers("Too large: nothing about layers"), "Too large: nothing about layers");
   assert.equal(erroredLayer("params.layers[8].stride: x"), 8);
   assert.equal(erroredLayer("no layer here"), null);
@@ -87,6 +112,16 @@ test("contextAxis keeps the window on the crop's stride grid", () => {
 });
 
 test("outputIndexStartingAt reads the output index from the API's receptive fields", () => {
-  assert.equal(outputIndexStartingAt([[-1, 0, 1], [1, 2, 3], [3, 4, 5]], 1), 1);
+  assert.equal(
+    outputIndexStartingAt(
+      [
+        [-1, 0, 1],
+        [1, 2, 3],
+        [3, 4, 5],
+      ],
+      1,
+    ),
+    1,
+  );
   assert.equal(outputIndexStartingAt([[0, 1]], 5), -1);
 });

@@ -21,7 +21,10 @@ test("convParams sends presets by name, custom numbers, and custom padding per a
 });
 
 test("mapChannels counts an RGB map as three channels", () => {
-  assert.deepEqual(mapChannels([{ shape: [3, 4, 4] }, { shape: [4, 4] }]), [{ start: 0, count: 3 }, { start: 3, count: 1 }]);
+  assert.deepEqual(mapChannels([{ shape: [3, 4, 4] }, { shape: [4, 4] }]), [
+    { start: 0, count: 3 },
+    { start: 3, count: 1 },
+  ]);
 });
 
 test("step: requestBody sends one channel as a matrix, several as a stack", () => {
@@ -48,21 +51,64 @@ test("matrix editor cells: only text that is not a number is a problem here, num
 
 test("kernel actions: negate, transpose and flip 180° are pure and exact", async () => {
   const { flipMatrix, negateMatrix, transposeMatrix } = await import("../../static/js/views/widgets/matrix-editor.js");
-  const k = [[1, 2, 3], [4, 0, -6]];
-  assert.deepEqual(negateMatrix(k), [[-1, -2, -3], [-4, 0, 6]]);
+  const k = [
+    [1, 2, 3],
+    [4, 0, -6],
+  ];
+  assert.deepEqual(negateMatrix(k), [
+    [-1, -2, -3],
+    [-4, 0, 6],
+  ]);
   assert.ok(Object.is(negateMatrix([[0]])[0][0], 0), "negating 0 gives 0, not −0");
-  assert.deepEqual(transposeMatrix(k), [[1, 4], [2, 0], [3, -6]]);
-  assert.deepEqual(flipMatrix(k), [[-6, 0, 4], [3, 2, 1]]);
+  assert.deepEqual(transposeMatrix(k), [
+    [1, 4],
+    [2, 0],
+    [3, -6],
+  ]);
+  assert.deepEqual(flipMatrix(k), [
+    [-6, 0, 4],
+    [3, 2, 1],
+  ]);
   assert.deepEqual(flipMatrix(flipMatrix(k)), k);
-  assert.deepEqual(k, [[1, 2, 3], [4, 0, -6]], "the input is not changed");
+  assert.deepEqual(
+    k,
+    [
+      [1, 2, 3],
+      [4, 0, -6],
+    ],
+    "the input is not changed",
+  );
 });
 
 test("true convolution: step and playground send the kernel rotated by 180°", () => {
   const body = requestBody({ ...EXAMPLES.edge, flip: true });
-  assert.deepEqual(body.kernel, [[-1, -1, -1], [0, 0, 0], [1, 1, 1]]);
+  assert.deepEqual(body.kernel, [
+    [-1, -1, -1],
+    [0, 0, 0],
+    [1, 1, 1],
+  ]);
   const s = { kernel: "sobel_x", k: [[1]], bias: 0, stride: 1, pad: "same", pmode: "zeros", dilation: 1, cmode: "sum", flip: true };
-  const presets = { sobel_x: [[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]], laplacian: [[0, 1, 0], [1, -4, 1], [0, 1, 2]] };
-  assert.deepEqual(convParams(s, {}, (n) => presets[n]).kernel, [[1, 0, -1], [2, 0, -2], [1, 0, -1]]);
-  assert.deepEqual(convParams({ ...s, kernel: "sobel_x,laplacian" }, {}, (n) => presets[n]).kernel[1], [[2, 1, 0], [1, -4, 1], [0, 1, 0]]);
+  const presets = {
+    sobel_x: [
+      [-1, 0, 1],
+      [-2, 0, 2],
+      [-1, 0, 1],
+    ],
+    laplacian: [
+      [0, 1, 0],
+      [1, -4, 1],
+      [0, 1, 2],
+    ],
+  };
+  assert.deepEqual(convParams(s, {}, (n) => presets[n]).kernel, [
+    [1, 0, -1],
+    [2, 0, -2],
+    [1, 0, -1],
+  ]);
+  assert.deepEqual(convParams({ ...s, kernel: "sobel_x,laplacian" }, {}, (n) => presets[n]).kernel[1], [
+    [2, 1, 0],
+    [1, -4, 1],
+    [0, 1, 0],
+  ]);
   assert.equal(convParams({ ...s, flip: false }).kernel, "sobel_x");
 });

@@ -156,7 +156,10 @@ export function drawColorBar(ctx, { colormap, vmin, vmax, x = 0, y = 0, width, h
   ctx.fillStyle = ink;
   ctx.font = `${textPx(12)}px system-ui, sans-serif`;
   ctx.textBaseline = "top";
-  const ticks = [[0, vmin, "left"], [1, vmax, "right"]];
+  const ticks = [
+    [0, vmin, "left"],
+    [1, vmax, "right"],
+  ];
   if (vmin < 0 && vmax > 0) ticks.push([(0 - vmin) / (vmax - vmin), 0, "center"]);
   for (const [t, value, align] of ticks) {
     const tx = x + t * width;

@@ -20,7 +20,10 @@ export function formatNumber(value, digits = 3) {
 
 /** Parse what a person typed as a number: accepts "−", "," as decimal comma, spaces. */
 export function parseNumber(text) {
-  const cleaned = String(text).trim().replace(/\u2212/g, "-").replace(/^(-?\d*),(\d+)$/, "$1.$2");
+  const cleaned = String(text)
+    .trim()
+    .replace(/\u2212/g, "-")
+    .replace(/^(-?\d*),(\d+)$/, "$1.$2");
   if (cleaned === "" || !/^[-+]?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?$/i.test(cleaned)) return undefined;
   const value = Number(cleaned);
   return Number.isFinite(value) ? value : undefined;

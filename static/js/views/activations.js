@@ -42,7 +42,9 @@ const SCHEMA = {
 
 /** "1, 2.5, -3" -> [1, 2.5, -3]; undefined (with a reason) when an entry is not a number. */
 export function parseList(text) {
-  const parts = String(text).split(",").map((part) => part.trim());
+  const parts = String(text)
+    .split(",")
+    .map((part) => part.trim());
   if (parts.length === 0 || parts.some((part) => part === "")) return { error: "Write numbers separated by commas, e.g. 1, 2.5, -3." };
   const values = parts.map((part) => parseNumber(part));
   const bad = parts.find((part, i) => values[i] === undefined);
@@ -102,10 +104,48 @@ export function mount(root) {
   }
 
   const range = {
-    lo: createNumberField({ label: "From x =", testid: "range-lo", value: store.state.lo, integer: false, step: 0.5, min: -20, max: 19, check: (v) => (v >= store.state.hi ? `“From” must be below “to” (${store.state.hi}).` : null), onChange: (v) => store.set({ lo: v }) }),
-    hi: createNumberField({ label: "to x =", testid: "range-hi", value: store.state.hi, integer: false, step: 0.5, min: -19, max: 20, check: (v) => (v <= store.state.lo ? `“To” must be above “from” (${store.state.lo}).` : null), onChange: (v) => store.set({ hi: v }) }),
-    slope: createNumberField({ label: "Leaky ReLU slope", testid: "negative-slope", value: store.state.slope, integer: false, step: 0.05, min: -1, max: 1, onChange: (v) => store.set({ slope: v }) }),
-    alpha: createNumberField({ label: "ELU α", testid: "elu-alpha", value: store.state.alpha, integer: false, step: 0.1, min: 0, max: 5, onChange: (v) => store.set({ alpha: v }) }),
+    lo: createNumberField({
+      label: "From x =",
+      testid: "range-lo",
+      value: store.state.lo,
+      integer: false,
+      step: 0.5,
+      min: -20,
+      max: 19,
+      check: (v) => (v >= store.state.hi ? `“From” must be below “to” (${store.state.hi}).` : null),
+      onChange: (v) => store.set({ lo: v }),
+    }),
+    hi: createNumberField({
+      label: "to x =",
+      testid: "range-hi",
+      value: store.state.hi,
+      integer: false,
+      step: 0.5,
+      min: -19,
+      max: 20,
+      check: (v) => (v <= store.state.lo ? `“To” must be above “from” (${store.state.lo}).` : null),
+      onChange: (v) => store.set({ hi: v }),
+    }),
+    slope: createNumberField({
+      label: "Leaky ReLU slope",
+      testid: "negative-slope",
+      value: store.state.slope,
+      integer: false,
+      step: 0.05,
+      min: -1,
+      max: 1,
+      onChange: (v) => store.set({ slope: v }),
+    }),
+    alpha: createNumberField({
+      label: "ELU α",
+      testid: "elu-alpha",
+      value: store.state.alpha,
+      integer: false,
+      step: 0.1,
+      min: 0,
+      max: 5,
+      onChange: (v) => store.set({ alpha: v }),
+    }),
   };
   byTestId(root, "range-fields").append(range.lo.root, range.hi.root, range.slope.root, range.alpha.root);
 
@@ -116,9 +156,7 @@ export function mount(root) {
     root.querySelector(".act-plots").setAttribute("aria-busy", "true");
     plotBox.classList.add("stale");
     try {
-      const outputs = await Promise.all(
-        FUNCTIONS.map((f) => api.activation({ input: xs, function: f.name, negative_slope: slope, alpha, derivative: true })),
-      );
+      const outputs = await Promise.all(FUNCTIONS.map((f) => api.activation({ input: xs, function: f.name, negative_slope: slope, alpha, derivative: true })));
       if (id !== requestId) return;
       plotsError.hidden = true;
       plotsError.textContent = "";
@@ -146,7 +184,15 @@ export function mount(root) {
     const height = Math.round(Math.max(220, Math.min(420, width * 0.6)));
     const ctx = sizeCanvas(canvas, width, height);
     const xs = curves.values().next().value.xs;
-    frame = drawOverlay(ctx, { width, height, curves: shown, derivatives: store.state.deriv, cursor, equalAxes: store.state.equal, xRange: [xs[0], xs.at(-1)] });
+    frame = drawOverlay(ctx, {
+      width,
+      height,
+      curves: shown,
+      derivatives: store.state.deriv,
+      cursor,
+      equalAxes: store.state.equal,
+      xRange: [xs[0], xs.at(-1)],
+    });
     canvas.dataset.points = String(xs.length);
     canvas.dataset.shown = shown.map((c) => c.name).join(",");
     drawReadout(shown, xs);
@@ -221,19 +267,38 @@ export function mount(root) {
           h(
             "table",
             { class: "value-table", dataset: { testid: "softmax-table" } },
-            h("thead", {}, h("tr", {}, h("th", {}, "logit"), h("th", {}, "probability"), h("th", { class: "bar-cell" }, h("span", { class: "sr-only" }, "bar")))),
+            h(
+              "thead",
+              {},
+              h("tr", {}, h("th", {}, "logit"), h("th", {}, "probability"), h("th", { class: "bar-cell" }, h("span", { class: "sr-only" }, "bar"))),
+            ),
             h(
               "tbody",
               {},
               parsed.values.map((z, i) => {
                 const bar = h("div", { class: "prob-bar" });
                 bar.style.width = `${(probs[i] * 100).toFixed(2)}%`;
-                return h("tr", {}, h("td", { class: "num" }, formatNumber(z, 4)), h("td", { class: "num", dataset: { testid: `prob-${i}` } }, formatNumber(probs[i], 4)), h("td", { class: "bar-cell" }, bar));
+                return h(
+                  "tr",
+                  {},
+                  h("td", { class: "num" }, formatNumber(z, 4)),
+                  h("td", { class: "num", dataset: { testid: `prob-${i}` } }, formatNumber(probs[i], 4)),
+                  h("td", { class: "bar-cell" }, bar),
+                );
               }),
             ),
           ),
-          h("p", { class: "calc-result" }, "Sum of the probabilities: ", h("strong", { class: "result", dataset: { testid: "softmax-sum" } }, total.toFixed(6))),
-          h("p", { class: "hint" }, "softmax(z)ᵢ = e^zᵢ / Σⱼ e^zⱼ: every probability is positive and they add up to one. Adding the same number to every logit changes nothing; doubling them sharpens the distribution."),
+          h(
+            "p",
+            { class: "calc-result" },
+            "Sum of the probabilities: ",
+            h("strong", { class: "result", dataset: { testid: "softmax-sum" } }, total.toFixed(6)),
+          ),
+          h(
+            "p",
+            { class: "hint" },
+            "softmax(z)ᵢ = e^zᵢ / Σⱼ e^zⱼ: every probability is positive and they add up to one. Adding the same number to every logit changes nothing; doubling them sharpens the distribution.",
+          ),
         );
       } catch (error) {
         out.error(error.message);
@@ -248,7 +313,8 @@ export function mount(root) {
       const p = parseList(store.state.pred);
       const t = parseList(store.state.target);
       if (p.error || t.error) return out.error(p.error ? `Predictions: ${p.error}` : `Targets: ${t.error}`);
-      if (p.values.length !== t.values.length) return out.error(`Predictions have ${p.values.length} values but targets have ${t.values.length}; they must match.`);
+      if (p.values.length !== t.values.length)
+        return out.error(`Predictions have ${p.values.length} values but targets have ${t.values.length}; they must match.`);
       try {
         const response = await api.loss({ function: "mse", input: p.values, target: t.values, reduction: store.state.red });
         const loss = Array.isArray(response.loss) ? `[${response.loss.map((v) => formatNumber(v, 4)).join(", ")}]` : formatNumber(response.loss, 6);
@@ -257,7 +323,19 @@ export function mount(root) {
             "table",
             { class: "value-table" },
             h("thead", {}, h("tr", {}, h("th", {}, "prediction"), h("th", {}, "target"), h("th", {}, "(p − t)²"))),
-            h("tbody", {}, p.values.map((v, i) => h("tr", {}, h("td", { class: "num" }, formatNumber(v, 4)), h("td", { class: "num" }, formatNumber(t.values[i], 4)), h("td", { class: "num" }, formatNumber(response.per_element[i], 4))))),
+            h(
+              "tbody",
+              {},
+              p.values.map((v, i) =>
+                h(
+                  "tr",
+                  {},
+                  h("td", { class: "num" }, formatNumber(v, 4)),
+                  h("td", { class: "num" }, formatNumber(t.values[i], 4)),
+                  h("td", { class: "num" }, formatNumber(response.per_element[i], 4)),
+                ),
+              ),
+            ),
           ),
           h("p", { class: "calc-result" }, `MSE (${response.reduction}) = `, h("strong", { class: "result", dataset: { testid: "mse-loss" } }, loss)),
         );
@@ -274,7 +352,8 @@ export function mount(root) {
     return ce.run(async (out) => {
       const z = parseList(store.state.ce);
       if (z.error) return out.error(`Logits: ${z.error}`);
-      if (store.state.cls >= z.values.length) return out.error(`The target class must be between 0 and ${z.values.length - 1} (there are ${z.values.length} logits).`);
+      if (store.state.cls >= z.values.length)
+        return out.error(`The target class must be between 0 and ${z.values.length - 1} (there are ${z.values.length} logits).`);
       try {
         const response = await api.loss({ function: "cross_entropy", input: z.values, target: store.state.cls, label_smoothing: store.state.smooth });
         out.show(
@@ -298,7 +377,12 @@ export function mount(root) {
               ),
             ),
           ),
-          h("p", { class: "calc-result" }, "Cross-entropy = −Σ target · log p = ", h("strong", { class: "result", dataset: { testid: "ce-loss" } }, formatNumber(response.loss, 6))),
+          h(
+            "p",
+            { class: "calc-result" },
+            "Cross-entropy = −Σ target · log p = ",
+            h("strong", { class: "result", dataset: { testid: "ce-loss" } }, formatNumber(response.loss, 6)),
+          ),
         );
         if (out.isLatest()) ce.root.dataset.loss = JSON.stringify(response.loss);
       } catch (error) {
@@ -344,7 +428,12 @@ function listField({ testid, label, get, set }) {
  */
 function outputArea(container, ...fields) {
   const out = h("div", { class: "calc-out", aria: { live: "polite" }, dataset: { testid: `${container.dataset.testid}-out` } });
-  const message = h("p", { class: "field-msg field-msg-error calc-error", role: "alert", dataset: { testid: `${container.dataset.testid}-error` }, hidden: true });
+  const message = h("p", {
+    class: "field-msg field-msg-error calc-error",
+    role: "alert",
+    dataset: { testid: `${container.dataset.testid}-error` },
+    hidden: true,
+  });
   replaceChildren(container, ...fields, message, out);
   let latest = 0;
   const area = {
@@ -366,7 +455,10 @@ function outputArea(container, ...fields) {
     async run(task) {
       const id = ++latest;
       out.classList.add("stale");
-      const guard = (fn) => (...args) => id === latest && fn(...args);
+      const guard =
+        (fn) =>
+        (...args) =>
+          id === latest && fn(...args);
       try {
         await task({ show: guard(area.show), error: guard(area.error), isLatest: () => id === latest });
       } catch (error) {
@@ -389,12 +481,32 @@ function buildMse(container, store) {
     { id: "mse-reduction", dataset: { testid: "mse-reduction" }, onChange: () => store.set({ red: red.value }) },
     ["mean", "sum", "none"].map((r) => h("option", { value: r, selected: r === store.state.red }, r)),
   );
-  return outputArea(container, h("div", { class: "field-row" }, pred.root, target.root), h("div", { class: "field" }, h("label", { htmlFor: "mse-reduction" }, "Reduction"), red));
+  return outputArea(
+    container,
+    h("div", { class: "field-row" }, pred.root, target.root),
+    h("div", { class: "field" }, h("label", { htmlFor: "mse-reduction" }, "Reduction"), red),
+  );
 }
 
 function buildCe(container, store) {
   const logits = listField({ testid: "ce-logits", label: "Logits (one per class)", get: () => store.state.ce, set: (v) => store.set({ ce: v }) });
-  const cls = createNumberField({ label: "Target class (index)", testid: "ce-class", value: store.state.cls, min: 0, max: 63, onChange: (v) => store.set({ cls: v }) });
-  const smooth = createNumberField({ label: "Label smoothing", testid: "ce-smoothing", value: store.state.smooth, integer: false, step: 0.05, min: 0, max: 1, onChange: (v) => store.set({ smooth: v }) });
+  const cls = createNumberField({
+    label: "Target class (index)",
+    testid: "ce-class",
+    value: store.state.cls,
+    min: 0,
+    max: 63,
+    onChange: (v) => store.set({ cls: v }),
+  });
+  const smooth = createNumberField({
+    label: "Label smoothing",
+    testid: "ce-smoothing",
+    value: store.state.smooth,
+    integer: false,
+    step: 0.05,
+    min: 0,
+    max: 1,
+    onChange: (v) => store.set({ smooth: v }),
+  });
   return outputArea(container, logits.root, h("div", { class: "field-row" }, cls.root, smooth.root));
 }

@@ -16,7 +16,22 @@ import { canvasPoint } from "./shared.js";
 
 // How large a grid this page draws (a page choice, not a server limit); the server says
 // which settings are valid.
-const LIMITS = { h: [1, 32], w: [1, 32], kh: [1, 7], kw: [1, 7], s: [1, 4], d: [1, 4], p: [0, 6], ph: [0, 6], pw: [0, 6], pt: [0, 6], pb: [0, 6], pl: [0, 6], pr: [0, 6], op: [0, 3] };
+const LIMITS = {
+  h: [1, 32],
+  w: [1, 32],
+  kh: [1, 7],
+  kw: [1, 7],
+  s: [1, 4],
+  d: [1, 4],
+  p: [0, 6],
+  ph: [0, 6],
+  pw: [0, 6],
+  pt: [0, 6],
+  pb: [0, 6],
+  pl: [0, 6],
+  pr: [0, 6],
+  op: [0, 3],
+};
 const FORMS = { int: "p (all sides)", pair: "[ph, pw]", four: "[top, bottom, left, right]", valid: '"valid" (none)', same: '"same"', full: '"full"' };
 const TRANSPOSED_FORMS = ["int", "pair"];
 
@@ -84,7 +99,8 @@ export function pytorchCode(s, g) {
       padding = "0";
       pad = `nn.ZeroPad2d((${l}, ${r}, ${t}, ${b}))`;
     }
-    if (s.pf === "same" && s.s > 1) note = `# PyTorch's padding="same" needs stride 1; these are the amounts "same" gives here (top ${t}, bottom ${b}, left ${l}, right ${r}).`;
+    if (s.pf === "same" && s.s > 1)
+      note = `# PyTorch's padding="same" needs stride 1; these are the amounts "same" gives here (top ${t}, bottom ${b}, left ${l}, right ${r}).`;
     if (s.pf === "full") note = `# "full" padding (the server's amounts): top ${t}, bottom ${b}, left ${l}, right ${r}.`;
     const conv = `nn.Conv2d(1, 1, kernel_size=${k}, stride=${s.s}, padding=${padding}, dilation=${s.d})`;
     if (note) lines.push(note);
@@ -228,7 +244,9 @@ export function mount(root) {
     const g = result.geometry;
     const s = result.settings;
     const [t, b, l, r] = g.padding;
-    byTestId(root, "input-caption").textContent = s.tr ? formatShape(g.input) : `${formatShape(g.input)}${t + b + l + r ? `, padded to ${formatShape([e.rows, e.cols])}` : ""}`;
+    byTestId(root, "input-caption").textContent = s.tr
+      ? formatShape(g.input)
+      : `${formatShape(g.input)}${t + b + l + r ? `, padded to ${formatShape([e.rows, e.cols])}` : ""}`;
     byTestId(root, "output-caption").textContent = formatShape(g.output);
     byTestId(root, "output-size").textContent = formatShape(g.output);
     const formula = g.formula;
@@ -238,9 +256,13 @@ export function mount(root) {
       h("span", { dataset: { testid: "formula-general" } }, formula.general ?? ""),
       h("span", {}, "height: ", h("span", { dataset: { testid: "formula-rows" } }, formula.rows)),
       h("span", {}, "width: ", h("span", { dataset: { testid: "formula-cols" } }, formula.cols)),
-      h("span", { class: "hint" }, s.tr
-        ? `Padding ${tuple(s.pf === "pair" ? s.ph : s.p, s.pf === "pair" ? s.pw : s.p)} is cropped from each side of the full transposed output.`
-        : `Padding: top ${t}, bottom ${b}, left ${l}, right ${r}. Effective kernel ${g.effective_kernel[0]}×${g.effective_kernel[1]}.`),
+      h(
+        "span",
+        { class: "hint" },
+        s.tr
+          ? `Padding ${tuple(s.pf === "pair" ? s.ph : s.p, s.pf === "pair" ? s.pw : s.p)} is cropped from each side of the full transposed output.`
+          : `Padding: top ${t}, bottom ${b}, left ${l}, right ${r}. Effective kernel ${g.effective_kernel[0]}×${g.effective_kernel[1]}.`,
+      ),
     );
     code.torch.textContent = pytorchCode(s, g);
     code.curl.textContent = curlCode(result.body, window.location.origin);
@@ -251,7 +273,12 @@ export function mount(root) {
     if (!hover) return hoverHint;
     const { rows, cols } = result;
     const e = inputExtent();
-    const span = (list) => (list.length === 0 ? "none" : list.length === 1 ? `${list[0]}` : `${list[0]}…${list[list.length - 1]}${list.length > 2 && list[1] - list[0] > 1 ? ` (every ${list[1] - list[0]})` : ""}`);
+    const span = (list) =>
+      list.length === 0
+        ? "none"
+        : list.length === 1
+          ? `${list[0]}`
+          : `${list[0]}…${list[list.length - 1]}${list.length > 2 && list[1] - list[0] > 1 ? ` (every ${list[1] - list[0]})` : ""}`;
     if (hover.kind === "output") {
       const rs = rows[hover.r];
       const cs = cols[hover.c];
@@ -307,10 +334,32 @@ export function mount(root) {
 // ---- the settings form --------------------------------------------------------------
 
 function buildSettings(container, store) {
-  const labels = { h: "Input height", w: "Input width", kh: "Kernel height", kw: "Kernel width", s: "Stride", d: "Dilation", p: "Padding", ph: "Padding rows (ph)", pw: "Padding columns (pw)", pt: "Top", pb: "Bottom", pl: "Left", pr: "Right", op: "output_padding" };
+  const labels = {
+    h: "Input height",
+    w: "Input width",
+    kh: "Kernel height",
+    kw: "Kernel width",
+    s: "Stride",
+    d: "Dilation",
+    p: "Padding",
+    ph: "Padding rows (ph)",
+    pw: "Padding columns (pw)",
+    pt: "Top",
+    pb: "Bottom",
+    pl: "Left",
+    pr: "Right",
+    op: "output_padding",
+  };
   const fields = {};
   for (const key of Object.keys(labels)) {
-    fields[key] = createSliderField({ label: labels[key], testid: key, value: store.state[key], min: LIMITS[key][0], max: LIMITS[key][1], onChange: (v) => store.set({ [key]: v }) });
+    fields[key] = createSliderField({
+      label: labels[key],
+      testid: key,
+      value: store.state[key],
+      min: LIMITS[key][0],
+      max: LIMITS[key][1],
+      onChange: (v) => store.set({ [key]: v }),
+    });
   }
   const form = h("select", { id: "arith-padding-form", dataset: { testid: "padding-form" }, onChange: () => store.set({ pf: form.value }) });
   const transposed = h("input", { type: "checkbox", id: "arith-transposed", dataset: { testid: "transposed" }, onChange: () => toggleTransposed() });
@@ -333,18 +382,15 @@ function buildSettings(container, store) {
     container,
     group("Input", h("div", { class: "field-row" }, fields.h.root, fields.w.root)),
     group("Kernel", h("div", { class: "field-row" }, fields.kh.root, fields.kw.root), h("div", { class: "field-row" }, fields.s.root, fields.d.root)),
-    group(
-      "Padding",
-      h("div", { class: "field" }, h("label", { htmlFor: "arith-padding-form" }, "Form"), form),
-      padBoxes.int,
-      padBoxes.pair,
-      padBoxes.four,
-    ),
+    group("Padding", h("div", { class: "field" }, h("label", { htmlFor: "arith-padding-form" }, "Form"), form), padBoxes.int, padBoxes.pair, padBoxes.four),
     group("Transposed", h("label", { class: "check" }, transposed, "Transposed convolution (ConvTranspose2d)"), fields.op.root),
   );
 
   function sync(s) {
-    replaceChildren(form, (s.tr ? TRANSPOSED_FORMS : Object.keys(FORMS)).map((name) => h("option", { value: name }, FORMS[name])));
+    replaceChildren(
+      form,
+      (s.tr ? TRANSPOSED_FORMS : Object.keys(FORMS)).map((name) => h("option", { value: name }, FORMS[name])),
+    );
     form.value = s.pf;
     transposed.checked = s.tr;
     for (const [name, box] of Object.entries(padBoxes)) box.hidden = s.pf !== name;

@@ -8,9 +8,7 @@ import { createNotice } from "./widgets/notice.js";
 import { createPlayerControls } from "./widgets/player-controls.js";
 import { Player } from "../player.js";
 import { createDrawPad } from "./classify/drawpad.js";
-import {
-  mapZoom, outline, paintBars, paintPlayFrame, paintConfusion, paintGallery, paintOverview, paintSoftmax, paintTrace,
-} from "./classify/paint.js";
+import { mapZoom, outline, paintBars, paintPlayFrame, paintConfusion, paintGallery, paintOverview, paintSoftmax, paintTrace } from "./classify/paint.js";
 
 const MODEL = "digits";
 const SOFTMAX = { layer: "softmax", unit: [0] };
@@ -61,7 +59,9 @@ export function mount(root) {
   // data-busy: "1" while a drawing waits for its debounce or a prediction is in flight.
   let drawingPending = false; // a drawing waits for its debounce
   let inFlight = 0;
-  const busy = () => { root.dataset.busy = drawingPending || inFlight ? "1" : "0"; };
+  const busy = () => {
+    root.dataset.busy = drawingPending || inFlight ? "1" : "0";
+  };
 
   async function predict(request, source) {
     const mine = ++token;
@@ -209,7 +209,8 @@ export function mount(root) {
       return;
     }
     const wrong = Math.round(info.test_size * (1 - info.test_accuracy));
-    $("accuracy-text").textContent = `Accuracy on the ${info.test_size} held-out digits (the last 200 of each class, never trained on): ${(info.test_accuracy * 100).toFixed(2)} % (${wrong} wrong).`;
+    $("accuracy-text").textContent =
+      `Accuracy on the ${info.test_size} held-out digits (the last 200 of each class, never trained on): ${(info.test_accuracy * 100).toFixed(2)} % (${wrong} wrong).`;
     paintConfusion($("confusion"), info.classes, info.confusion, {
       onCell: (t, p) => showGallery({ label: t, prediction: p }, `True ${info.classes[t]}, predicted ${info.classes[p]}`),
     });

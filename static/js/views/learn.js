@@ -89,7 +89,15 @@ export function mount(root) {
       y: { min: lo, max: hi, log: true },
       series: [
         // a dashed line where each resume took over
-        ...(run?.resumedAt ?? []).map((step) => ({ points: [[step, lo], [step, hi]], color: "#8a919e", width: 1, dash: [4, 4] })),
+        ...(run?.resumedAt ?? []).map((step) => ({
+          points: [
+            [step, lo],
+            [step, hi],
+          ],
+          color: "#8a919e",
+          width: 1,
+          dash: [4, 4],
+        })),
         { points: losses.map((v, i) => [i, v]), color: "#1d4ed8", width: 2 },
       ],
       zeroLines: false,
@@ -150,7 +158,8 @@ export function mount(root) {
     if (!run || !run.done || !run.last) return null;
     if (run.last.reason === "diverged") return null;
     const s = store.state;
-    if (WHAT.some((key) => s[key] !== run.what[key])) return "The image, target kernel, image size or seed changed since the stop, so Resume is off: “Start again” uses the new settings.";
+    if (WHAT.some((key) => s[key] !== run.what[key]))
+      return "The image, target kernel, image size or seed changed since the stop, so Resume is off: “Start again” uses the new settings.";
     if (s.steps <= run.last.step) return `Raise Steps above ${run.last.step} to resume this run.`;
     return "";
   }
@@ -202,7 +211,19 @@ export function mount(root) {
     if (run && !run.done) return;
     const s = store.state;
     const what = Object.fromEntries(WHAT.map((key) => [key, s[key]]));
-    run = { controller: null, queue: [], timer: null, losses: [], last: null, steps: s.steps, done: false, finished: false, firstLoss: undefined, what, resumedAt: [] };
+    run = {
+      controller: null,
+      queue: [],
+      timer: null,
+      losses: [],
+      last: null,
+      steps: s.steps,
+      done: false,
+      finished: false,
+      firstLoss: undefined,
+      what,
+      resumedAt: [],
+    };
     for (const key of ["step", "loss", "firstLoss", "resumedAt", "resumeLoss"]) delete stage.dataset[key];
     progress.max = s.steps;
     progress.value = 0;
@@ -238,7 +259,8 @@ export function mount(root) {
       await api.learnStream(body, { signal: controller.signal, onEvent: (event) => live() && enqueue(event) });
       if (!live()) return;
       current.finished = true;
-      if (!current.done && current.queue.length === 0 && current.timer === null && current.last && !current.last.done) finish("The server closed the stream early.");
+      if (!current.done && current.queue.length === 0 && current.timer === null && current.last && !current.last.done)
+        finish("The server closed the stream early.");
     } catch (error) {
       if (error?.name === "AbortError" || !live()) return;
       notice.error(error.message);
@@ -249,7 +271,9 @@ export function mount(root) {
   function stop() {
     if (!run || run.done) return;
     const at = run.last?.step ?? 0;
-    finish(`Stopped at step ${at}. “Resume” continues from this kernel (a new learning rate or optimizer applies from here); “Start again” restarts from the same random kernel (seed ${store.state.seed}).`);
+    finish(
+      `Stopped at step ${at}. “Resume” continues from this kernel (a new learning rate or optimizer applies from here); “Start again” restarts from the same random kernel (seed ${store.state.seed}).`,
+    );
   }
 
   buttons.start.addEventListener("click", start);
@@ -277,14 +301,64 @@ function buildSettings(container, store) {
   // The samples come from GET /api/v1/samples; until they arrive the select holds the current one.
   const sample = select("learn-sample", "Image", [[store.state.sample, store.state.sample]], "sample", "sample");
   const target = select("learn-target", "Target kernel", [[store.state.target, store.state.target]], "target", "target");
-  const opt = select("learn-opt", "Optimizer", [["sgd", "Gradient descent + momentum"], ["adam", "Adam"]], "opt", "optimizer");
-  const size = select("learn-size", "Image size (longest side)", [["32", "32 px"], ["64", "64 px"], ["128", "128 px"]], "size", "size");
-  const pace = select("learn-pace", "Show progress", [["slow", "Slow motion (about 11 updates/s)"], ["fast", "As fast as the server computes"]], "pace", "pace");
+  const opt = select(
+    "learn-opt",
+    "Optimizer",
+    [
+      ["sgd", "Gradient descent + momentum"],
+      ["adam", "Adam"],
+    ],
+    "opt",
+    "optimizer",
+  );
+  const size = select(
+    "learn-size",
+    "Image size (longest side)",
+    [
+      ["32", "32 px"],
+      ["64", "64 px"],
+      ["128", "128 px"],
+    ],
+    "size",
+    "size",
+  );
+  const pace = select(
+    "learn-pace",
+    "Show progress",
+    [
+      ["slow", "Slow motion (about 11 updates/s)"],
+      ["fast", "As fast as the server computes"],
+    ],
+    "pace",
+    "pace",
+  );
   const steps = createNumberField({ label: "Steps", testid: "steps", value: store.state.steps, min: 1, onChange: (v) => store.set({ steps: v }) });
-  const every = createNumberField({ label: "Update every … steps", testid: "every", value: store.state.every, min: 1, max: 100, onChange: (v) => store.set({ every: v }) });
-  const seed = createNumberField({ label: "Seed (random start)", testid: "seed", value: store.state.seed, min: 0, max: 99999, onChange: (v) => store.set({ seed: v }) });
+  const every = createNumberField({
+    label: "Update every … steps",
+    testid: "every",
+    value: store.state.every,
+    min: 1,
+    max: 100,
+    onChange: (v) => store.set({ every: v }),
+  });
+  const seed = createNumberField({
+    label: "Seed (random start)",
+    testid: "seed",
+    value: store.state.seed,
+    min: 0,
+    max: 99999,
+    onChange: (v) => store.set({ seed: v }),
+  });
 
-  const lrInput = h("input", { type: "text", id: "learn-lr", inputMode: "decimal", placeholder: "default", value: store.state.lr > 0 ? String(store.state.lr) : "", dataset: { testid: "lr" }, aria: { describedby: "learn-lr-msg" } });
+  const lrInput = h("input", {
+    type: "text",
+    id: "learn-lr",
+    inputMode: "decimal",
+    placeholder: "default",
+    value: store.state.lr > 0 ? String(store.state.lr) : "",
+    dataset: { testid: "lr" },
+    aria: { describedby: "learn-lr-msg" },
+  });
   const lrMsg = h("span", { id: "learn-lr-msg", class: "field-msg" });
   const lrHint = () => (store.state.opt === "sgd" ? "Empty: 1 (sgd's step is scaled so 1 is the largest safe step)." : "Empty: Adam's default, 0.1.");
   lrMsg.textContent = lrHint();
@@ -310,7 +384,16 @@ function buildSettings(container, store) {
   replaceChildren(
     container,
     h("fieldset", {}, h("legend", {}, "What to learn"), sample.root, target.root, size.root),
-    h("fieldset", {}, h("legend", {}, "How"), opt.root, h("div", { class: "field" }, h("label", { htmlFor: "learn-lr" }, "Learning rate"), lrInput, lrMsg), h("div", { class: "field-row" }, steps.root, every.root), seed.root, pace.root),
+    h(
+      "fieldset",
+      {},
+      h("legend", {}, "How"),
+      opt.root,
+      h("div", { class: "field" }, h("label", { htmlFor: "learn-lr" }, "Learning rate"), lrInput, lrMsg),
+      h("div", { class: "field-row" }, steps.root, every.root),
+      seed.root,
+      pace.root,
+    ),
   );
 
   const loadMsg = h("p", { class: "field-msg field-msg-error", role: "alert", dataset: { testid: "settings-error" }, hidden: true });
@@ -318,11 +401,17 @@ function buildSettings(container, store) {
   Promise.all([api.listSamples(), api.listKernels(), api.getLimits()])
     .then(([samples, kernels, limits]) => {
       const options = [...samples.map((k) => [k.name, k.label]), [NOISE, "Random noise (easiest)"]];
-      replaceChildren(sample.control, options.map(([value, text]) => h("option", { value, selected: value === store.state.sample }, text)));
+      replaceChildren(
+        sample.control,
+        options.map(([value, text]) => h("option", { value, selected: value === store.state.sample }, text)),
+      );
       if (!options.some(([value]) => value === store.state.sample)) store.set({ sample: options[0][0] });
       const side = limits.max_learn_kernel_side?.value ?? Infinity;
       const usable = kernels.filter((k) => k.values.length <= side && k.values[0].length <= side);
-      replaceChildren(target.control, usable.map((k) => h("option", { value: k.name, selected: k.name === store.state.target }, `${k.label} (${k.values.length}×${k.values[0].length})`)));
+      replaceChildren(
+        target.control,
+        usable.map((k) => h("option", { value: k.name, selected: k.name === store.state.target }, `${k.label} (${k.values.length}×${k.values[0].length})`)),
+      );
       if (!usable.some((k) => k.name === store.state.target)) store.set({ target: usable[0]?.name ?? store.state.target });
       const most = limits.max_learn_steps?.value;
       if (most) steps.setBounds({ min: 1, max: most, maxReason: `The server runs at most ${most} steps (${limits.max_learn_steps.env}).` });

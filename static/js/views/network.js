@@ -46,24 +46,25 @@ export function mount(root) {
     const setLayers = (next) => store.set({ layers: next });
     replaceChildren(
       list,
-      layers.map((layer, index) =>
-        createLayerCard({
-          layer,
-          index,
-          count: layers.length,
-          types: registry.types,
-          presets: registry.presets,
-          maxKernelSide: registry.limits.max_kernel_side?.value ?? 15,
-          error: layerError.index === index ? layerError.message : "",
-          onChange: (next) => setLayers(layers.map((l, i) => (i === index ? next : l))),
-          onMove: (i, delta) => {
-            const next = layers.slice();
-            [next[i], next[i + delta]] = [next[i + delta], next[i]];
-            setLayers(next);
-            requestAnimationFrame(() => list.querySelector(`[data-testid="layer-${i + delta}-${delta < 0 ? "up" : "down"}"]`)?.focus());
-          },
-          onRemove: (i) => setLayers(layers.filter((_, n) => n !== i)),
-        }).root,
+      layers.map(
+        (layer, index) =>
+          createLayerCard({
+            layer,
+            index,
+            count: layers.length,
+            types: registry.types,
+            presets: registry.presets,
+            maxKernelSide: registry.limits.max_kernel_side?.value ?? 15,
+            error: layerError.index === index ? layerError.message : "",
+            onChange: (next) => setLayers(layers.map((l, i) => (i === index ? next : l))),
+            onMove: (i, delta) => {
+              const next = layers.slice();
+              [next[i], next[i + delta]] = [next[i + delta], next[i]];
+              setLayers(next);
+              requestAnimationFrame(() => list.querySelector(`[data-testid="layer-${i + delta}-${delta < 0 ? "up" : "down"}"]`)?.focus());
+            },
+            onRemove: (i) => setLayers(layers.filter((_, n) => n !== i)),
+          }).root,
       ),
     );
     const full = layers.length >= maxLayers();
@@ -78,7 +79,13 @@ export function mount(root) {
       registry.types.map((type) =>
         h(
           "button",
-          { type: "button", class: "btn btn-small", title: type.description, dataset: { testid: `add-${type.type}` }, onClick: () => store.set({ layers: [...store.state.layers, newLayer(type, registry.presets)] }) },
+          {
+            type: "button",
+            class: "btn btn-small",
+            title: type.description,
+            dataset: { testid: `add-${type.type}` },
+            onClick: () => store.set({ layers: [...store.state.layers, newLayer(type, registry.presets)] }),
+          },
           `+ ${type.label}`,
         ),
       ),
@@ -86,7 +93,16 @@ export function mount(root) {
     replaceChildren(
       el("preset-row"),
       Object.entries(PRESETS).map(([name, preset]) =>
-        h("button", { type: "button", class: "btn btn-small", dataset: { testid: `preset-${name}` }, onClick: () => store.set({ layers: structuredClone(preset.layers) }) }, preset.label),
+        h(
+          "button",
+          {
+            type: "button",
+            class: "btn btn-small",
+            dataset: { testid: `preset-${name}` },
+            onClick: () => store.set({ layers: structuredClone(preset.layers) }),
+          },
+          preset.label,
+        ),
       ),
     );
   }
@@ -179,7 +195,13 @@ export function mount(root) {
       sampleButtons = samples.map((sample) =>
         h(
           "button",
-          { type: "button", class: "sample-card", dataset: { testid: `sample-${sample.name}`, name: sample.name }, title: sample.description, onClick: () => store.set({ src: sample.name }) },
+          {
+            type: "button",
+            class: "sample-card",
+            dataset: { testid: `sample-${sample.name}`, name: sample.name },
+            title: sample.description,
+            onClick: () => store.set({ src: sample.name }),
+          },
           h("img", { src: sample.url, alt: "", width: 56, height: Math.round((56 * sample.height) / sample.width) }),
           h("span", {}, sample.label),
         ),

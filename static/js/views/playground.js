@@ -79,7 +79,13 @@ export function mount(root) {
   }
 
   const call = (extra, format = "json", signal = undefined) =>
-    api.imageConv2d(source(), { params: convParams(store.state, extra, presetValues), color: store.state.color, maxSide: Number(store.state.size), format, signal });
+    api.imageConv2d(source(), {
+      params: convParams(store.state, extra, presetValues),
+      color: store.state.color,
+      maxSide: Number(store.state.size),
+      format,
+      signal,
+    });
   const computeSignal = latestSignal(); // a new setting aborts the request it makes stale
   const traceSignal = latestSignal();
 
@@ -185,7 +191,8 @@ export function mount(root) {
     const values = sentValues();
     drawKernel(canvases.kernel, values);
     const [dh] = result?.geometry?.dilation ?? [store.state.dilation];
-    el("kernel-caption").textContent = `${formatShape([values.length, values[0].length])}${dh > 1 ? `, dilation ${dh}` : ""}${store.state.bias ? `, bias ${store.state.bias}` : ""}${store.state.flip ? ", flipped 180° (true convolution)" : ""}`;
+    el("kernel-caption").textContent =
+      `${formatShape([values.length, values[0].length])}${dh > 1 ? `, dilation ${dh}` : ""}${store.state.bias ? `, bias ${store.state.bias}` : ""}${store.state.flip ? ", flipped 180° (true convolution)" : ""}`;
     el("operator").textContent = store.state.flip ? "∗" : "⋆";
   }
 

@@ -14,7 +14,17 @@ import { createMatrixEditor, resizeMatrix } from "./widgets/matrix-editor.js";
 import { createNotice } from "./widgets/notice.js";
 import { bindPlayerKeys, createPlayerControls } from "./widgets/player-controls.js";
 import { createRangeLabel } from "./widgets/range-label.js";
-import { bindCellHover, bindOutputSeek, createSpecFields, drawOutputCanvas, outputCells, showFormula, stepHeading, stepsUsing, syncSpecFields } from "./shared.js";
+import {
+  bindCellHover,
+  bindOutputSeek,
+  createSpecFields,
+  drawOutputCanvas,
+  outputCells,
+  showFormula,
+  stepHeading,
+  stepsUsing,
+  syncSpecFields,
+} from "./shared.js";
 
 export const HIGHLIGHT = "#d62c6a"; // the chosen maximum
 const DEFAULT_INPUT = [
@@ -183,7 +193,15 @@ export function mount(root) {
     const users = hoverInput ? usersOf(hoverInput) : [];
     // The input's scale, so a pooled value has the colour of the input cell it came from.
     const scale = maxAbs(store.state.x.flat());
-    layouts.output = drawOutputCanvas(canvases.output, result.output, [ho, wo], { size, margin: 2, steps: result.steps, index: player.index, scale, users, usersColor: "#1d4ed8" });
+    layouts.output = drawOutputCanvas(canvases.output, result.output, [ho, wo], {
+      size,
+      margin: 2,
+      steps: result.steps,
+      index: player.index,
+      scale,
+      users,
+      usersColor: "#1d4ed8",
+    });
     byTestId(root, "output-caption").textContent = formatShape([ho, wo]);
     const { min, max } = finiteRange(result.output);
     ranges.output.show({ min, max, vmin: -scale, vmax: scale });
@@ -279,8 +297,24 @@ function buildSettings(container, store) {
     store.set({ ...patch, step: 0 });
   };
   const radio = (name, value, text) =>
-    h("label", {}, h("input", { type: "radio", name, value, dataset: { testid: `${name}-${value}` }, onChange: () => set({ [name]: value, ...(value === "avg" ? { dil: 1 } : {}) }, "mode") }), text);
-  const modeGroup = h("div", { class: "choice-group", role: "radiogroup", aria: { label: "Pooling" } }, radio("mode", "max", "Max"), radio("mode", "avg", "Average"));
+    h(
+      "label",
+      {},
+      h("input", {
+        type: "radio",
+        name,
+        value,
+        dataset: { testid: `${name}-${value}` },
+        onChange: () => set({ [name]: value, ...(value === "avg" ? { dil: 1 } : {}) }, "mode"),
+      }),
+      text,
+    );
+  const modeGroup = h(
+    "div",
+    { class: "choice-group", role: "radiogroup", aria: { label: "Pooling" } },
+    radio("mode", "max", "Max"),
+    radio("mode", "avg", "Average"),
+  );
   const check = (key, testid, text) => {
     const box = h("input", { type: "checkbox", id: `pool-${key}`, dataset: { testid }, onChange: () => set({ [key]: box.checked }, key) });
     return { box, root: h("label", { class: "check" }, box, text) };
@@ -305,12 +339,16 @@ function buildSettings(container, store) {
   });
   const editorBox = h("div", { dataset: { testid: "input-editor-box" } });
   let editor = null;
-  const shuffle = h("button", {
-    type: "button",
-    class: "btn",
-    dataset: { testid: "shuffle" },
-    onClick: () => set({ x: store.state.x.map((row) => row.map(() => Math.floor(Math.random() * 10))) }),
-  }, "New random values");
+  const shuffle = h(
+    "button",
+    {
+      type: "button",
+      class: "btn",
+      dataset: { testid: "shuffle" },
+      onClick: () => set({ x: store.state.x.map((row) => row.map(() => Math.floor(Math.random() * 10))) }),
+    },
+    "New random values",
+  );
 
   replaceChildren(
     container,
@@ -329,7 +367,11 @@ function buildSettings(container, store) {
   const modeMsg = h("p", { class: "field-msg field-msg-error", hidden: true, dataset: { testid: "mode-msg" } });
   modeGroup.after(modeMsg);
   const messages = {
-    mode: { root: modeMsg, showError: (t) => Object.assign(modeMsg, { textContent: t, hidden: false }), clearError: () => Object.assign(modeMsg, { textContent: "", hidden: true }) },
+    mode: {
+      root: modeMsg,
+      showError: (t) => Object.assign(modeMsg, { textContent: t, hidden: false }),
+      clearError: () => Object.assign(modeMsg, { textContent: "", hidden: true }),
+    },
   };
   messages.ceil = messages.mode;
   messages.cip = messages.mode;

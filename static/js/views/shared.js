@@ -26,7 +26,10 @@ export function fillSelect(select, words, value, { extra = [] } = {}) {
   const all = [...words, ...extra.map(([v]) => v)];
   if (value && !all.includes(value)) all.push(value);
   const labels = Object.fromEntries(extra);
-  replaceChildren(select, all.map((v) => h("option", { value: v }, labels[v] ?? v)));
+  replaceChildren(
+    select,
+    all.map((v) => h("option", { value: v }, labels[v] ?? v)),
+  );
   select.value = value;
 }
 
@@ -87,8 +90,18 @@ export function showFormula(node, geometry) {
   return replaceChildren(
     node,
     h("span", { class: "formula-title" }, "Output size"),
-    h("span", { class: "formula-line", dataset: { testid: "formula-rows", formula: formula.rows } }, h("span", { class: "formula-axis" }, "rows "), formula.rows),
-    h("span", { class: "formula-line", dataset: { testid: "formula-cols", formula: formula.cols } }, h("span", { class: "formula-axis" }, "columns "), formula.cols),
+    h(
+      "span",
+      { class: "formula-line", dataset: { testid: "formula-rows", formula: formula.rows } },
+      h("span", { class: "formula-axis" }, "rows "),
+      formula.rows,
+    ),
+    h(
+      "span",
+      { class: "formula-line", dataset: { testid: "formula-cols", formula: formula.cols } },
+      h("span", { class: "formula-axis" }, "columns "),
+      formula.cols,
+    ),
     h("span", { class: "hint formula-general" }, formula.general),
   );
 }

@@ -31,7 +31,20 @@ import { createRangeLabel } from "./widgets/range-label.js";
 import { bindCellHover, bindOutputSeek, layerChoices, outputCells, showFormula, stepsUsing } from "./shared.js";
 import { cellSize, drawInput, drawKernel, drawOutput, inputCaption, stepDetail, taps } from "./step/draw.js";
 import { buildSettings } from "./step/settings.js";
-import { CROP_KEYS, EXAMPLE_KEYS, EXAMPLES, IMAGE, SCHEMA, UPLOAD, clampCrop, fitKernel, hasLinkedX, requestBody, sentKernel, setLinkedX } from "./step/state.js";
+import {
+  CROP_KEYS,
+  EXAMPLE_KEYS,
+  EXAMPLES,
+  IMAGE,
+  SCHEMA,
+  UPLOAD,
+  clampCrop,
+  fitKernel,
+  hasLinkedX,
+  requestBody,
+  sentKernel,
+  setLinkedX,
+} from "./step/state.js";
 
 export { EXAMPLES, clampCrop, fitKernel };
 
@@ -53,7 +66,11 @@ export function mount(root) {
   const player = new Player({ speed: 2 });
   const stage = el("step-stage");
   const canvases = { input: el("input-canvas"), kernel: el("kernel-canvas"), output: el("output-canvas") };
-  const ranges = { input: createRangeLabel({ testid: "input-range" }), kernel: createRangeLabel({ testid: "kernel-range" }), output: createRangeLabel({ testid: "output-range" }) };
+  const ranges = {
+    input: createRangeLabel({ testid: "input-range" }),
+    kernel: createRangeLabel({ testid: "kernel-range" }),
+    output: createRangeLabel({ testid: "output-range" }),
+  };
   for (const [name, label] of Object.entries(ranges)) canvases[name].closest("figure").append(label.root);
   const detail = el("step-detail");
   const hoverInfo = el("hover-info");
@@ -91,7 +108,9 @@ export function mount(root) {
   function useUpload(file) {
     if (!file) return;
     if (file.type && !file.type.startsWith("image/")) {
-      fail(`“${file.name}” is not an image (${file.type}). Choose a PNG, JPEG, GIF, BMP or WebP file.`, { near: settings.showUploadError(`“${file.name}” is not an image.`) });
+      fail(`“${file.name}” is not an image (${file.type}). Choose a PNG, JPEG, GIF, BMP or WebP file.`, {
+        near: settings.showUploadError(`“${file.name}” is not an image.`),
+      });
       return;
     }
     upload = file;
@@ -212,10 +231,15 @@ export function mount(root) {
     layouts.output = drawOutput(canvases.output, { result, index: player.index, scale: scales.output, users, size });
     el("input-caption").textContent = inputCaption(result);
     const [dh, dw] = geometry.dilation;
-    el("kernel-caption").textContent = `${formatShape([kernel.length, ...geometry.kernel])}${dh > 1 || dw > 1 ? `, dilation ${dh}` : ""}${store.state.flip ? ", flipped 180° (true convolution)" : ""}`;
+    el("kernel-caption").textContent =
+      `${formatShape([kernel.length, ...geometry.kernel])}${dh > 1 || dw > 1 ? `, dilation ${dh}` : ""}${store.state.flip ? ", flipped 180° (true convolution)" : ""}`;
     el("operator").textContent = store.state.flip ? "∗" : "⋆";
     el("output-caption").textContent = formatShape(output.length && Array.isArray(output[0][0]) ? [output.length, ...geometry.output] : geometry.output);
-    for (const [name, values] of [["input", padded], ["kernel", kernel], ["output", output]]) {
+    for (const [name, values] of [
+      ["input", padded],
+      ["kernel", kernel],
+      ["output", output],
+    ]) {
       const { min, max } = finiteRange(values);
       ranges[name].show({ min, max, vmin: -scales[name], vmax: scales[name] });
     }

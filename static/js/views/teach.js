@@ -11,7 +11,10 @@ import { base64Blob, predictImage, predictInput, toBase64, trainStream } from ".
 import { createRunPanel, paintClasses, paintConfusion, paintFilters, paintRun, percent } from "./teach/paint.js";
 
 const STORAGE_KEY = "convscope.teach.v1";
-const DEFAULT_CLASSES = () => [{ name: "class A", examples: [] }, { name: "class B", examples: [] }];
+const DEFAULT_CLASSES = () => [
+  { name: "class A", examples: [] },
+  { name: "class B", examples: [] },
+];
 
 function loadClasses() {
   try {
@@ -59,9 +62,21 @@ export function mount(root) {
 
   function render() {
     paintClasses($("classes"), classes, {
-      onRename: (k, name) => { classes[k].name = name.trim() || classes[k].name; save(); render(); },
-      onRemoveClass: (k) => { classes.splice(k, 1); save(); render(); },
-      onRemoveExample: (k, i) => { classes[k].examples.splice(i, 1); save(); render(); },
+      onRename: (k, name) => {
+        classes[k].name = name.trim() || classes[k].name;
+        save();
+        render();
+      },
+      onRemoveClass: (k) => {
+        classes.splice(k, 1);
+        save();
+        render();
+      },
+      onRemoveExample: (k, i) => {
+        classes[k].examples.splice(i, 1);
+        save();
+        render();
+      },
       onAdd: (k, kind, files) => addExamples(k, kind, files),
     });
     const total = classes.reduce((n, c) => n + c.examples.length, 0);
@@ -74,7 +89,7 @@ export function mount(root) {
   $("example-clear").addEventListener("click", () => examplePad.clear());
 
   async function addExamples(k, kind, files = []) {
-    let images = [];
+    let images;
     if (kind === "drawing") {
       if (examplePad.isEmpty()) return notice.error("Draw an example first (the drawing area is empty).");
       images = [await examplePad.blob()];
@@ -216,8 +231,14 @@ export function mount(root) {
     const why = done.reason === "time_limit" ? " Stopped by the server's time limit." : "";
     panel.status.textContent = `Done after ${done.step} steps (${done.elapsed.toFixed(1)} s).${why}`;
     panel.result.replaceChildren(
-      h("p", { class: "final" }, "Accuracy on the ", String(done.test_size), " held-back examples: ",
-        h("strong", { dataset: { testid: `run-${index}-test-accuracy` } }, percent(done.test_accuracy))),
+      h(
+        "p",
+        { class: "final" },
+        "Accuracy on the ",
+        String(done.test_size),
+        " held-back examples: ",
+        h("strong", { dataset: { testid: `run-${index}-test-accuracy` } }, percent(done.test_accuracy)),
+      ),
       h("div", { class: "table-wrap", dataset: { testid: `run-${index}-confusion` } }),
     );
     paintConfusion(panel.result.lastChild, done.classes, done.confusion);
@@ -239,7 +260,11 @@ export function mount(root) {
     try {
       for (const [i, init] of inits.entries()) {
         const done = await runOne(init, i, signal);
-        if (done && i === 0) setModel({ weights: done.weights, classes: done.classes, pytorch: done.pytorch }, `Trained ${init === "digits" ? "from the digits model" : "from scratch"}: ${percent(done.test_accuracy)} on the held-back examples.`);
+        if (done && i === 0)
+          setModel(
+            { weights: done.weights, classes: done.classes, pytorch: done.pytorch },
+            `Trained ${init === "digits" ? "from the digits model" : "from scratch"}: ${percent(done.test_accuracy)} on the held-back examples.`,
+          );
       }
     } catch (error) {
       fail(error, $("runs"));
@@ -292,7 +317,9 @@ export function mount(root) {
     }
   }
   const tryPad = createDrawPad($("try-canvas"), { onChange: (n) => n && model && sendTry() });
-  const sendTry = debounce(async () => { if (model && !tryPad.isEmpty()) classify(await tryPad.blob()); }, 200);
+  const sendTry = debounce(async () => {
+    if (model && !tryPad.isEmpty()) classify(await tryPad.blob());
+  }, 200);
   $("try-clear").addEventListener("click", () => tryPad.clear());
 
   let live = false;

@@ -8,10 +8,7 @@ export function createDrawPad(canvas, { onChange, lineWidth = 20 }) {
 
   function point(event) {
     const rect = canvas.getBoundingClientRect();
-    return [
-      ((event.clientX - rect.left) / rect.width) * canvas.width,
-      ((event.clientY - rect.top) / rect.height) * canvas.height,
-    ];
+    return [((event.clientX - rect.left) / rect.width) * canvas.width, ((event.clientY - rect.top) / rect.height) * canvas.height];
   }
 
   function redraw() {

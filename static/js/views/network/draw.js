@@ -48,7 +48,9 @@ export function mapFigure(map, image, { testid, bar, onPick = null }) {
     tabindex: onPick ? "0" : null,
     role: "img",
     dataset: { testid },
-    aria: { label: `${map.label || "map"}: ${formatShape(map.shape)}, data ${rangeText(map.min ?? null, map.max ?? null)}${onPick ? "; click a pixel (or press Enter) to see its computation" : ""}` },
+    aria: {
+      label: `${map.label || "map"}: ${formatShape(map.shape)}, data ${rangeText(map.min ?? null, map.max ?? null)}${onPick ? "; click a pixel (or press Enter) to see its computation" : ""}`,
+    },
   });
   canvas.width = image.naturalWidth;
   canvas.height = image.naturalHeight;
@@ -127,7 +129,9 @@ export function drawColumns(container, { response, images, titles, shared, onPic
   response.layers.forEach((layer, li) => {
     const maps = layer.maps.slice(0, MAX_MAPS);
     const vector = layer.shape.length === 1;
-    const figures = maps.map((map, ch) => mapFigure(map, images[next + ch], { testid: `map-${li}-${ch}`, bar: !shared, onPick: vector ? null : (r, c) => onPick(li, ch, r, c) }));
+    const figures = maps.map((map, ch) =>
+      mapFigure(map, images[next + ch], { testid: `map-${li}-${ch}`, bar: !shared, onPick: vector ? null : (r, c) => onPick(li, ch, r, c) }),
+    );
     if (layer.values) figures.push(vectorBars(layer.values, `values-${li}`));
     next += maps.length;
     if (layer.maps.length > MAX_MAPS) figures.push(h("p", { class: "hint" }, `… and ${layer.maps.length - MAX_MAPS} more maps`));
@@ -137,8 +141,17 @@ export function drawColumns(container, { response, images, titles, shared, onPic
       masks.forEach((mask, ch) => figures.push(mapFigure({ ...mask, label: `mask ${ch}` }, images[next + ch], { testid: `mask-${li}-${ch}`, bar: false })));
       next += masks.length;
     }
-    const legend = shared && layer.maps.length ? h("div", { class: "layer-legend" }, h("span", { class: "hint" }, "one colour scale for this layer"), colorBar(layer.maps[0], `layer-${li}-bar`)) : null;
-    const stats = layer.mean ? h("p", { class: "map-stats" }, `batch mean ${layer.mean.map((v) => formatNumber(v, 3)).join(", ")}; var ${layer.var.map((v) => formatNumber(v, 3)).join(", ")}`) : null;
+    const legend =
+      shared && layer.maps.length
+        ? h("div", { class: "layer-legend" }, h("span", { class: "hint" }, "one colour scale for this layer"), colorBar(layer.maps[0], `layer-${li}-bar`))
+        : null;
+    const stats = layer.mean
+      ? h(
+          "p",
+          { class: "map-stats" },
+          `batch mean ${layer.mean.map((v) => formatNumber(v, 3)).join(", ")}; var ${layer.var.map((v) => formatNumber(v, 3)).join(", ")}`,
+        )
+      : null;
     columns.push(column(titles[li], layer.shape, `column-${li}`, [...figures, stats], legend));
   });
   replaceChildren(container, columns);
@@ -161,7 +174,11 @@ export function miniGrids(items) {
       const ctx = sizeCanvas(canvas, layout.width + 2, layout.height + 2);
       const m = maxAbs(matrix.flat().filter((v) => v !== null));
       const fill = scale === "image" ? (v) => colorAt("gray", v, 0, 1) : (v) => diverging(v, m);
-      drawGrid(ctx, matrix, layout, { fill: (v) => (v === null ? [226, 229, 235] : fill(v)), text: (v) => (v === null ? "pad" : formatNumber(v, 2)), fontSize: 10 });
+      drawGrid(ctx, matrix, layout, {
+        fill: (v) => (v === null ? [226, 229, 235] : fill(v)),
+        text: (v) => (v === null ? "pad" : formatNumber(v, 2)),
+        fontSize: 10,
+      });
       if (name === "window") outlineCells(ctx, layout, 0, 0, matrix.length - 1, matrix[0].length - 1, { color: "#111418", width: 2 });
       const note = scale === "image" ? "gray: 0 black … 1 white" : `blue −${formatNumber(m, 3)} … white 0 … red ${formatNumber(m, 3)}`;
       return [

@@ -41,13 +41,21 @@ export function createInspector(panel) {
     const spec = result.params.layers[li];
     panel.setAttribute("aria-busy", "true");
     panel.classList.add("stale");
-    const title = h("h3", { dataset: { testid: "inspect-title" } }, `Layer ${li + 1} (${layer.type}), map ${layer.maps[ch].label || ch}, pixel row ${r}, column ${c}`);
+    const title = h(
+      "h3",
+      { dataset: { testid: "inspect-title" } },
+      `Layer ${li + 1} (${layer.type}), map ${layer.maps[ch].label || ch}, pixel row ${r}, column ${c}`,
+    );
     try {
-      const body = layer.type === "conv2d" || layer.type === "pool2d" ? await windowComputation(result, li, ch, r, c, layer, spec) : await pointComputation(result, li, ch, r, c, layer, spec);
+      const body =
+        layer.type === "conv2d" || layer.type === "pool2d"
+          ? await windowComputation(result, li, ch, r, c, layer, spec)
+          : await pointComputation(result, li, ch, r, c, layer, spec);
       if (id !== inspectId) return;
       replaceChildren(panel, title, body);
     } catch (error) {
-      if (id === inspectId) replaceChildren(panel, title, h("p", { class: "notice notice-error", role: "alert", dataset: { testid: "inspect-error" } }, error.message));
+      if (id === inspectId)
+        replaceChildren(panel, title, h("p", { class: "notice notice-error", role: "alert", dataset: { testid: "inspect-error" } }, error.message));
     } finally {
       if (id === inspectId) {
         panel.removeAttribute("aria-busy");
@@ -67,28 +75,68 @@ export function createInspector(panel) {
     const input = await layerInput(result, li, [ry.start, ry.end], [cx.start, cx.end]);
     if (layer.type === "pool2d") {
       if (inPadding) return h("p", {}, "This window reaches into the padding; the pooling page (/pooling) steps through padded windows.");
-      const body = { input: input[ch], mode: spec.mode ?? "max", kernel_size: spec.kernel_size ?? 2, dilation: spec.dilation ?? 1, trace: true, trace_region: { rows: [0, 1], cols: [0, 1] } };
+      const body = {
+        input: input[ch],
+        mode: spec.mode ?? "max",
+        kernel_size: spec.kernel_size ?? 2,
+        dilation: spec.dilation ?? 1,
+        trace: true,
+        trace_region: { rows: [0, 1], cols: [0, 1] },
+      };
       if (body.mode === "avg") delete body.dilation;
       const response = await api.pool2d(body);
       const step = response.steps[0];
       const cells = step.window;
-      const text = body.mode === "max" ? `max(${cells.flat().filter((v) => v !== null).map((v) => formatNumber(v, 3)).join(", ")})` : `(${cells.flat().map((v) => formatNumber(v, 3)).join(" + ")}) / ${step.divisor}`;
-      return h("div", {}, miniGrids([["window", cells, imageScale]]), h("p", { class: "sum-line" }, `${text} = `, h("strong", { class: "result", dataset: { testid: "inspect-value" } }, formatNumber(step.value, 4))));
+      const text =
+        body.mode === "max"
+          ? `max(${cells
+              .flat()
+              .filter((v) => v !== null)
+              .map((v) => formatNumber(v, 3))
+              .join(", ")})`
+          : `(${cells
+              .flat()
+              .map((v) => formatNumber(v, 3))
+              .join(" + ")}) / ${step.divisor}`;
+      return h(
+        "div",
+        {},
+        miniGrids([["window", cells, imageScale]]),
+        h("p", { class: "sum-line" }, `${text} = `, h("strong", { class: "result", dataset: { testid: "inspect-value" } }, formatNumber(step.value, 4))),
+      );
     }
-    if (inPadding && (spec.padding_mode ?? "zeros") !== "zeros") return h("p", {}, `This window reaches into ${spec.padding_mode} padding, which repeats values from beyond this crop; pick a pixel away from the border.`);
+    if (inPadding && (spec.padding_mode ?? "zeros") !== "zeros")
+      return h(
+        "p",
+        {},
+        `This window reaches into ${spec.padding_mode} padding, which repeats values from beyond this crop; pick a pixel away from the border.`,
+      );
     const weight = result.info[li].weights[ch];
     const pick = (stack) => (weight.channel === null ? stack : [stack[weight.channel]]);
     const x = pick(input);
     const kernel = weight.kernel;
-    const bias = Array.isArray(spec.bias) ? spec.bias[ch] ?? 0 : spec.bias ?? 0;
-    const response = await api.conv2d({ input: x, kernel, bias, stride: g.stride, padding: pads, dilation: g.dilation, trace: true, trace_region: { rows: [0, 1], cols: [0, 1] } });
+    const bias = Array.isArray(spec.bias) ? (spec.bias[ch] ?? 0) : (spec.bias ?? 0);
+    const response = await api.conv2d({
+      input: x,
+      kernel,
+      bias,
+      stride: g.stride,
+      padding: pads,
+      dilation: g.dilation,
+      trace: true,
+      trace_region: { rows: [0, 1], cols: [0, 1] },
+    });
     const step = response.steps[0];
     const blocks = step.window.map((win, k) =>
       h(
         "div",
         { class: "channel-block" },
         x.length > 1 ? h("h4", {}, `Input channel ${k}`) : null,
-        miniGrids([["window", win, imageScale], ["kernel", kernel[k], null], ["products", step.products[k], null]]),
+        miniGrids([
+          ["window", win, imageScale],
+          ["kernel", kernel[k], null],
+          ["products", step.products[k], null],
+        ]),
         h("p", { class: "equation" }, equation(win.flat(), kernel[k].flat(), { limit: 12 })),
       ),
     );
@@ -96,7 +144,16 @@ export function createInspector(panel) {
       "div",
       {},
       blocks,
-      h("p", { class: "sum-line" }, "Sum of products ", h("span", { class: "num" }, formatNumber(step.sum - step.bias, 4)), " + bias ", h("span", { class: "num" }, formatNumber(step.bias, 4)), " = ", h("strong", { class: "result", dataset: { testid: "inspect-value" } }, formatNumber(step.sum, 4))),
+      h(
+        "p",
+        { class: "sum-line" },
+        "Sum of products ",
+        h("span", { class: "num" }, formatNumber(step.sum - step.bias, 4)),
+        " + bias ",
+        h("span", { class: "num" }, formatNumber(step.bias, 4)),
+        " = ",
+        h("strong", { class: "result", dataset: { testid: "inspect-value" } }, formatNumber(step.sum, 4)),
+      ),
       await stepLink(result, li, r, c, g, pick, kernel, bias, x.length),
     );
   }
@@ -105,7 +162,8 @@ export function createInspector(panel) {
   async function stepLink(result, li, r, c, g, pick, kernel, bias, channels) {
     const why = (text) => h("p", { class: "hint", dataset: { testid: "step-link-why" } }, `No step-by-step link: ${text}`);
     if (channels !== 1 && channels !== 3) return why(`the step page plays 1 or 3 input channels and this window has ${channels}.`);
-    if (g.stride[0] !== g.stride[1] || g.dilation[0] !== g.dilation[1] || kernel[0].length > 5 || kernel[0][0].length > 5 || g.dilation[0] > 3) return why("the step page takes square strides and dilations up to 3 and kernels up to 5×5.");
+    if (g.stride[0] !== g.stride[1] || g.dilation[0] !== g.dilation[1] || kernel[0].length > 5 || kernel[0][0].length > 5 || g.dilation[0] > 3)
+      return why("the step page takes square strides and dilations up to 3 and kernels up to 5×5.");
     const need = (i, a) => {
       const w0 = i * g.stride[a] - g.padding[2 * a];
       return Math.max(0, -w0, w0 + g.effective_kernel[a] - g.input[a]);
@@ -116,13 +174,28 @@ export function createInspector(panel) {
     if (pad > 3 || axes.includes(null)) return why("no crop of at most 8×8 holds this window with the step page's padding.");
     const [ry, cx] = axes;
     // Which output cell of the crop is this window: ask the server for the crop's geometry.
-    const crop = await api.geometry({ input_size: [ry.end - ry.start, cx.end - cx.start], kernel_size: [kernel[0].length, kernel[0][0].length], stride: g.stride, padding: pad, dilation: g.dilation });
+    const crop = await api.geometry({
+      input_size: [ry.end - ry.start, cx.end - cx.start],
+      kernel_size: [kernel[0].length, kernel[0][0].length],
+      stride: g.stride,
+      padding: pad,
+      dilation: g.dilation,
+    });
     const row = outputIndexStartingAt(crop.rows, places[0].i * g.stride[0] - g.padding[0] - ry.start);
     const col = outputIndexStartingAt(crop.cols, places[1].i * g.stride[1] - g.padding[2] - cx.start);
     if (row < 0 || col < 0) return why("no crop of at most 8×8 holds this window with the step page's padding.");
     const x = pick(await layerInput(result, li, [ry.start, ry.end], [cx.start, cx.end]));
     const round = (m) => m.map((line) => line.map((v) => Number(v.toPrecision(6))));
-    const params = new URLSearchParams({ ex: "custom", x: formatMatrix(x.map(round)), k: formatMatrix(kernel), bias: String(bias), stride: String(g.stride[0]), padding: String(pad), dilation: String(g.dilation[0]), step: String(row * crop.geometry.output[1] + col) });
+    const params = new URLSearchParams({
+      ex: "custom",
+      x: formatMatrix(x.map(round)),
+      k: formatMatrix(kernel),
+      bias: String(bias),
+      stride: String(g.stride[0]),
+      padding: String(pad),
+      dilation: String(g.dilation[0]),
+      step: String(row * crop.geometry.output[1] + col),
+    });
     const note = pad ? "; cells whose windows reach the crop's own border differ from the network's" : "";
     return h(
       "p",
@@ -164,5 +237,7 @@ export function createInspector(panel) {
 /** [C][h][w] for rows [r0, r1) and cols [c0, c1) of a C-order {shape: [C, H, W], data}. */
 export function sliceArray({ shape, data }, [r0, r1], [c0, c1]) {
   const [C, H, W] = shape;
-  return Array.from({ length: C }, (_, c) => Array.from({ length: r1 - r0 }, (_, r) => Array.from({ length: c1 - c0 }, (_, k) => data[c * H * W + (r0 + r) * W + c0 + k])));
+  return Array.from({ length: C }, (_, c) =>
+    Array.from({ length: r1 - r0 }, (_, r) => Array.from({ length: c1 - c0 }, (_, k) => data[c * H * W + (r0 + r) * W + c0 + k])),
+  );
 }

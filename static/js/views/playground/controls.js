@@ -48,20 +48,65 @@ export function buildControls(root, store, { onUpload, kernelValues }) {
     values: kernelValues(),
     onChange: (values) => store.set({ kernel: "custom", k: values, multi: false, map: 0 }),
   });
-  const bias = createNumberField({ label: "Bias", testid: "bias", value: store.state.bias, integer: false, step: 0.1, onChange: (v) => store.set({ bias: v }) });
+  const bias = createNumberField({
+    label: "Bias",
+    testid: "bias",
+    value: store.state.bias,
+    integer: false,
+    step: 0.1,
+    onChange: (v) => store.set({ bias: v }),
+  });
   const trueConv = createTrueConvSwitch({ id: "play-true-conv", onChange: (on) => store.set({ flip: on }) });
   replaceChildren(el("kernel-editor-box"), editor.root, bias.root, trueConv.root);
 
   // Sliding: stride, padding, padding mode, dilation.
-  const stride = createNumberField({ label: "Stride", testid: "stride", value: store.state.stride, min: 1, max: 64, onChange: (v) => store.set({ stride: v, px: -1, py: -1 }) });
-  const dilation = createNumberField({ label: "Dilation", testid: "dilation", value: store.state.dilation, min: 1, max: 64, onChange: (v) => store.set({ dilation: v, px: -1, py: -1 }) });
+  const stride = createNumberField({
+    label: "Stride",
+    testid: "stride",
+    value: store.state.stride,
+    min: 1,
+    max: 64,
+    onChange: (v) => store.set({ stride: v, px: -1, py: -1 }),
+  });
+  const dilation = createNumberField({
+    label: "Dilation",
+    testid: "dilation",
+    value: store.state.dilation,
+    min: 1,
+    max: 64,
+    onChange: (v) => store.set({ dilation: v, px: -1, py: -1 }),
+  });
   // The padding words and modes are the conv2d schema's (GET /api/v1/layers, see setLayers).
-  const pad = h("select", { id: "play-pad", dataset: { testid: "padding" }, aria: { describedby: "play-pad-msg" }, onChange: () => store.set({ pad: pad.value, px: -1, py: -1 }) });
+  const pad = h("select", {
+    id: "play-pad",
+    dataset: { testid: "padding" },
+    aria: { describedby: "play-pad-msg" },
+    onChange: () => store.set({ pad: pad.value, px: -1, py: -1 }),
+  });
   const padMsg = message("play-pad-msg", "padding-msg");
-  const ph = createNumberField({ label: "Rows (top & bottom)", testid: "padding-h", value: store.state.ph, min: 0, max: 256, onChange: (v) => store.set({ ph: v }) });
-  const pw = createNumberField({ label: "Columns (left & right)", testid: "padding-w", value: store.state.pw, min: 0, max: 256, onChange: (v) => store.set({ pw: v }) });
+  const ph = createNumberField({
+    label: "Rows (top & bottom)",
+    testid: "padding-h",
+    value: store.state.ph,
+    min: 0,
+    max: 256,
+    onChange: (v) => store.set({ ph: v }),
+  });
+  const pw = createNumberField({
+    label: "Columns (left & right)",
+    testid: "padding-w",
+    value: store.state.pw,
+    min: 0,
+    max: 256,
+    onChange: (v) => store.set({ pw: v }),
+  });
   const customPad = h("div", { class: "field-row" }, ph.root, pw.root);
-  const pmode = h("select", { id: "play-pmode", dataset: { testid: "padding-mode" }, aria: { describedby: "play-pmode-msg" }, onChange: () => store.set({ pmode: pmode.value }) });
+  const pmode = h("select", {
+    id: "play-pmode",
+    dataset: { testid: "padding-mode" },
+    aria: { describedby: "play-pmode-msg" },
+    onChange: () => store.set({ pmode: pmode.value }),
+  });
   const pmodeMsg = message("play-pmode-msg", "padding-mode-msg");
   let padWords = [];
   let padModes = [];
@@ -150,14 +195,26 @@ export function buildControls(root, store, { onUpload, kernelValues }) {
       kernelButtons = list.map((k) =>
         h(
           "button",
-          { type: "button", class: "kernel-card", dataset: { testid: `kernel-${k.name}`, name: k.name, size: `${k.values.length}×${k.values[0].length}` }, title: k.description, onClick: () => pickPreset(k.name) },
+          {
+            type: "button",
+            class: "kernel-card",
+            dataset: { testid: `kernel-${k.name}`, name: k.name, size: `${k.values.length}×${k.values[0].length}` },
+            title: k.description,
+            onClick: () => pickPreset(k.name),
+          },
           h("span", { class: "kernel-card-label" }, k.label),
           h("span", { class: "kernel-card-size" }, `${k.values.length}×${k.values[0].length}`),
         ),
       );
       const custom = h(
         "button",
-        { type: "button", class: "kernel-card", dataset: { testid: "kernel-custom", name: "custom" }, title: "Your own numbers", onClick: () => store.set({ kernel: "custom", k: kernelValues() }) },
+        {
+          type: "button",
+          class: "kernel-card",
+          dataset: { testid: "kernel-custom", name: "custom" },
+          title: "Your own numbers",
+          onClick: () => store.set({ kernel: "custom", k: kernelValues() }),
+        },
         h("span", { class: "kernel-card-label" }, "Custom"),
         h("span", { class: "kernel-card-size" }, "edit below"),
       );
@@ -168,7 +225,13 @@ export function buildControls(root, store, { onUpload, kernelValues }) {
       sampleButtons = list.map((sample) =>
         h(
           "button",
-          { type: "button", class: "sample-card", dataset: { testid: `sample-${sample.name}`, name: sample.name }, title: sample.description, onClick: () => store.set({ src: sample.name, px: -1, py: -1 }) },
+          {
+            type: "button",
+            class: "sample-card",
+            dataset: { testid: `sample-${sample.name}`, name: sample.name },
+            title: sample.description,
+            onClick: () => store.set({ src: sample.name, px: -1, py: -1 }),
+          },
           h("img", { src: sample.url, alt: "", width: 56, height: Math.round((56 * sample.height) / sample.width) }),
           h("span", {}, sample.label),
         ),

@@ -127,7 +127,11 @@ export function traceView({ px, py, steps, kernel, span, title }) {
   });
   return [
     h("h3", { dataset: { testid: "trace-title" } }, `Output pixel (row ${py}, column ${px})${title}`),
-    h("p", { class: "hint" }, "The window is the input under the kernel (outlined on the input, with padding where it hangs over the edge). Each product is window × kernel; their sum plus the bias is the pixel's value."),
+    h(
+      "p",
+      { class: "hint" },
+      "The window is the input under the kernel (outlined on the input, with padding where it hangs over the edge). Each product is window × kernel; their sum plus the bias is the pixel's value.",
+    ),
     blocks,
   ];
 }

@@ -4,7 +4,11 @@
 import { field } from "../../state.js";
 import { flipMatrix } from "../widgets/matrix-editor.js";
 
-export const FALLBACK_KERNEL = [[0, 0, 0], [0, 1, 0], [0, 0, 0]];
+export const FALLBACK_KERNEL = [
+  [0, 0, 0],
+  [0, 1, 0],
+  [0, 0, 0],
+];
 export const MAX_COMPARE = 6; // presets compared side by side
 export const UPLOAD = "upload";
 export const ZOOMS = ["fit", "1", "2", "4"];

@@ -159,7 +159,11 @@ export function stepDetail({ step, index, kernel, scales, single }) {
       h("strong", { class: "result", dataset: { testid: "step-sum" } }, formatNumber(step.sum, 4)),
     ),
     single
-      ? h("p", { class: "hint" }, "This example has a single window position. Choose a larger example under Settings (or add input rows and columns) to watch the kernel slide.")
+      ? h(
+          "p",
+          { class: "hint" },
+          "This example has a single window position. Choose a larger example under Settings (or add input rows and columns) to watch the kernel slide.",
+        )
       : null,
   ];
 }

@@ -64,8 +64,16 @@ export function buildSettings(container, store, { onUpload, imageShape }) {
   const modeMsg = h("span", { class: "field-msg", dataset: { testid: "padding-mode-msg" } });
 
   const spec = {
-    rows: { label: "Input rows", get: (s) => s.x[0].length, patch: (s, v) => ({ x: s.x.map((m) => resizeMatrix(m, v, m[0].length)), ...cropPatch(s, { rows: v }) }) },
-    cols: { label: "Input columns", get: (s) => s.x[0][0].length, patch: (s, v) => ({ x: s.x.map((m) => resizeMatrix(m, m.length, v)), ...cropPatch(s, { cols: v }) }) },
+    rows: {
+      label: "Input rows",
+      get: (s) => s.x[0].length,
+      patch: (s, v) => ({ x: s.x.map((m) => resizeMatrix(m, v, m[0].length)), ...cropPatch(s, { rows: v }) }),
+    },
+    cols: {
+      label: "Input columns",
+      get: (s) => s.x[0][0].length,
+      patch: (s, v) => ({ x: s.x.map((m) => resizeMatrix(m, m.length, v)), ...cropPatch(s, { cols: v }) }),
+    },
     kh: { label: "Kernel rows", get: (s) => s.k[0].length, patch: (s, v) => ({ k: s.k.map((m) => resizeMatrix(m, v, m[0].length)) }) },
     kw: { label: "Kernel columns", get: (s) => s.k[0][0].length, patch: (s, v) => ({ k: s.k.map((m) => resizeMatrix(m, m.length, v)) }) },
     stride: { label: "Stride", get: (s) => s.stride, patch: (s, v) => ({ stride: v }) },
@@ -73,7 +81,14 @@ export function buildSettings(container, store, { onUpload, imageShape }) {
     dilation: { label: "Dilation", get: (s) => s.dilation, patch: (s, v) => ({ dilation: v }) },
   };
   const fields = createSpecFields(spec, { store, limits: LIMITS, onChange: (patch, key) => set({ ...patch, step: 0 }, key) });
-  const bias = createNumberField({ label: "Bias", testid: "bias", value: store.state.bias, integer: false, step: 0.1, onChange: (v) => set({ bias: v }, "bias") });
+  const bias = createNumberField({
+    label: "Bias",
+    testid: "bias",
+    value: store.state.bias,
+    integer: false,
+    step: 0.1,
+    onChange: (v) => set({ bias: v }, "bias"),
+  });
 
   // Kernel actions apply to every channel's slice; "true convolution" flips what is sent.
   const actions = createKernelActions((apply) => set({ k: store.state.k.map(apply), step: 0 }, "k0"));
@@ -104,7 +119,8 @@ export function buildSettings(container, store, { onUpload, imageShape }) {
         onChange: (values) => set({ k: store.state.k.map((old, i) => (i === ch ? values : old)) }, `k${ch}`),
       }),
     );
-    const titled = (list, name) => list.map((e, ch) => h("div", { class: "editor-block" }, C > 1 ? h("h4", {}, `${name} ${channelName(ch, C)}`) : null, e.root));
+    const titled = (list, name) =>
+      list.map((e, ch) => h("div", { class: "editor-block" }, C > 1 ? h("h4", {}, `${name} ${channelName(ch, C)}`) : null, e.root));
     replaceChildren(inputEditors, titled(editors.x, "Channel"));
     replaceChildren(kernelEditors, titled(editors.k, "Channel"));
   }
@@ -193,7 +209,6 @@ export function buildSettings(container, store, { onUpload, imageShape }) {
   };
 }
 
-
 // ---- the image crop picker ----------------------------------------------------------
 
 /** Sample or upload, the scale, and a thumbnail on which a click places the crop. */
@@ -238,7 +253,11 @@ function buildCropPicker(store, { onUpload, imageShape }) {
     picture,
     overlay,
   );
-  const use = h("button", { type: "button", class: "btn", dataset: { testid: "crop-use" }, onClick: () => store.set({ ex: IMAGE, step: 0 }) }, "Use a crop of an image");
+  const use = h(
+    "button",
+    { type: "button", class: "btn", dataset: { testid: "crop-use" }, onClick: () => store.set({ ex: IMAGE, step: 0 }) },
+    "Use a crop of an image",
+  );
 
   const position = (label, testid, index) =>
     createNumberField({
@@ -284,14 +303,7 @@ function buildCropPicker(store, { onUpload, imageShape }) {
       h("div", { class: "field" }, h("label", { htmlFor: "step-src" }, "Image"), sample),
       h("div", { class: "field" }, h("label", { htmlFor: "step-size" }, "Scaled to"), size),
     ),
-    h(
-      "div",
-      { class: "crop-upload" },
-      h("label", { class: "btn", htmlFor: "step-upload" }, "Upload an image…"),
-      fileInput,
-      uploadName,
-      uploadMsg,
-    ),
+    h("div", { class: "crop-upload" }, h("label", { class: "btn", htmlFor: "step-upload" }, "Upload an image…"), fileInput, uploadName, uploadMsg),
     frame,
     info,
     h("div", { class: "field-row" }, top.root, left.root),
@@ -328,7 +340,11 @@ function buildCropPicker(store, { onUpload, imageShape }) {
     root,
     setSamples(list) {
       samples = list;
-      replaceChildren(sample, list.map((item) => h("option", { value: item.name }, item.label)), uploadUrl ? h("option", { value: UPLOAD }, "Your upload") : null);
+      replaceChildren(
+        sample,
+        list.map((item) => h("option", { value: item.name }, item.label)),
+        uploadUrl ? h("option", { value: UPLOAD }, "Your upload") : null,
+      );
       sample.value = store.state.src;
       showPicture(store.state);
     },

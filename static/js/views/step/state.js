@@ -10,37 +10,115 @@ const ramp = (rows, cols, f) => Array.from({ length: rows }, (_, r) => Array.fro
 export const EXAMPLES = {
   edge: {
     label: "3×3 patch, horizontal-edge kernel (= 2.3)",
-    x: [[[0.6, 0.2, 0.6], [0.1, -0.2, -0.3], [-0.5, -0.1, -0.3]]],
-    k: [[[1, 1, 1], [0, 0, 0], [-1, -1, -1]]],
-    bias: 0, stride: 1, padding: 0, mode: "zeros", dilation: 1,
+    x: [
+      [
+        [0.6, 0.2, 0.6],
+        [0.1, -0.2, -0.3],
+        [-0.5, -0.1, -0.3],
+      ],
+    ],
+    k: [
+      [
+        [1, 1, 1],
+        [0, 0, 0],
+        [-1, -1, -1],
+      ],
+    ],
+    bias: 0,
+    stride: 1,
+    padding: 0,
+    mode: "zeros",
+    dilation: 1,
   },
   square: {
     label: "6×6 bright square, edge kernel, padding 1",
     x: [ramp(6, 6, (r, c) => (r >= 1 && r <= 3 && c >= 1 && c <= 3 ? 1 : 0))],
-    k: [[[1, 1, 1], [0, 0, 0], [-1, -1, -1]]],
-    bias: 0, stride: 1, padding: 1, mode: "zeros", dilation: 1,
+    k: [
+      [
+        [1, 1, 1],
+        [0, 0, 0],
+        [-1, -1, -1],
+      ],
+    ],
+    bias: 0,
+    stride: 1,
+    padding: 1,
+    mode: "zeros",
+    dilation: 1,
   },
   stride: {
     label: "7×7, Laplacian, stride 2, padding 1",
     x: [ramp(7, 7, (r, c) => ((r * 7 + c * 3) % 5) - 2)],
-    k: [[[0, 1, 0], [1, -4, 1], [0, 1, 0]]],
-    bias: 0, stride: 2, padding: 1, mode: "zeros", dilation: 1,
+    k: [
+      [
+        [0, 1, 0],
+        [1, -4, 1],
+        [0, 1, 0],
+      ],
+    ],
+    bias: 0,
+    stride: 2,
+    padding: 1,
+    mode: "zeros",
+    dilation: 1,
   },
   dilation: {
     label: "7×7, 3×3 kernel with dilation 2",
     x: [ramp(7, 7, (r, c) => ((r + 2 * c) % 4) - 1.5)],
-    k: [[[1, 0, 1], [0, 1, 0], [1, 0, 1]]],
-    bias: 0, stride: 1, padding: 0, mode: "zeros", dilation: 2,
+    k: [
+      [
+        [1, 0, 1],
+        [0, 1, 0],
+        [1, 0, 1],
+      ],
+    ],
+    bias: 0,
+    stride: 1,
+    padding: 0,
+    mode: "zeros",
+    dilation: 2,
   },
   rgb: {
     label: "RGB 3×4×4, one 3-channel 2×2 filter, bias 0.5",
     x: [
-      [[0.9, 0.8, 0.1, 0], [0.8, 0.9, 0.2, 0.1], [0.1, 0.2, 0.3, 0.2], [0, 0.1, 0.2, 0.4]],
-      [[0.1, 0.3, 0.5, 0.7], [0.2, 0.4, 0.6, 0.8], [0.3, 0.5, 0.7, 0.9], [0.4, 0.6, 0.8, 1]],
-      [[0.5, 0.5, 0.5, 0.5], [0.5, 0, 0, 0.5], [0.5, 0, 0, 0.5], [0.5, 0.5, 0.5, 0.5]],
+      [
+        [0.9, 0.8, 0.1, 0],
+        [0.8, 0.9, 0.2, 0.1],
+        [0.1, 0.2, 0.3, 0.2],
+        [0, 0.1, 0.2, 0.4],
+      ],
+      [
+        [0.1, 0.3, 0.5, 0.7],
+        [0.2, 0.4, 0.6, 0.8],
+        [0.3, 0.5, 0.7, 0.9],
+        [0.4, 0.6, 0.8, 1],
+      ],
+      [
+        [0.5, 0.5, 0.5, 0.5],
+        [0.5, 0, 0, 0.5],
+        [0.5, 0, 0, 0.5],
+        [0.5, 0.5, 0.5, 0.5],
+      ],
     ],
-    k: [[[1, 0], [0, -1]], [[0.5, 0.5], [0.5, 0.5]], [[-1, 1], [-1, 1]]],
-    bias: 0.5, stride: 1, padding: 0, mode: "zeros", dilation: 1,
+    k: [
+      [
+        [1, 0],
+        [0, -1],
+      ],
+      [
+        [0.5, 0.5],
+        [0.5, 0.5],
+      ],
+      [
+        [-1, 1],
+        [-1, 1],
+      ],
+    ],
+    bias: 0.5,
+    stride: 1,
+    padding: 0,
+    mode: "zeros",
+    dilation: 1,
   },
 };
 
@@ -125,7 +203,6 @@ export function clampCrop([r0, c0, rows, cols], H, W) {
   const w = Math.min(cols, W);
   return [Math.max(0, Math.min(r0, H - h)), Math.max(0, Math.min(c0, W - w)), h, w];
 }
-
 
 /** The settings an example fixes; a link names the example and only what differs. */
 export const EXAMPLE_KEYS = ["x", "k", "bias", "stride", "padding", "mode", "dilation"];

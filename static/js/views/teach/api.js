@@ -32,7 +32,12 @@ export async function trainStream(body, { signal, onEvent }) {
     buffer += value;
     let end;
     while ((end = buffer.indexOf("\n\n")) >= 0) {
-      const data = buffer.slice(0, end).split("\n").filter((l) => l.startsWith("data:")).map((l) => l.slice(5).trimStart()).join("\n");
+      const data = buffer
+        .slice(0, end)
+        .split("\n")
+        .filter((l) => l.startsWith("data:"))
+        .map((l) => l.slice(5).trimStart())
+        .join("\n");
       buffer = buffer.slice(end + 2);
       if (data) onEvent(JSON.parse(data));
     }

@@ -23,7 +23,13 @@ export function paintClasses(node, classes, { onRename, onRemoveClass, onRemoveE
   replaceChildren(
     node,
     classes.map((cls, k) => {
-      const name = h("input", { type: "text", value: cls.name, maxlength: "64", aria: { label: `Name of class ${k + 1}` }, dataset: { testid: `class-name-${k}` } });
+      const name = h("input", {
+        type: "text",
+        value: cls.name,
+        maxlength: "64",
+        aria: { label: `Name of class ${k + 1}` },
+        dataset: { testid: `class-name-${k}` },
+      });
       name.addEventListener("change", () => onRename(k, name.value));
       const upload = h("input", { type: "file", accept: "image/*", multiple: true, class: "sr-only", dataset: { testid: `class-upload-${k}` } });
       upload.addEventListener("change", () => onAdd(k, "files", [...upload.files]));
@@ -40,12 +46,20 @@ export function paintClasses(node, classes, { onRename, onRemoveClass, onRemoveE
       return h(
         "article",
         { class: "class-card", dataset: { testid: `class-${k}`, count: String(cls.examples.length) } },
-        h("div", { class: "class-head" }, name, h("span", { class: "muted", dataset: { testid: `class-count-${k}` } }, `${cls.examples.length} example${cls.examples.length === 1 ? "" : "s"}`),
-          button("Remove class", `remove-class-${k}`, () => onRemoveClass(k))),
-        h("div", { class: "button-row" },
+        h(
+          "div",
+          { class: "class-head" },
+          name,
+          h("span", { class: "muted", dataset: { testid: `class-count-${k}` } }, `${cls.examples.length} example${cls.examples.length === 1 ? "" : "s"}`),
+          button("Remove class", `remove-class-${k}`, () => onRemoveClass(k)),
+        ),
+        h(
+          "div",
+          { class: "button-row" },
           button("Add the drawing", `add-drawing-${k}`, () => onAdd(k, "drawing")),
           button("Add a webcam frame", `add-webcam-${k}`, () => onAdd(k, "webcam")),
-          h("label", { class: "btn btn-small file-btn" }, "Upload files", upload)),
+          h("label", { class: "btn btn-small file-btn" }, "Upload files", upload),
+        ),
         h("div", { class: "thumbs", dataset: { testid: `thumbs-${k}` } }, thumbs),
       );
     }),
@@ -83,9 +97,24 @@ export function paintRun(panel, run) {
   const lossCtx = sizeCanvas(panel.loss, width, height);
   const xs = { min: 0, max: Math.max(1, run.steps), label: "step" };
   const [lo, hi] = extent(run.losses, { positive: false });
-  drawPlot(lossCtx, { width, height, x: xs, y: { min: Math.min(0, lo), max: hi }, series: [{ points: run.losses.map((v, i) => [i + 1, v]), color: "#3b5bdb", width: 1.5 }] });
+  drawPlot(lossCtx, {
+    width,
+    height,
+    x: xs,
+    y: { min: Math.min(0, lo), max: hi },
+    series: [{ points: run.losses.map((v, i) => [i + 1, v]), color: "#3b5bdb", width: 1.5 }],
+  });
   const accCtx = sizeCanvas(panel.acc, width, height);
-  const plot = drawPlot(accCtx, { width, height, x: xs, y: { min: 0, max: 1 }, series: [{ points: run.accuracies, color: "#8a919e", width: 1 }, { points: run.tests, color: "#d9480f", width: 2 }] });
+  const plot = drawPlot(accCtx, {
+    width,
+    height,
+    x: xs,
+    y: { min: 0, max: 1 },
+    series: [
+      { points: run.accuracies, color: "#8a919e", width: 1 },
+      { points: run.tests, color: "#d9480f", width: 2 },
+    ],
+  });
   accCtx.fillStyle = "#d9480f";
   for (const [x, y] of run.tests) {
     accCtx.beginPath();
@@ -114,8 +143,20 @@ export async function paintFilters(canvas, filters, zoom = 12) {
 
 /** The held-back confusion matrix (rows true, columns predicted) with the counts. */
 export function paintConfusion(node, classes, confusion) {
-  const head = h("tr", {}, h("th", { scope: "col" }, "true ↓ / predicted →"), classes.map((c) => h("th", { scope: "col" }, c)));
-  const rows = confusion.map((row, t) => h("tr", {}, h("th", { scope: "row" }, classes[t]), row.map((n, p) => h("td", { class: t === p ? "diag" : n ? "off" : "" }, String(n)))));
+  const head = h(
+    "tr",
+    {},
+    h("th", { scope: "col" }, "true ↓ / predicted →"),
+    classes.map((c) => h("th", { scope: "col" }, c)),
+  );
+  const rows = confusion.map((row, t) =>
+    h(
+      "tr",
+      {},
+      h("th", { scope: "row" }, classes[t]),
+      row.map((n, p) => h("td", { class: t === p ? "diag" : n ? "off" : "" }, String(n))),
+    ),
+  );
   replaceChildren(node, h("table", { class: "confusion-table" }, h("thead", {}, head), h("tbody", {}, rows)));
 }
 

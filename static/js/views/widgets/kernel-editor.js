@@ -26,10 +26,21 @@ export function createKernelEditor({ values, maxSide = Infinity, onChange }) {
         onChange(matrix.map((row) => row.slice()));
       },
     });
-  const rows = size("Kernel rows", "kernel-rows", () => matrix.length, (n) => resizeMatrix(matrix, n, matrix[0].length));
-  const cols = size("Kernel columns", "kernel-cols", () => matrix[0].length, (n) => resizeMatrix(matrix, matrix.length, n));
+  const rows = size(
+    "Kernel rows",
+    "kernel-rows",
+    () => matrix.length,
+    (n) => resizeMatrix(matrix, n, matrix[0].length),
+  );
+  const cols = size(
+    "Kernel columns",
+    "kernel-cols",
+    () => matrix[0].length,
+    (n) => resizeMatrix(matrix, matrix.length, n),
+  );
   function bound(side) {
-    for (const field of [rows, cols]) field.setBounds({ min: 1, max: side, maxReason: `The server accepts kernels up to ${side}×${side} (GET /api/v1/limits).` });
+    for (const field of [rows, cols])
+      field.setBounds({ min: 1, max: side, maxReason: `The server accepts kernels up to ${side}×${side} (GET /api/v1/limits).` });
   }
   bound(maxSide);
   let editor = null;
@@ -85,7 +96,11 @@ export function createKernelActions(onAction, { testid = "kernel" } = {}) {
     "div",
     { class: "kernel-actions", role: "group", aria: { label: "Kernel actions" } },
     Object.entries(KERNEL_ACTIONS).map(([name, action]) =>
-      h("button", { type: "button", class: "btn btn-small", title: action.title, dataset: { testid: `${testid}-${name}` }, onClick: () => onAction(action.apply) }, action.label),
+      h(
+        "button",
+        { type: "button", class: "btn btn-small", title: action.title, dataset: { testid: `${testid}-${name}` }, onClick: () => onAction(action.apply) },
+        action.label,
+      ),
     ),
   );
 }

@@ -28,7 +28,18 @@ export function createLayerCard({ layer, index, count, types, presets, maxKernel
     h("button", { type: "button", class: "btn btn-small", title: label, aria: { label }, disabled, dataset: { testid: testid(name) }, onClick }, text);
   const typeSelect = h(
     "select",
-    { id: `field-${testid("type")}`, dataset: { testid: testid("type") }, aria: { label: `Layer ${index + 1} type` }, onChange: () => onChange(newLayer(types.find((t) => t.type === typeSelect.value), presets)) },
+    {
+      id: `field-${testid("type")}`,
+      dataset: { testid: testid("type") },
+      aria: { label: `Layer ${index + 1} type` },
+      onChange: () =>
+        onChange(
+          newLayer(
+            types.find((t) => t.type === typeSelect.value),
+            presets,
+          ),
+        ),
+    },
     types.map((t) => h("option", { value: t.type, selected: t.type === layer.type }, t.label)),
     type ? null : h("option", { value: layer.type, selected: true, disabled: true }, `${layer.type} (unknown)`),
   );
@@ -47,7 +58,15 @@ export function createLayerCard({ layer, index, count, types, presets, maxKernel
   );
   const message = h("p", { class: "field-msg field-msg-error layer-error", role: "alert", dataset: { testid: testid("error") }, hidden: !error }, error);
   if (!type) {
-    return { root: h("li", { class: "layer-card", dataset: { type: layer.type, testid: `layer-card-${index}` } }, head, h("p", { class: "field-msg field-msg-error" }, `The server has no layer type “${layer.type}”; change or remove this layer.`), message) };
+    return {
+      root: h(
+        "li",
+        { class: "layer-card", dataset: { type: layer.type, testid: `layer-card-${index}` } },
+        head,
+        h("p", { class: "field-msg field-msg-error" }, `The server has no layer type “${layer.type}”; change or remove this layer.`),
+        message,
+      ),
+    };
   }
 
   const properties = type.schema?.properties ?? {};
@@ -71,7 +90,9 @@ export function createLayerCard({ layer, index, count, types, presets, maxKernel
       "li",
       { class: `layer-card${error ? " layer-card-error" : ""}`, dataset: { type: layer.type, testid: `layer-card-${index}` } },
       head,
-      type.description ? h("details", { class: "layer-about" }, h("summary", {}, `What a ${type.label.toLowerCase()} layer does`), h("p", { class: "hint" }, type.description)) : null,
+      type.description
+        ? h("details", { class: "layer-about" }, h("summary", {}, `What a ${type.label.toLowerCase()} layer does`), h("p", { class: "hint" }, type.description))
+        : null,
       message,
       h("div", { class: "layer-fields" }, shown),
       advanced.length ? h("details", { class: "layer-more" }, h("summary", {}, "More settings"), h("div", { class: "layer-fields" }, advanced)) : null,
@@ -94,24 +115,50 @@ function control(name, schema, kind, ctx) {
     );
     return node;
   };
-  const wrap = (...children) => h("div", { class: "field" }, h("label", { htmlFor: id }, label), ...children, hint ? h("span", { class: "field-msg" }, hint) : null);
+  const wrap = (...children) =>
+    h("div", { class: "field" }, h("label", { htmlFor: id }, label), ...children, hint ? h("span", { class: "field-msg" }, hint) : null);
   const number = (testid, text, current, opts, onSet) =>
     createNumberField({ label: text, testid, value: current, min: kind.min, max: kind.max, ...opts, onChange: onSet }).root;
 
   if (kind.nullable && value === null) {
     // A parameter left unset: the API's default applies; a checkbox sets it.
-    const box = h("input", { type: "checkbox", id, dataset: { testid: ctx.testid(name) }, onChange: () => ctx.patch(name, kind.kind === "vector" ? [1] : Number.isFinite(kind.min) ? Math.max(kind.min, 1) : 1) });
-    return h("div", { class: "field" }, h("label", { class: "check" }, box, `${label}: set a value (unset: the layer's default)`), hint ? h("span", { class: "field-msg" }, hint) : null);
+    const box = h("input", {
+      type: "checkbox",
+      id,
+      dataset: { testid: ctx.testid(name) },
+      onChange: () => ctx.patch(name, kind.kind === "vector" ? [1] : Number.isFinite(kind.min) ? Math.max(kind.min, 1) : 1),
+    });
+    return h(
+      "div",
+      { class: "field" },
+      h("label", { class: "check" }, box, `${label}: set a value (unset: the layer's default)`),
+      hint ? h("span", { class: "field-msg" }, hint) : null,
+    );
   }
-  const unset = kind.nullable ? h("button", { type: "button", class: "btn btn-small", dataset: { testid: `${ctx.testid(name)}-unset` }, onClick: () => ctx.patch(name, null) }, "unset") : null;
+  const unset = kind.nullable
+    ? h("button", { type: "button", class: "btn btn-small", dataset: { testid: `${ctx.testid(name)}-unset` }, onClick: () => ctx.patch(name, null) }, "unset")
+    : null;
 
   switch (kind.kind) {
     case "kernel":
       return kernelControl(name, label, value, ctx);
     case "enum":
-      return wrap(select(kind.options.map((o) => [o, o]), value, (v) => ctx.patch(name, v)), unset);
+      return wrap(
+        select(
+          kind.options.map((o) => [o, o]),
+          value,
+          (v) => ctx.patch(name, v),
+        ),
+        unset,
+      );
     case "boolean": {
-      const box = h("input", { type: "checkbox", id, checked: Boolean(value), dataset: { testid: ctx.testid(name) }, onChange: () => ctx.patch(name, box.checked) });
+      const box = h("input", {
+        type: "checkbox",
+        id,
+        checked: Boolean(value),
+        dataset: { testid: ctx.testid(name) },
+        onChange: () => ctx.patch(name, box.checked),
+      });
       return h("div", { class: "field" }, h("label", { class: "check" }, box, label), hint ? h("span", { class: "field-msg" }, hint) : null);
     }
     case "integer":
@@ -122,11 +169,23 @@ function control(name, schema, kind, ctx) {
       return pairControl(name, label, value, kind, ctx, unset);
     case "choice": {
       const isWord = typeof value === "string";
-      const picker = select([["number", "number"], ...kind.options.map((o) => [o, o])], isWord ? value : "number", (v) => ctx.patch(name, v === "number" ? Math.max(0, kind.min) : v), `${ctx.testid(name)}-form`);
+      const picker = select(
+        [["number", "number"], ...kind.options.map((o) => [o, o])],
+        isWord ? value : "number",
+        (v) => ctx.patch(name, v === "number" ? Math.max(0, kind.min) : v),
+        `${ctx.testid(name)}-form`,
+      );
       return h("div", { class: "field-pair" }, wrap(picker), isWord ? null : pairControl(name, label, value, kind, ctx, null));
     }
     case "vector": {
-      const input = h("input", { type: "text", id, value: Array.isArray(value) ? value.join(", ") : "", dataset: { testid: ctx.testid(name) }, spellcheck: false, autocomplete: "off" });
+      const input = h("input", {
+        type: "text",
+        id,
+        value: Array.isArray(value) ? value.join(", ") : "",
+        dataset: { testid: ctx.testid(name) },
+        spellcheck: false,
+        autocomplete: "off",
+      });
       const msg = h("span", { class: "field-msg" }, hint || "Numbers separated by commas; empty: unset.");
       input.addEventListener("change", () => {
         const parsed = parseVector(input.value);
@@ -141,7 +200,14 @@ function control(name, schema, kind, ctx) {
       return h("div", { class: "field" }, h("label", { htmlFor: id }, label), input, msg);
     }
     default: {
-      const input = h("input", { type: "text", id, value: JSON.stringify(value ?? null), dataset: { testid: ctx.testid(name) }, spellcheck: false, autocomplete: "off" });
+      const input = h("input", {
+        type: "text",
+        id,
+        value: JSON.stringify(value ?? null),
+        dataset: { testid: ctx.testid(name) },
+        spellcheck: false,
+        autocomplete: "off",
+      });
       const msg = h("span", { class: "field-msg" }, hint || "JSON");
       input.addEventListener("change", () => {
         try {
@@ -160,8 +226,20 @@ function pairControl(name, label, value, kind, ctx, unset) {
   const [rows, cols] = pairParts(value);
   const set = (r, c) => ctx.patch(name, pairValue(r, c));
   const opts = { min: kind.min, max: kind.max };
-  const r = createNumberField({ label: `${label}, rows`, testid: ctx.testid(name), value: rows, ...opts, onChange: (v) => set(v, pairParts(ctx.valueOf(name))[1]) });
-  const c = createNumberField({ label: `${label}, columns`, testid: `${ctx.testid(name)}-cols`, value: cols, ...opts, onChange: (v) => set(pairParts(ctx.valueOf(name))[0], v) });
+  const r = createNumberField({
+    label: `${label}, rows`,
+    testid: ctx.testid(name),
+    value: rows,
+    ...opts,
+    onChange: (v) => set(v, pairParts(ctx.valueOf(name))[1]),
+  });
+  const c = createNumberField({
+    label: `${label}, columns`,
+    testid: `${ctx.testid(name)}-cols`,
+    value: cols,
+    ...opts,
+    onChange: (v) => set(pairParts(ctx.valueOf(name))[0], v),
+  });
   return h("div", { class: "field-pair" }, r.root, c.root, unset);
 }
 
@@ -191,7 +269,15 @@ function kernelControl(name, label, kernel, ctx) {
       onChange: () => {
         const v = select.value;
         if (v === "random") ctx.patch(name, { random: { count: 4, size: 3, seed: 1 } });
-        else if (v === "custom") ctx.patch(name, presetValues(ctx.presets, kernel) ?? [[0, -1, 0], [-1, 5, -1], [0, -1, 0]]);
+        else if (v === "custom")
+          ctx.patch(
+            name,
+            presetValues(ctx.presets, kernel) ?? [
+              [0, -1, 0],
+              [-1, 5, -1],
+              [0, -1, 0],
+            ],
+          );
         else ctx.patch(name, v.includes("+") ? v.split("+") : v);
       },
     },
@@ -212,8 +298,22 @@ function kernelControl(name, label, kernel, ctx) {
     );
   } else if (mode === "custom") {
     const reason = `The server accepts kernels up to ${side}×${side} (GET /api/v1/limits).`;
-    const rows = createNumberField({ label: "Rows", testid: ctx.testid("kernel-rows"), value: kernel.length, min: 1, max: side, onChange: (n) => ctx.patch(name, resizeMatrix(kernel, n, kernel[0].length)) });
-    const cols = createNumberField({ label: "Columns", testid: ctx.testid("kernel-cols"), value: kernel[0].length, min: 1, max: side, onChange: (n) => ctx.patch(name, resizeMatrix(kernel, kernel.length, n)) });
+    const rows = createNumberField({
+      label: "Rows",
+      testid: ctx.testid("kernel-rows"),
+      value: kernel.length,
+      min: 1,
+      max: side,
+      onChange: (n) => ctx.patch(name, resizeMatrix(kernel, n, kernel[0].length)),
+    });
+    const cols = createNumberField({
+      label: "Columns",
+      testid: ctx.testid("kernel-cols"),
+      value: kernel[0].length,
+      min: 1,
+      max: side,
+      onChange: (n) => ctx.patch(name, resizeMatrix(kernel, kernel.length, n)),
+    });
     rows.setBounds({ min: 1, max: side, maxReason: reason });
     cols.setBounds({ min: 1, max: side, maxReason: reason });
     const editor = createMatrixEditor({ label: "Kernel", testid: ctx.testid("kernel"), values: kernel, onChange: (next) => ctx.patch(name, next) });

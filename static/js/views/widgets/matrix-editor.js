@@ -66,7 +66,7 @@ export function createMatrixEditor({ label, testid, values, onChange, scale = nu
           dataset: { testid: `${testid}-${r}-${c}`, row: r, col: c },
         });
         input.addEventListener("input", () => onCellInput(input, r, c));
-        input.addEventListener("keydown", (event) => onCellKey(event, r, c, rows, cols));
+        input.addEventListener("keydown", (event) => onCellKey(event, r, c, rows));
         return input;
       }),
     );
@@ -98,7 +98,7 @@ export function createMatrixEditor({ label, testid, values, onChange, scale = nu
     if (!invalid) onChange(matrix.map((row) => row.slice()));
   }
 
-  function onCellKey(event, r, c, rows, cols) {
+  function onCellKey(event, r, c, rows) {
     const moves = { ArrowUp: [-1, 0], ArrowDown: [1, 0] };
     const move = moves[event.key];
     if (!move) return;

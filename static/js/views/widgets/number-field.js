@@ -10,7 +10,18 @@ import { parseNumber } from "../../render/format.js";
  * Returns {root, input, value, setValue(v), setBounds({min, max}), setDisabled(bool),
  * showError(text), clearError()}.
  */
-export function createNumberField({ label, testid, value, min = -Infinity, max = Infinity, step = 1, integer = true, hint = "", onChange, check = () => null }) {
+export function createNumberField({
+  label,
+  testid,
+  value,
+  min = -Infinity,
+  max = Infinity,
+  step = 1,
+  integer = true,
+  hint = "",
+  onChange,
+  check = () => null,
+}) {
   const id = `field-${testid}`;
   const input = h("input", {
     id,

@@ -6,8 +6,7 @@ import { h, isTypingTarget } from "../../dom.js";
 import { SPEEDS } from "../../player.js";
 
 export function createPlayerControls(player, { label = "Steps" } = {}) {
-  const button = (text, testid, title, onClick) =>
-    h("button", { type: "button", class: "btn", title, dataset: { testid }, onClick }, text);
+  const button = (text, testid, title, onClick) => h("button", { type: "button", class: "btn", title, dataset: { testid }, onClick }, text);
   const reset = button("⟲ Reset", "player-reset", "Back to the first step", () => player.reset());
   const back = button("◀ Back", "player-back", "Previous step (←)", () => player.stepBack());
   const play = button("▶ Play", "player-play", "Play or pause (space)", () => player.toggle());

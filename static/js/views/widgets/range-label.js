@@ -20,7 +20,11 @@ export function createRangeLabel({ testid }) {
       replaceChildren(
         root,
         h("span", { class: "range-data", dataset: { testid: `${testid}-data` } }, `data ${rangeText(min, max)}`),
-        h("span", { class: "range-scale", dataset: { testid: `${testid}-scale` }, title: SCALE_WORDS[colormap] ?? colormap }, `colour scale ${scaleText(vmin, vmax)}`),
+        h(
+          "span",
+          { class: "range-scale", dataset: { testid: `${testid}-scale` }, title: SCALE_WORDS[colormap] ?? colormap },
+          `colour scale ${scaleText(vmin, vmax)}`,
+        ),
       );
     },
     clear() {

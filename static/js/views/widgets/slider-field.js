@@ -32,13 +32,7 @@ export function createSliderField({ label, testid, value, min, max, onChange }) 
     aria: { label: `${label} (number)`, describedby: `${id}-msg` },
   });
   const message = h("span", { id: `${id}-msg`, class: "field-msg", dataset: { testid: `${testid}-msg` } });
-  const root = h(
-    "div",
-    { class: "field slider-field" },
-    h("label", { htmlFor: id }, label),
-    h("div", { class: "slider-row" }, slider, box),
-    message,
-  );
+  const root = h("div", { class: "field slider-field" }, h("label", { htmlFor: id }, label), h("div", { class: "slider-row" }, slider, box), message);
   let current = value;
   let bounds = { min, max, minReason: "", maxReason: "" };
 
