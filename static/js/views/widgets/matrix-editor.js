@@ -52,7 +52,6 @@ export function createMatrixEditor({ label, testid, values, onChange, scale = nu
 
   function build() {
     const rows = matrix.length;
-    const cols = matrix[0].length;
     sizeColumns();
     inputs = matrix.map((row, r) =>
       row.map((value, c) => {
