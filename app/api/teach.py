@@ -5,18 +5,16 @@ events (or, with ``?format=json``, answers the final result). The loop lives in
 from __future__ import annotations
 
 import base64
-import json
 import threading
-from collections.abc import AsyncIterator, Iterator
 from typing import Annotated, Any, Literal
 
 import numpy as np
 from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 from pydantic import Field, Strict
-from starlette.concurrency import iterate_in_threadpool
 
 from app.api.errors import ERROR_RESPONSES
+from app.api.stream import sse
 from app.config import Settings, SettingsDep
 from app.errors import ParamError
 from app.limits import check
@@ -194,19 +192,6 @@ def _event(event: teach.Event) -> dict[str, Any]:
     }
 
 
-async def _sse(
-    first: dict[str, Any], rest: Iterator[dict[str, Any]], stop: threading.Event
-) -> AsyncIterator[str]:
-    """One event per pull from a worker thread; a disconnect stops the pulls and sets
-    ``stop``, which the loop checks at every step."""
-    try:
-        yield f"data: {json.dumps(first)}\n\n"
-        async for event in iterate_in_threadpool(rest):
-            yield f"data: {json.dumps(event)}\n\n"
-    finally:
-        stop.set()
-
-
 @router.post(
     "/train",
     summary="Train the digits architecture live (server-sent events)",
@@ -239,7 +224,7 @@ def train(
         return last
     first = next(events)
     return StreamingResponse(
-        _sse(first, events, stop),
+        sse(first, events, stop),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )

@@ -8,20 +8,19 @@ worker thread and streams its progress as server-sent events (or, with
 
 from __future__ import annotations
 
-import json
 import math
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from functools import lru_cache
 from typing import Annotated, Any, Literal
 
 import numpy as np
 from fastapi import APIRouter, Body, Query
 from fastapi.responses import StreamingResponse
-from starlette.concurrency import iterate_in_threadpool
 
 from app.api.errors import ERROR_RESPONSES
+from app.api.stream import sse
 from app.api.tensors import to_array, to_list
 from app.config import Settings, SettingsDep
 from app.core.geometry import pair
@@ -266,19 +265,6 @@ def _events(
             return
 
 
-async def _sse(
-    first: dict[str, Any], rest: Iterator[dict[str, Any]], stop: threading.Event
-) -> AsyncIterator[str]:
-    """Server-sent events; the learning runs in a worker thread, one event per pull, so
-    the event loop stays free and a disconnect (which stops the pulls) stops the run."""
-    try:
-        yield f"data: {json.dumps(first)}\n\n"
-        async for event in iterate_in_threadpool(rest):
-            yield f"data: {json.dumps(event)}\n\n"
-    finally:
-        stop.set()
-
-
 @router.post(
     "/learn",
     response_model=LearnHistory,
@@ -311,7 +297,7 @@ def learn(
             "reason": history[-1]["reason"],
         }
     return StreamingResponse(
-        _sse(first, events, stop),
+        sse(first, events, stop),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
