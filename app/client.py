@@ -10,8 +10,9 @@ decoder); ``Client`` runs it with httpx2's blocking client and ``AsyncClient`` a
 so the two offer the same methods with the same keyword names as the API (and as
 ``torch.nn.functional``, except that the weight is called ``kernel`` as in the API).
 
-Arrays go in as numpy arrays (or nested lists) and come back as numpy arrays; image
-endpoints answer in ``.npy`` (``?format=npy``). The server validates everything: a bad
+Arrays go in as numpy arrays (or nested lists) and come back as numpy arrays; they
+travel as ``.npy`` files (multipart in, ``?format=npy`` out where the API offers it),
+never as JSON lists. The server validates everything: a bad
 argument comes back as an exception carrying the server's status and message
 (``InvalidInput``, ``TooLarge``, ``UnsupportedMedia``, ``NotFound``, ``Busy``). A 503 is
 retried after its ``Retry-After`` (at most ``retries`` times, each wait capped by
@@ -181,7 +182,7 @@ class ConvResult:
     """``conv2d`` / ``conv_transpose2d``: the output, its geometry, and a trace if asked."""
 
     output: np.ndarray
-    geometry: Geometry
+    geometry: Geometry | None  # sent with a trace; else None (ask ``geometry()``)
     padded_input: np.ndarray | None = None
     steps: list[dict[str, Any]] | None = None
 
@@ -285,6 +286,52 @@ def _json(**body: Any) -> bytes:
     return json.dumps(_plain(body), allow_nan=True, separators=(",", ":")).encode()
 
 
+def _npy_file(value: Any) -> bytes | None:
+    """An array, or a list numpy reads as a numeric array, -> ``.npy`` bytes; None for
+    anything else (a scalar, a ragged list), which then goes in ``params`` as JSON."""
+    if not isinstance(value, np.ndarray | list | tuple):
+        return None
+    try:
+        array = np.asarray(value)
+    except ValueError:  # ragged: the server judges it and names the element
+        return None
+    if array.dtype.kind not in "iufb":
+        return None
+    buffer = io.BytesIO()
+    np.save(buffer, array, allow_pickle=False)
+    return buffer.getvalue()
+
+
+def _multipart(
+    path: str,
+    decode: Callable[[httpx2.Response], T],
+    arrays: Mapping[str, Any],
+    params: Mapping[str, Any],
+    *,
+    npy: bool = False,
+) -> Call[T]:
+    """A JSON operation sent as multipart: each array as an ``.npy`` file, the rest as
+    the JSON field ``params`` (see docs/api.md, "Arrays as .npy files"); ``npy`` asks
+    for the output tensor back as ``.npy`` (``?format=npy``)."""
+    files: dict[str, tuple[str, bytes, str]] = {}
+    rest = dict(params)
+    for name, value in arrays.items():
+        if value is None:
+            continue
+        data = _npy_file(value)
+        if data is None:
+            rest[name] = value
+        else:
+            files[name] = (f"{name}.npy", data, "application/x-npy")
+    return Call(
+        path,
+        decode,
+        files=files,
+        data={"params": json.dumps(_plain(rest), allow_nan=True)},
+        params={"format": "npy"} if npy else {},
+    )
+
+
 def _array(value: Any, dtype: Any = np.float64) -> np.ndarray:
     return np.asarray(value, dtype=dtype)
 
@@ -312,6 +359,10 @@ def _decode_conv(response: httpx2.Response) -> ConvResult:
     )
 
 
+def _decode_conv_npy(response: httpx2.Response) -> ConvResult:
+    return ConvResult(output=_npy(response), geometry=None)
+
+
 def _decode_pool(response: httpx2.Response) -> PoolResult:
     body = response.json()
     return PoolResult(
@@ -321,10 +372,6 @@ def _decode_pool(response: httpx2.Response) -> PoolResult:
         padded_input=_optional_array(body.get("padded_input")),
         steps=body.get("steps"),
     )
-
-
-def _decode_output(response: httpx2.Response) -> np.ndarray:
-    return _array(response.json()["output"])
 
 
 def _decode_batch_norm(response: httpx2.Response) -> BatchNormResult:
@@ -391,21 +438,21 @@ def conv2d(
 
     ``input`` is (H, W) or (C, H, W); ``kernel`` (PyTorch's ``weight``) is (kh, kw),
     (C/groups, kh, kw) for one filter or (O, C/groups, kh, kw). With ``trace=True`` the
-    result also holds ``padded_input`` and every window step.
+    result also holds ``padded_input``, every window step and the ``geometry``; without
+    it the output comes back as ``.npy`` and ``geometry`` is None (ask ``geometry()``).
     """
-    body = _json(
-        input=input,
-        kernel=kernel,
-        bias=bias,
-        stride=stride,
-        padding=padding,
-        dilation=dilation,
-        groups=groups,
-        padding_mode=padding_mode,
-        trace=trace,
-        trace_region=trace_region,
-    )
-    return Call("/api/v1/conv2d", _decode_conv, content=body)
+    params = {
+        "stride": stride,
+        "padding": padding,
+        "dilation": dilation,
+        "groups": groups,
+        "padding_mode": padding_mode,
+    }
+    if trace:
+        params.update(trace=trace, trace_region=trace_region)
+    arrays = {"input": input, "kernel": kernel, "bias": bias}
+    decode = _decode_conv if trace else _decode_conv_npy
+    return _multipart("/api/v1/conv2d", decode, arrays, params, npy=not trace)
 
 
 def conv_transpose2d(
@@ -420,18 +467,17 @@ def conv_transpose2d(
     dilation: Pair = 1,
 ) -> Call[ConvResult]:
     """As ``torch.nn.functional.conv_transpose2d``; ``kernel`` is (C, O/groups, kh, kw),
-    or (kh, kw) when C = O = 1."""
-    body = _json(
-        input=input,
-        kernel=kernel,
-        bias=bias,
-        stride=stride,
-        padding=padding,
-        output_padding=output_padding,
-        groups=groups,
-        dilation=dilation,
-    )
-    return Call("/api/v1/conv_transpose2d", _decode_conv, content=body)
+    or (kh, kw) when C = O = 1. The output comes back as ``.npy``; ``geometry`` is None
+    (ask ``geometry(..., transposed=True)``)."""
+    params = {
+        "stride": stride,
+        "padding": padding,
+        "output_padding": output_padding,
+        "groups": groups,
+        "dilation": dilation,
+    }
+    arrays = {"input": input, "kernel": kernel, "bias": bias}
+    return _multipart("/api/v1/conv_transpose2d", _decode_conv_npy, arrays, params, npy=True)
 
 
 def pool2d(
@@ -449,19 +495,18 @@ def pool2d(
 ) -> Call[PoolResult]:
     """``max_pool2d`` (``indices`` as with ``return_indices=True``) or ``avg_pool2d``,
     per channel of an (H, W) or (C, H, W) input; ``stride`` defaults to ``kernel_size``."""
-    body = _json(
-        input=input,
-        mode=mode,
-        kernel_size=kernel_size,
-        stride=stride,
-        padding=padding,
-        dilation=dilation,
-        ceil_mode=ceil_mode,
-        count_include_pad=count_include_pad,
-        trace=trace,
-        trace_region=trace_region,
-    )
-    return Call("/api/v1/pool2d", _decode_pool, content=body)
+    params = {
+        "mode": mode,
+        "kernel_size": kernel_size,
+        "stride": stride,
+        "padding": padding,
+        "dilation": dilation,
+        "ceil_mode": ceil_mode,
+        "count_include_pad": count_include_pad,
+    }
+    if trace:
+        params.update(trace=trace, trace_region=trace_region)
+    return _multipart("/api/v1/pool2d", _decode_pool, {"input": input}, params)
 
 
 def activation(
@@ -475,10 +520,8 @@ def activation(
     dim: int | None = 0,
 ) -> Call[np.ndarray]:
     """An elementwise activation, or softmax over ``dim`` (all elements when None)."""
-    body = _json(
-        input=input, function=function, negative_slope=negative_slope, alpha=alpha, dim=dim
-    )
-    return Call("/api/v1/activation", _decode_output, content=body)
+    params = {"function": function, "negative_slope": negative_slope, "alpha": alpha, "dim": dim}
+    return _multipart("/api/v1/activation", _npy, {"input": input}, params, npy=True)
 
 
 def batch_norm(
@@ -494,17 +537,15 @@ def batch_norm(
 ) -> Call[BatchNormResult]:
     """``torch.nn.functional.batch_norm`` on (C, H, W) or (N, C, H, W); in training the
     statistics come from the input (note: the API's ``training`` defaults to True)."""
-    body = _json(
-        input=input,
-        running_mean=running_mean,
-        running_var=running_var,
-        weight=weight,
-        bias=bias,
-        training=training,
-        momentum=momentum,
-        eps=eps,
-    )
-    return Call("/api/v1/batch_norm", _decode_batch_norm, content=body)
+    arrays = {
+        "input": input,
+        "running_mean": running_mean,
+        "running_var": running_var,
+        "weight": weight,
+        "bias": bias,
+    }
+    params = {"training": training, "momentum": momentum, "eps": eps}
+    return _multipart("/api/v1/batch_norm", _decode_batch_norm, arrays, params)
 
 
 def dropout(
@@ -512,8 +553,8 @@ def dropout(
 ) -> Call[DropoutResult]:
     """Inverted dropout: zero each element with probability ``p``, scale the rest by
     ``1/(1-p)``; the same ``seed`` gives the same mask."""
-    body = _json(input=input, p=p, training=training, seed=seed)
-    return Call("/api/v1/dropout", _decode_dropout, content=body)
+    params = {"p": p, "training": training, "seed": seed}
+    return _multipart("/api/v1/dropout", _decode_dropout, {"input": input}, params)
 
 
 def geometry(

@@ -31,6 +31,7 @@ from app.client import (
     ServerError,
     TooLarge,
     UnsupportedMedia,
+    conv2d,
     retry_delay,
 )
 from app.core.kernels import PRESETS
@@ -104,7 +105,30 @@ def test_conv2d_hand_worked_edge_filter_gives_2_3(cs: Any) -> None:
     result = cs.conv2d(patch, kernel)
     assert result.output.shape == (1, 1)
     assert result.output[0, 0] == pytest.approx(2.3)
-    assert result.geometry["output"] == [1, 1]
+    assert result.geometry is None  # the output came back as .npy
+
+
+def test_arrays_travel_as_npy_files_not_json_lists() -> None:
+    x, w = rng.standard_normal((4, 5)), np.ones((2, 2), dtype=np.int64)
+    call = conv2d(x, w, padding=1)
+    assert call.files is not None and call.content is None
+    assert set(call.files) == {"input", "kernel"}  # the scalar bias rides in params
+    assert np.array_equal(np.load(io.BytesIO(call.files["input"][1])), x)
+    assert np.load(io.BytesIO(call.files["kernel"][1])).dtype == np.int64
+    assert call.data is not None
+    assert json.loads(call.data["params"])["bias"] == 0.0
+    assert "input" not in json.loads(call.data["params"])
+    assert call.params == {"format": "npy"}
+
+
+def test_a_1000_by_1000_conv2d_fits_as_npy(cs: Any) -> None:
+    # As JSON lists this input alone is over the 8 MiB body limit.
+    x = rng.standard_normal((1000, 1000))
+    w = rng.standard_normal((3, 3))
+    result = cs.conv2d(x, w, padding=1)
+    assert result.output.shape == (1000, 1000)
+    expected = core.conv2d(x[None], w[None, None], padding=1)[0]  # (H, W) -> (1, H, W)
+    assert_allclose(result.output, expected, **EXACT)
 
 
 @pytest.mark.parametrize(
@@ -123,7 +147,6 @@ def test_conv2d_agrees_with_core(cs: Any, options: dict[str, Any]) -> None:
     result = cs.conv2d(x, w, b, **options)
     expected = core.conv2d(x, w, b, **options)
     assert_allclose(result.output, expected, **EXACT)
-    assert result.geometry["output"] == list(expected.shape[1:])
 
 
 def test_conv2d_trace_steps_sum_to_the_output(cs: Any) -> None:
@@ -131,6 +154,7 @@ def test_conv2d_trace_steps_sum_to_the_output(cs: Any) -> None:
     result = cs.conv2d(x, w, 0.5, padding=1, trace=True)
     assert result.padded_input is not None and result.padded_input.shape == (1, 7, 7)
     assert result.steps is not None and len(result.steps) == 25
+    assert result.geometry is not None and result.geometry["output"] == [5, 5]
     for step in result.steps:
         _, r, c = step["out"]
         assert step["sum"] == pytest.approx(result.output[r, c])
@@ -141,7 +165,6 @@ def test_conv_transpose2d_agrees_with_core(cs: Any) -> None:
     options = {"stride": 2, "padding": 1, "output_padding": 1, "dilation": 1}
     result = cs.conv_transpose2d(x, w, b, **options)
     assert_allclose(result.output, core.conv_transpose2d(x, w, b, **options), **EXACT)
-    assert result.geometry["output"] == list(result.output.shape[1:])
 
 
 def test_max_pool2d_agrees_with_core_including_indices(cs: Any) -> None:
@@ -410,7 +433,7 @@ def test_unknown_preset_is_not_found_404(cs: Any, url: str) -> None:
 
 class Trickle:
     """A tiny ASGI app: the first ``busy`` requests get ``status`` (503 with Retry-After: 0),
-    later ones a one-number ``output``."""
+    later ones a one-number ``.npy`` (what ``activation`` reads)."""
 
     def __init__(self, busy: int, status: int = 503) -> None:
         self.busy, self.status, self.seen = busy, status, 0
@@ -421,16 +444,18 @@ class Trickle:
             pass
         self.seen += 1
         if self.seen <= self.busy:
-            status, body = self.status, {"detail": f"busy ({self.seen})"}
+            status, media = self.status, b"application/json"
+            content = json.dumps({"detail": f"busy ({self.seen})"}).encode()
             headers = [(b"retry-after", b"0")]
         else:
-            status, body, headers = 200, {"output": [[1.0]], "shape": [1, 1]}, []
-        content = json.dumps(body).encode()
+            buffer = io.BytesIO()
+            np.save(buffer, np.ones((1, 1)))
+            status, media, content, headers = 200, b"application/x-npy", buffer.getvalue(), []
         await send(
             {
                 "type": "http.response.start",
                 "status": status,
-                "headers": [(b"content-type", b"application/json"), *headers],
+                "headers": [(b"content-type", media), *headers],
             }
         )
         await send({"type": "http.response.body", "body": content})
