@@ -441,7 +441,7 @@ def conv2d(
     result also holds ``padded_input``, every window step and the ``geometry``; without
     it the output comes back as ``.npy`` and ``geometry`` is None (ask ``geometry()``).
     """
-    params = {
+    params: dict[str, Any] = {
         "stride": stride,
         "padding": padding,
         "dilation": dilation,
@@ -495,7 +495,7 @@ def pool2d(
 ) -> Call[PoolResult]:
     """``max_pool2d`` (``indices`` as with ``return_indices=True``) or ``avg_pool2d``,
     per channel of an (H, W) or (C, H, W) input; ``stride`` defaults to ``kernel_size``."""
-    params = {
+    params: dict[str, Any] = {
         "mode": mode,
         "kernel_size": kernel_size,
         "stride": stride,
