@@ -21,6 +21,7 @@ retried after its ``Retry-After`` (at most ``retries`` times, each wait capped b
 
 from __future__ import annotations
 
+import base64
 import email.utils
 import functools
 import inspect
@@ -28,7 +29,7 @@ import io
 import json
 import os
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import (
@@ -62,6 +63,7 @@ __all__ = [
     "LossResult",
     "NotFound",
     "PoolResult",
+    "Prediction",
     "ServerError",
     "TooLarge",
     "UnsupportedMedia",
@@ -794,6 +796,156 @@ def as_png(call: Call[np.ndarray]) -> Call[bytes]:
     )
 
 
+# ---- models -----------------------------------------------------------------------------------
+
+Weights: TypeAlias = "Mapping[str, np.ndarray] | bytes | str | os.PathLike[str]"
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """``models.predict``: the class probabilities and what the model saw.
+
+    ``classes`` are the names of the weights' outputs when you sent them (``classes=``),
+    else None: the shipped model's are in ``models.describe(name)["classes"]``.
+    """
+
+    probabilities: np.ndarray  # one per class, summing to 1
+    logits: np.ndarray
+    prediction: int
+    label: str
+    input: np.ndarray  # the 28x28 the model classified (an image is preprocessed MNIST-style)
+    layers: list[dict[str, Any]]
+    trace: dict[str, Any] | None
+    classes: list[str] | None
+
+    def top(self, k: int = 3, classes: Sequence[str] | None = None) -> list[tuple[str, float]]:
+        """The ``k`` most probable classes as (name, probability), most probable first;
+        names from ``classes``, else the ones sent, else the class indices."""
+        names = classes or self.classes or [str(i) for i in range(len(self.probabilities))]
+        order = np.argsort(-self.probabilities, kind="stable")[:k]
+        return [(names[i], float(self.probabilities[i])) for i in order]
+
+
+def npz_bytes(weights: Weights) -> bytes:
+    """Weights as ``.npz`` bytes: a dict of arrays (``models.weights``, ``weights_of``), the
+    bytes themselves, or a path to an ``.npz`` file."""
+    if isinstance(weights, bytes):
+        return weights
+    if isinstance(weights, str | os.PathLike):
+        return Path(weights).read_bytes()
+    buffer = io.BytesIO()
+    np.savez(buffer, **{k: np.asarray(v) for k, v in weights.items()})  # type: ignore[arg-type]
+    return buffer.getvalue()
+
+
+def read_npz(data: bytes) -> dict[str, np.ndarray]:
+    """``.npz`` bytes -> {name: array} (torch ``state_dict`` keys for model weights)."""
+    with np.load(io.BytesIO(data), allow_pickle=False) as npz:
+        return {name: npz[name] for name in npz.files}
+
+
+def weights_of(done: Mapping[str, Any]) -> dict[str, np.ndarray]:
+    """The trained weights of ``train``'s ``done`` event (base64 of an ``.npz``)."""
+    return read_npz(base64.b64decode(done["weights"]))
+
+
+def models_describe(name: str = "digits") -> Call[dict[str, Any]]:
+    """A model's layers, ``classes``, parameter count and held-out accuracy."""
+    return Call(f"/api/v1/models/{name}", lambda r: dict(r.json()), method="GET")
+
+
+def models_weights(name: str = "digits") -> Call[dict[str, np.ndarray]]:
+    """The shipped weights as {torch ``state_dict`` key: array} (from the ``.npz``)."""
+    return Call(f"/api/v1/models/{name}/weights", lambda r: read_npz(r.content), method="GET")
+
+
+def models_predict(
+    input: ArrayLike | None = None,
+    *,
+    image: ImageLike | None = None,
+    weights: Weights | None = None,
+    classes: Sequence[str] | None = None,
+    trace: Mapping[str, Any] | None = None,
+    name: str = "digits",
+) -> Call[Prediction]:
+    """Classify ``input`` (28x28 values in [0, 1], white digit on black, as MNIST) or an
+    ``image`` (a path, bytes, a PIL image or an array; the server crops, scales and centres
+    it as MNIST was). ``weights`` and ``classes``: your own (``weights_of(done)`` after
+    ``train``), else the shipped model's. ``trace``: ``{"layer": "conv2", "unit": [c, r, q]}``.
+    """
+    if (input is None) == (image is None):
+        raise ValueError("predict takes input (a 28x28 array) or image, exactly one of them")
+    names = None if classes is None else list(classes)
+
+    def decode(response: httpx2.Response) -> Prediction:
+        body = response.json()
+        return Prediction(
+            probabilities=_array(body["probabilities"]),
+            logits=_array(body["logits"]),
+            prediction=int(body["prediction"]),
+            label=str(body["label"]),
+            input=_array(body["input"]),
+            layers=body["layers"],
+            trace=body.get("trace"),
+            classes=names,
+        )
+
+    path = f"/api/v1/models/{name}/predict"
+    if image is None:
+        body: dict[str, Any] = {"input": input, "trace": trace, "classes": names}
+        if weights is not None:
+            body["weights"] = base64.b64encode(npz_bytes(weights)).decode("ascii")
+        return Call(path, decode, content=_json(**body))
+    files = {"image": ("image", image_bytes(image), "application/octet-stream")}
+    data: dict[str, str] = {}
+    if weights is not None:
+        files["weights"] = ("weights.npz", npz_bytes(weights), "application/octet-stream")
+    if names is not None:
+        data["classes"] = json.dumps(names)
+    if trace is not None:
+        data["trace"] = json.dumps(trace)
+    return Call(path, decode, files=files, data=data)
+
+
+def train_body(
+    dataset: Literal["digits"] | Mapping[str, Any] = "digits",
+    *,
+    epochs: int = 3,
+    batch_size: int = 32,
+    learning_rate: float | None = None,
+    optimizer: Literal["adam", "sgd"] = "adam",
+    momentum: float = 0.9,
+    seed: int = 0,
+    init: Literal["random", "digits"] = "random",
+    widths: Sequence[int] = (8, 8, 16, 16),
+    every: int = 10,
+) -> bytes:
+    """The JSON body of ``POST /api/v1/models/train`` (see docs/teach.md); a dataset of
+    your own is ``{"classes": [...], "examples": [{"label": ..., "input": 28x28}, ...]}``."""
+    return _json(
+        dataset=dataset,
+        epochs=epochs,
+        batch_size=batch_size,
+        learning_rate=learning_rate,
+        optimizer=optimizer,
+        momentum=momentum,
+        seed=seed,
+        init=init,
+        widths=list(widths),
+        every=every,
+    )
+
+
+TRAIN_PATH = "/api/v1/models/train"
+Event: TypeAlias = "dict[str, Any]"  # one training event: "type" start/progress/epoch/done
+
+
+def _sse_event(lines: list[str]) -> dict[str, Any] | None:
+    """One server-sent event's lines -> its ``data`` as JSON (None for a comment only)."""
+    data = "\n".join(line[5:].removeprefix(" ") for line in lines if line.startswith("data:"))
+    return json.loads(data) if data else None
+
+
 # ---- the two clients ------------------------------------------------------------------------
 
 
@@ -827,15 +979,44 @@ def _async(
     return _signed(method, build)
 
 
-def _signed(method: F, build: Callable[..., Any]) -> F:
+def _signed(method: F, build: Callable[..., Any], result: str | None = None) -> F:
     """``help()`` shows the method as ``(self, <build's parameters>) -> <result>``."""
     signature = inspect.signature(build)
-    result = str(signature.return_annotation).removeprefix("Call[").removesuffix("]")
+    if result is None:
+        result = str(signature.return_annotation).removeprefix("Call[").removesuffix("]")
     self = inspect.Parameter("self", inspect.Parameter.POSITIONAL_ONLY)
     method.__signature__ = signature.replace(  # type: ignore[attr-defined]
         parameters=[self, *signature.parameters.values()], return_annotation=result
     )
     return method
+
+
+def _sync_train(build: Callable[P, bytes]) -> Callable[Concatenate[Client, P], Iterator[Event]]:
+    @functools.wraps(build)
+    def method(self: Client, /, *args: P.args, **kwargs: P.kwargs) -> Iterator[Event]:
+        return self.stream(TRAIN_PATH, build(*args, **kwargs))
+
+    return _signed(method, build, "Iterator[Event]")
+
+
+def _async_train(
+    build: Callable[P, bytes],
+) -> Callable[Concatenate[AsyncClient, P], AsyncIterator[Event]]:
+    @functools.wraps(build)
+    def method(self: AsyncClient, /, *args: P.args, **kwargs: P.kwargs) -> AsyncIterator[Event]:
+        return self.stream(TRAIN_PATH, build(*args, **kwargs))
+
+    return _signed(method, build, "AsyncIterator[Event]")
+
+
+def _events(lines: list[str], line: str) -> Event | None:
+    """Feed one line of a server-sent event stream; an event when a blank line ends one."""
+    if line:
+        lines.append(line)
+        return None
+    event = _sse_event(lines)
+    lines.clear()
+    return event
 
 
 def _timeout(timeout: float | httpx2.Timeout | None) -> httpx2.Timeout:
@@ -882,6 +1063,34 @@ class _AsyncImages:
     pipeline = _async(image_pipeline)
 
 
+class _SyncModels:
+    """``client.models``: the trained models (describe, weights, predict)."""
+
+    def __init__(self, client: Client) -> None:
+        self._client = client
+
+    def send(self, call: Call[T]) -> T:
+        return self._client.send(call)
+
+    describe = _sync(models_describe)
+    weights = _sync(models_weights)
+    predict = _sync(models_predict)
+
+
+class _AsyncModels:
+    """``client.models``: the trained models (describe, weights, predict)."""
+
+    def __init__(self, client: AsyncClient) -> None:
+        self._client = client
+
+    async def send(self, call: Call[T]) -> T:
+        return await self._client.send(call)
+
+    describe = _async(models_describe)
+    weights = _async(models_weights)
+    predict = _async(models_predict)
+
+
 class Client:
     """A blocking ConvScope client.
 
@@ -911,6 +1120,7 @@ class Client:
             base_url=base_url, timeout=_timeout(timeout), transport=transport
         )
         self.images = _SyncImages(self)
+        self.models = _SyncModels(self)
 
     def send(self, call: Call[T]) -> T:
         for attempt in range(self._settings.retries + 1):
@@ -938,6 +1148,29 @@ class Client:
     kernels = _sync(kernels)
     kernel = _sync(kernel)
     loss = _sync(loss)
+    train = _sync_train(train_body)
+
+    def stream(self, path: str, content: bytes) -> Iterator[Event]:
+        """POST JSON ``content`` and yield each server-sent event's data as it arrives
+        (a 503 before the stream starts is retried as any other)."""
+        for attempt in range(self._settings.retries + 1):
+            with self._http.stream(
+                "POST", path, content=content, headers={"content-type": "application/json"}
+            ) as response:
+                if response.status_code == 503 and attempt < self._settings.retries:
+                    delay = retry_delay(response, self._settings.max_retry_wait)
+                else:
+                    if not response.is_success:
+                        response.read()
+                        _checked(response)
+                    lines: list[str] = []
+                    for line in response.iter_lines():
+                        if (event := _events(lines, line)) is not None:
+                            yield event
+                    if (event := _events(lines, "")) is not None:
+                        yield event
+                    return
+            time.sleep(delay)
 
     def close(self) -> None:
         self._http.close()
@@ -970,6 +1203,7 @@ class AsyncClient:
             base_url=base_url, timeout=_timeout(timeout), transport=transport
         )
         self.images = _AsyncImages(self)
+        self.models = _AsyncModels(self)
 
     async def send(self, call: Call[T]) -> T:
         for attempt in range(self._settings.retries + 1):
@@ -997,6 +1231,28 @@ class AsyncClient:
     kernels = _async(kernels)
     kernel = _async(kernel)
     loss = _async(loss)
+    train = _async_train(train_body)
+
+    async def stream(self, path: str, content: bytes) -> AsyncIterator[Event]:
+        """As ``Client.stream``: ``async for event in client.train(...)``."""
+        for attempt in range(self._settings.retries + 1):
+            async with self._http.stream(
+                "POST", path, content=content, headers={"content-type": "application/json"}
+            ) as response:
+                if response.status_code == 503 and attempt < self._settings.retries:
+                    delay = retry_delay(response, self._settings.max_retry_wait)
+                else:
+                    if not response.is_success:
+                        await response.aread()
+                        _checked(response)
+                    lines: list[str] = []
+                    async for line in response.aiter_lines():
+                        if (event := _events(lines, line)) is not None:
+                            yield event
+                    if (event := _events(lines, "")) is not None:
+                        yield event
+                    return
+            await anyio.sleep(delay)
 
     async def aclose(self) -> None:
         await self._http.aclose()
