@@ -603,6 +603,41 @@ def test_503s_past_the_retries_surface_as_busy(kind: str) -> None:
     assert caught.value.detail == "busy (3)"
 
 
+class TrickleStream:
+    """The first ``busy`` requests get 503 (Retry-After: 0), later ones two server-sent
+    events, split across body chunks."""
+
+    def __init__(self, busy: int) -> None:
+        self.busy, self.seen = busy, 0
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        while (await receive()).get("more_body"):
+            pass
+        self.seen += 1
+        if self.seen <= self.busy:
+            headers = [(b"content-type", b"application/json"), (b"retry-after", b"0")]
+            await send({"type": "http.response.start", "status": 503, "headers": headers})
+            await send({"type": "http.response.body", "body": b'{"detail": "busy"}'})
+            return
+        headers = [(b"content-type", b"text/event-stream")]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        for chunk in (b'data: {"type": "start"}\n\nda', b'ta: {"type": "done", "step": 2}\n\n'):
+            await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        await send({"type": "http.response.body", "body": b""})
+
+
+def test_the_training_stream_is_retried_after_503s_then_read_event_by_event(kind: str) -> None:
+    app = TrickleStream(busy=2)
+    with serving(app) as base, _client(kind, base, retries=2) as client:
+        events = list(client.train(DATASET, epochs=1))
+    assert app.seen == 3
+    assert events == [{"type": "start"}, {"type": "done", "step": 2}]
+    app = TrickleStream(busy=5)
+    with serving(app) as base, _client(kind, base, retries=1) as client, pytest.raises(Busy):
+        list(client.train(DATASET, epochs=1))
+    assert app.seen == 2
+
+
 def test_other_statuses_are_server_errors(kind: str) -> None:
     app = Trickle(busy=1, status=500)
     with serving(app) as base, _client(kind, base) as client, pytest.raises(ServerError) as caught:
