@@ -10,8 +10,9 @@ decoder); ``Client`` runs it with httpx2's blocking client and ``AsyncClient`` a
 so the two offer the same methods with the same keyword names as the API (and as
 ``torch.nn.functional``, except that the weight is called ``kernel`` as in the API).
 
-Arrays go in as numpy arrays (or nested lists) and come back as numpy arrays; image
-endpoints answer in ``.npy`` (``?format=npy``). The server validates everything: a bad
+Arrays go in as numpy arrays (or nested lists) and come back as numpy arrays; they
+travel as ``.npy`` files (multipart in, ``?format=npy`` out where the API offers it),
+never as JSON lists. The server validates everything: a bad
 argument comes back as an exception carrying the server's status and message
 (``InvalidInput``, ``TooLarge``, ``UnsupportedMedia``, ``NotFound``, ``Busy``). A 503 is
 retried after its ``Retry-After`` (at most ``retries`` times, each wait capped by
@@ -20,6 +21,7 @@ retried after its ``Retry-After`` (at most ``retries`` times, each wait capped b
 
 from __future__ import annotations
 
+import base64
 import email.utils
 import functools
 import inspect
@@ -27,7 +29,7 @@ import io
 import json
 import os
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import (
@@ -61,6 +63,7 @@ __all__ = [
     "LossResult",
     "NotFound",
     "PoolResult",
+    "Prediction",
     "ServerError",
     "TooLarge",
     "UnsupportedMedia",
@@ -181,7 +184,7 @@ class ConvResult:
     """``conv2d`` / ``conv_transpose2d``: the output, its geometry, and a trace if asked."""
 
     output: np.ndarray
-    geometry: Geometry
+    geometry: Geometry | None  # sent with a trace; else None (ask ``geometry()``)
     padded_input: np.ndarray | None = None
     steps: list[dict[str, Any]] | None = None
 
@@ -285,6 +288,52 @@ def _json(**body: Any) -> bytes:
     return json.dumps(_plain(body), allow_nan=True, separators=(",", ":")).encode()
 
 
+def _npy_file(value: Any) -> bytes | None:
+    """An array, or a list numpy reads as a numeric array, -> ``.npy`` bytes; None for
+    anything else (a scalar, a ragged list), which then goes in ``params`` as JSON."""
+    if not isinstance(value, np.ndarray | list | tuple):
+        return None
+    try:
+        array = np.asarray(value)
+    except ValueError:  # ragged: the server judges it and names the element
+        return None
+    if array.dtype.kind not in "iufb":
+        return None
+    buffer = io.BytesIO()
+    np.save(buffer, array, allow_pickle=False)
+    return buffer.getvalue()
+
+
+def _multipart(
+    path: str,
+    decode: Callable[[httpx2.Response], T],
+    arrays: Mapping[str, Any],
+    params: Mapping[str, Any],
+    *,
+    npy: bool = False,
+) -> Call[T]:
+    """A JSON operation sent as multipart: each array as an ``.npy`` file, the rest as
+    the JSON field ``params`` (see docs/api.md, "Arrays as .npy files"); ``npy`` asks
+    for the output tensor back as ``.npy`` (``?format=npy``)."""
+    files: dict[str, tuple[str, bytes, str]] = {}
+    rest = dict(params)
+    for name, value in arrays.items():
+        if value is None:
+            continue
+        data = _npy_file(value)
+        if data is None:
+            rest[name] = value
+        else:
+            files[name] = (f"{name}.npy", data, "application/x-npy")
+    return Call(
+        path,
+        decode,
+        files=files,
+        data={"params": json.dumps(_plain(rest), allow_nan=True)},
+        params={"format": "npy"} if npy else {},
+    )
+
+
 def _array(value: Any, dtype: Any = np.float64) -> np.ndarray:
     return np.asarray(value, dtype=dtype)
 
@@ -312,6 +361,10 @@ def _decode_conv(response: httpx2.Response) -> ConvResult:
     )
 
 
+def _decode_conv_npy(response: httpx2.Response) -> ConvResult:
+    return ConvResult(output=_npy(response), geometry=None)
+
+
 def _decode_pool(response: httpx2.Response) -> PoolResult:
     body = response.json()
     return PoolResult(
@@ -321,10 +374,6 @@ def _decode_pool(response: httpx2.Response) -> PoolResult:
         padded_input=_optional_array(body.get("padded_input")),
         steps=body.get("steps"),
     )
-
-
-def _decode_output(response: httpx2.Response) -> np.ndarray:
-    return _array(response.json()["output"])
 
 
 def _decode_batch_norm(response: httpx2.Response) -> BatchNormResult:
@@ -391,21 +440,21 @@ def conv2d(
 
     ``input`` is (H, W) or (C, H, W); ``kernel`` (PyTorch's ``weight``) is (kh, kw),
     (C/groups, kh, kw) for one filter or (O, C/groups, kh, kw). With ``trace=True`` the
-    result also holds ``padded_input`` and every window step.
+    result also holds ``padded_input``, every window step and the ``geometry``; without
+    it the output comes back as ``.npy`` and ``geometry`` is None (ask ``geometry()``).
     """
-    body = _json(
-        input=input,
-        kernel=kernel,
-        bias=bias,
-        stride=stride,
-        padding=padding,
-        dilation=dilation,
-        groups=groups,
-        padding_mode=padding_mode,
-        trace=trace,
-        trace_region=trace_region,
-    )
-    return Call("/api/v1/conv2d", _decode_conv, content=body)
+    params: dict[str, Any] = {
+        "stride": stride,
+        "padding": padding,
+        "dilation": dilation,
+        "groups": groups,
+        "padding_mode": padding_mode,
+    }
+    if trace:
+        params.update(trace=trace, trace_region=trace_region)
+    arrays = {"input": input, "kernel": kernel, "bias": bias}
+    decode = _decode_conv if trace else _decode_conv_npy
+    return _multipart("/api/v1/conv2d", decode, arrays, params, npy=not trace)
 
 
 def conv_transpose2d(
@@ -420,18 +469,17 @@ def conv_transpose2d(
     dilation: Pair = 1,
 ) -> Call[ConvResult]:
     """As ``torch.nn.functional.conv_transpose2d``; ``kernel`` is (C, O/groups, kh, kw),
-    or (kh, kw) when C = O = 1."""
-    body = _json(
-        input=input,
-        kernel=kernel,
-        bias=bias,
-        stride=stride,
-        padding=padding,
-        output_padding=output_padding,
-        groups=groups,
-        dilation=dilation,
-    )
-    return Call("/api/v1/conv_transpose2d", _decode_conv, content=body)
+    or (kh, kw) when C = O = 1. The output comes back as ``.npy``; ``geometry`` is None
+    (ask ``geometry(..., transposed=True)``)."""
+    params = {
+        "stride": stride,
+        "padding": padding,
+        "output_padding": output_padding,
+        "groups": groups,
+        "dilation": dilation,
+    }
+    arrays = {"input": input, "kernel": kernel, "bias": bias}
+    return _multipart("/api/v1/conv_transpose2d", _decode_conv_npy, arrays, params, npy=True)
 
 
 def pool2d(
@@ -449,19 +497,18 @@ def pool2d(
 ) -> Call[PoolResult]:
     """``max_pool2d`` (``indices`` as with ``return_indices=True``) or ``avg_pool2d``,
     per channel of an (H, W) or (C, H, W) input; ``stride`` defaults to ``kernel_size``."""
-    body = _json(
-        input=input,
-        mode=mode,
-        kernel_size=kernel_size,
-        stride=stride,
-        padding=padding,
-        dilation=dilation,
-        ceil_mode=ceil_mode,
-        count_include_pad=count_include_pad,
-        trace=trace,
-        trace_region=trace_region,
-    )
-    return Call("/api/v1/pool2d", _decode_pool, content=body)
+    params: dict[str, Any] = {
+        "mode": mode,
+        "kernel_size": kernel_size,
+        "stride": stride,
+        "padding": padding,
+        "dilation": dilation,
+        "ceil_mode": ceil_mode,
+        "count_include_pad": count_include_pad,
+    }
+    if trace:
+        params.update(trace=trace, trace_region=trace_region)
+    return _multipart("/api/v1/pool2d", _decode_pool, {"input": input}, params)
 
 
 def activation(
@@ -475,10 +522,8 @@ def activation(
     dim: int | None = 0,
 ) -> Call[np.ndarray]:
     """An elementwise activation, or softmax over ``dim`` (all elements when None)."""
-    body = _json(
-        input=input, function=function, negative_slope=negative_slope, alpha=alpha, dim=dim
-    )
-    return Call("/api/v1/activation", _decode_output, content=body)
+    params = {"function": function, "negative_slope": negative_slope, "alpha": alpha, "dim": dim}
+    return _multipart("/api/v1/activation", _npy, {"input": input}, params, npy=True)
 
 
 def batch_norm(
@@ -494,17 +539,15 @@ def batch_norm(
 ) -> Call[BatchNormResult]:
     """``torch.nn.functional.batch_norm`` on (C, H, W) or (N, C, H, W); in training the
     statistics come from the input (note: the API's ``training`` defaults to True)."""
-    body = _json(
-        input=input,
-        running_mean=running_mean,
-        running_var=running_var,
-        weight=weight,
-        bias=bias,
-        training=training,
-        momentum=momentum,
-        eps=eps,
-    )
-    return Call("/api/v1/batch_norm", _decode_batch_norm, content=body)
+    arrays = {
+        "input": input,
+        "running_mean": running_mean,
+        "running_var": running_var,
+        "weight": weight,
+        "bias": bias,
+    }
+    params = {"training": training, "momentum": momentum, "eps": eps}
+    return _multipart("/api/v1/batch_norm", _decode_batch_norm, arrays, params)
 
 
 def dropout(
@@ -512,8 +555,8 @@ def dropout(
 ) -> Call[DropoutResult]:
     """Inverted dropout: zero each element with probability ``p``, scale the rest by
     ``1/(1-p)``; the same ``seed`` gives the same mask."""
-    body = _json(input=input, p=p, training=training, seed=seed)
-    return Call("/api/v1/dropout", _decode_dropout, content=body)
+    params = {"p": p, "training": training, "seed": seed}
+    return _multipart("/api/v1/dropout", _decode_dropout, {"input": input}, params)
 
 
 def geometry(
@@ -753,6 +796,156 @@ def as_png(call: Call[np.ndarray]) -> Call[bytes]:
     )
 
 
+# ---- models -----------------------------------------------------------------------------------
+
+Weights: TypeAlias = "Mapping[str, np.ndarray] | bytes | str | os.PathLike[str]"
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """``models.predict``: the class probabilities and what the model saw.
+
+    ``classes`` are the names of the weights' outputs when you sent them (``classes=``),
+    else None: the shipped model's are in ``models.describe(name)["classes"]``.
+    """
+
+    probabilities: np.ndarray  # one per class, summing to 1
+    logits: np.ndarray
+    prediction: int
+    label: str
+    input: np.ndarray  # the 28x28 the model classified (an image is preprocessed MNIST-style)
+    layers: list[dict[str, Any]]
+    trace: dict[str, Any] | None
+    classes: list[str] | None
+
+    def top(self, k: int = 3, classes: Sequence[str] | None = None) -> list[tuple[str, float]]:
+        """The ``k`` most probable classes as (name, probability), most probable first;
+        names from ``classes``, else the ones sent, else the class indices."""
+        names = classes or self.classes or [str(i) for i in range(len(self.probabilities))]
+        order = np.argsort(-self.probabilities, kind="stable")[:k]
+        return [(names[i], float(self.probabilities[i])) for i in order]
+
+
+def npz_bytes(weights: Weights) -> bytes:
+    """Weights as ``.npz`` bytes: a dict of arrays (``models.weights``, ``weights_of``), the
+    bytes themselves, or a path to an ``.npz`` file."""
+    if isinstance(weights, bytes):
+        return weights
+    if isinstance(weights, str | os.PathLike):
+        return Path(weights).read_bytes()
+    buffer = io.BytesIO()
+    np.savez(buffer, **{k: np.asarray(v) for k, v in weights.items()})  # type: ignore[arg-type]
+    return buffer.getvalue()
+
+
+def read_npz(data: bytes) -> dict[str, np.ndarray]:
+    """``.npz`` bytes -> {name: array} (torch ``state_dict`` keys for model weights)."""
+    with np.load(io.BytesIO(data), allow_pickle=False) as npz:
+        return {name: npz[name] for name in npz.files}
+
+
+def weights_of(done: Mapping[str, Any]) -> dict[str, np.ndarray]:
+    """The trained weights of ``train``'s ``done`` event (base64 of an ``.npz``)."""
+    return read_npz(base64.b64decode(done["weights"]))
+
+
+def models_describe(name: str = "digits") -> Call[dict[str, Any]]:
+    """A model's layers, ``classes``, parameter count and held-out accuracy."""
+    return Call(f"/api/v1/models/{name}", lambda r: dict(r.json()), method="GET")
+
+
+def models_weights(name: str = "digits") -> Call[dict[str, np.ndarray]]:
+    """The shipped weights as {torch ``state_dict`` key: array} (from the ``.npz``)."""
+    return Call(f"/api/v1/models/{name}/weights", lambda r: read_npz(r.content), method="GET")
+
+
+def models_predict(
+    input: ArrayLike | None = None,
+    *,
+    image: ImageLike | None = None,
+    weights: Weights | None = None,
+    classes: Sequence[str] | None = None,
+    trace: Mapping[str, Any] | None = None,
+    name: str = "digits",
+) -> Call[Prediction]:
+    """Classify ``input`` (28x28 values in [0, 1], white digit on black, as MNIST) or an
+    ``image`` (a path, bytes, a PIL image or an array; the server crops, scales and centres
+    it as MNIST was). ``weights`` and ``classes``: your own (``weights_of(done)`` after
+    ``train``), else the shipped model's. ``trace``: ``{"layer": "conv2", "unit": [c, r, q]}``.
+    """
+    if (input is None) == (image is None):
+        raise ValueError("predict takes input (a 28x28 array) or image, exactly one of them")
+    names = None if classes is None else list(classes)
+
+    def decode(response: httpx2.Response) -> Prediction:
+        body = response.json()
+        return Prediction(
+            probabilities=_array(body["probabilities"]),
+            logits=_array(body["logits"]),
+            prediction=int(body["prediction"]),
+            label=str(body["label"]),
+            input=_array(body["input"]),
+            layers=body["layers"],
+            trace=body.get("trace"),
+            classes=names,
+        )
+
+    path = f"/api/v1/models/{name}/predict"
+    if image is None:
+        body: dict[str, Any] = {"input": input, "trace": trace, "classes": names}
+        if weights is not None:
+            body["weights"] = base64.b64encode(npz_bytes(weights)).decode("ascii")
+        return Call(path, decode, content=_json(**body))
+    files = {"image": ("image", image_bytes(image), "application/octet-stream")}
+    data: dict[str, str] = {}
+    if weights is not None:
+        files["weights"] = ("weights.npz", npz_bytes(weights), "application/octet-stream")
+    if names is not None:
+        data["classes"] = json.dumps(names)
+    if trace is not None:
+        data["trace"] = json.dumps(trace)
+    return Call(path, decode, files=files, data=data)
+
+
+def train_body(
+    dataset: Literal["digits"] | Mapping[str, Any] = "digits",
+    *,
+    epochs: int = 3,
+    batch_size: int = 32,
+    learning_rate: float | None = None,
+    optimizer: Literal["adam", "sgd"] = "adam",
+    momentum: float = 0.9,
+    seed: int = 0,
+    init: Literal["random", "digits"] = "random",
+    widths: Sequence[int] = (8, 8, 16, 16),
+    every: int = 10,
+) -> bytes:
+    """The JSON body of ``POST /api/v1/models/train`` (see docs/teach.md); a dataset of
+    your own is ``{"classes": [...], "examples": [{"label": ..., "input": 28x28}, ...]}``."""
+    return _json(
+        dataset=dataset,
+        epochs=epochs,
+        batch_size=batch_size,
+        learning_rate=learning_rate,
+        optimizer=optimizer,
+        momentum=momentum,
+        seed=seed,
+        init=init,
+        widths=list(widths),
+        every=every,
+    )
+
+
+TRAIN_PATH = "/api/v1/models/train"
+Event: TypeAlias = "dict[str, Any]"  # one training event: "type" start/progress/epoch/done
+
+
+def _sse_event(lines: list[str]) -> dict[str, Any] | None:
+    """One server-sent event's lines -> its ``data`` as JSON (None for a comment only)."""
+    data = "\n".join(line[5:].removeprefix(" ") for line in lines if line.startswith("data:"))
+    return json.loads(data) if data else None
+
+
 # ---- the two clients ------------------------------------------------------------------------
 
 
@@ -786,15 +979,44 @@ def _async(
     return _signed(method, build)
 
 
-def _signed(method: F, build: Callable[..., Any]) -> F:
+def _signed(method: F, build: Callable[..., Any], result: str | None = None) -> F:
     """``help()`` shows the method as ``(self, <build's parameters>) -> <result>``."""
     signature = inspect.signature(build)
-    result = str(signature.return_annotation).removeprefix("Call[").removesuffix("]")
+    if result is None:
+        result = str(signature.return_annotation).removeprefix("Call[").removesuffix("]")
     self = inspect.Parameter("self", inspect.Parameter.POSITIONAL_ONLY)
     method.__signature__ = signature.replace(  # type: ignore[attr-defined]
         parameters=[self, *signature.parameters.values()], return_annotation=result
     )
     return method
+
+
+def _sync_train(build: Callable[P, bytes]) -> Callable[Concatenate[Client, P], Iterator[Event]]:
+    @functools.wraps(build)
+    def method(self: Client, /, *args: P.args, **kwargs: P.kwargs) -> Iterator[Event]:
+        return self.stream(TRAIN_PATH, build(*args, **kwargs))
+
+    return _signed(method, build, "Iterator[Event]")
+
+
+def _async_train(
+    build: Callable[P, bytes],
+) -> Callable[Concatenate[AsyncClient, P], AsyncIterator[Event]]:
+    @functools.wraps(build)
+    def method(self: AsyncClient, /, *args: P.args, **kwargs: P.kwargs) -> AsyncIterator[Event]:
+        return self.stream(TRAIN_PATH, build(*args, **kwargs))
+
+    return _signed(method, build, "AsyncIterator[Event]")
+
+
+def _events(lines: list[str], line: str) -> Event | None:
+    """Feed one line of a server-sent event stream; an event when a blank line ends one."""
+    if line:
+        lines.append(line)
+        return None
+    event = _sse_event(lines)
+    lines.clear()
+    return event
 
 
 def _timeout(timeout: float | httpx2.Timeout | None) -> httpx2.Timeout:
@@ -841,6 +1063,34 @@ class _AsyncImages:
     pipeline = _async(image_pipeline)
 
 
+class _SyncModels:
+    """``client.models``: the trained models (describe, weights, predict)."""
+
+    def __init__(self, client: Client) -> None:
+        self._client = client
+
+    def send(self, call: Call[T]) -> T:
+        return self._client.send(call)
+
+    describe = _sync(models_describe)
+    weights = _sync(models_weights)
+    predict = _sync(models_predict)
+
+
+class _AsyncModels:
+    """``client.models``: the trained models (describe, weights, predict)."""
+
+    def __init__(self, client: AsyncClient) -> None:
+        self._client = client
+
+    async def send(self, call: Call[T]) -> T:
+        return await self._client.send(call)
+
+    describe = _async(models_describe)
+    weights = _async(models_weights)
+    predict = _async(models_predict)
+
+
 class Client:
     """A blocking ConvScope client.
 
@@ -870,6 +1120,7 @@ class Client:
             base_url=base_url, timeout=_timeout(timeout), transport=transport
         )
         self.images = _SyncImages(self)
+        self.models = _SyncModels(self)
 
     def send(self, call: Call[T]) -> T:
         for attempt in range(self._settings.retries + 1):
@@ -897,6 +1148,29 @@ class Client:
     kernels = _sync(kernels)
     kernel = _sync(kernel)
     loss = _sync(loss)
+    train = _sync_train(train_body)
+
+    def stream(self, path: str, content: bytes) -> Iterator[Event]:
+        """POST JSON ``content`` and yield each server-sent event's data as it arrives
+        (a 503 before the stream starts is retried as any other)."""
+        for attempt in range(self._settings.retries + 1):
+            with self._http.stream(
+                "POST", path, content=content, headers={"content-type": "application/json"}
+            ) as response:
+                if response.status_code == 503 and attempt < self._settings.retries:
+                    delay = retry_delay(response, self._settings.max_retry_wait)
+                else:
+                    if not response.is_success:
+                        response.read()
+                        _checked(response)
+                    lines: list[str] = []
+                    for line in response.iter_lines():
+                        if (event := _events(lines, line)) is not None:
+                            yield event
+                    if (event := _events(lines, "")) is not None:
+                        yield event
+                    return
+            time.sleep(delay)
 
     def close(self) -> None:
         self._http.close()
@@ -929,6 +1203,7 @@ class AsyncClient:
             base_url=base_url, timeout=_timeout(timeout), transport=transport
         )
         self.images = _AsyncImages(self)
+        self.models = _AsyncModels(self)
 
     async def send(self, call: Call[T]) -> T:
         for attempt in range(self._settings.retries + 1):
@@ -956,6 +1231,28 @@ class AsyncClient:
     kernels = _async(kernels)
     kernel = _async(kernel)
     loss = _async(loss)
+    train = _async_train(train_body)
+
+    async def stream(self, path: str, content: bytes) -> AsyncIterator[Event]:
+        """As ``Client.stream``: ``async for event in client.train(...)``."""
+        for attempt in range(self._settings.retries + 1):
+            async with self._http.stream(
+                "POST", path, content=content, headers={"content-type": "application/json"}
+            ) as response:
+                if response.status_code == 503 and attempt < self._settings.retries:
+                    delay = retry_delay(response, self._settings.max_retry_wait)
+                else:
+                    if not response.is_success:
+                        await response.aread()
+                        _checked(response)
+                    lines: list[str] = []
+                    async for line in response.aiter_lines():
+                        if (event := _events(lines, line)) is not None:
+                            yield event
+                    if (event := _events(lines, "")) is not None:
+                        yield event
+                    return
+            await anyio.sleep(delay)
 
     async def aclose(self) -> None:
         await self._http.aclose()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import http.client
 import io
+import json
 import os
 import socket
 import subprocess
@@ -28,8 +29,10 @@ from app.client import Client, ConvScopeError, as_png, image_conv2d
 from app.core.kernels import PRESETS
 from app.imaging import decode_image, encode_png
 from app.main import create_app
+from app.models import teach
 from app.samples import sample_path
 from tests.live import serving
+from tests.teach_shapes import SHAPES, examples
 
 ROOT = Path(__file__).resolve().parents[1]
 FLOAT32 = {"rtol": 1e-5, "atol": 1e-5}
@@ -112,7 +115,8 @@ def _server_messages(url: str, **arguments: object) -> list[str]:
 def test_top_level_help_in_a_subprocess_imports_no_app() -> None:
     top = convscope("--help")
     assert top.returncode == 0, top.stderr
-    for flag in ("--host", "--port", "--reload", "serve", "conv", "pool", "geometry"):
+    for flag in ("--host", "--port", "--reload", "serve", "conv", "pool", "geometry", "predict",
+                 "train"):  # fmt: skip
         assert flag in top.stdout
     # parsing a whole command line loads neither numpy, nor the HTTP client, nor the app
     probe = subprocess.run(
@@ -134,6 +138,8 @@ def test_top_level_help_in_a_subprocess_imports_no_app() -> None:
         ("conv", ("--kernel", "--padding", "--server", "-o")),
         ("pool", ("--kernel-size", "--mode", "--ceil-mode", "--server")),
         ("geometry", ("--input", "--kernel", "--stride", "--transposed")),
+        ("predict", ("IMAGE", "--top", "--weights", "--classes", "--server")),
+        ("train", ("--epochs", "--dataset", "--batch-size", "-o", "--server")),
     ],
 )
 def test_every_command_has_help(cli: Callable[..., Ran], command: str, flags: tuple[str]) -> None:
@@ -373,3 +379,104 @@ def test_an_output_that_is_neither_npy_nor_png_exits_2(
     result = cli("conv", str(picture), "--kernel", "sobel_x", "-o", "edges.jpg")
     assert result.returncode == 2
     assert ".npy or .png" in result.stderr
+
+
+# ---- predict and train -------------------------------------------------------------------------
+
+
+def _digit_png() -> bytes:
+    """A dark "1" on white paper, 40 x 30 (the server finds, scales and centres it)."""
+    picture = np.full((40, 30), 255, np.uint8)
+    picture[6:34, 13:18] = 20
+    return encode_png(picture)
+
+
+def _printed(stdout: str) -> list[tuple[str, float]]:
+    """``"8   97.68 %"`` lines -> [("8", 97.68), ...]."""
+    return [(line.split()[0], float(line.split()[1])) for line in stdout.splitlines()]
+
+
+def test_predict_prints_the_top_classes_in_a_subprocess(
+    where: list[str], url: str, tmp_path: Path
+) -> None:
+    image = tmp_path / "digit.png"
+    image.write_bytes(_digit_png())
+    result = convscope("predict", str(image), "--top", "3", *where)
+    assert result.returncode == 0, result.stderr
+    with Client(url) as client:
+        expected = client.models.predict(image=image).top(3)
+    assert _printed(result.stdout) == [(name, round(p * 100, 2)) for name, p in expected]
+
+
+DATASET = {"classes": list(SHAPES), "examples": examples(6, seed=5)}
+SHORT = {"epochs": 2, "batch_size": 4, "every": 1, "seed": 1}
+
+
+def _core_run() -> teach.Event:
+    """The run the train command asks for, on the core in this process."""
+    rng = np.random.default_rng([SHORT["seed"], 1])  # the held-back split's own stream
+    pairs = [(e["label"], e["input"]) for e in DATASET["examples"]]
+    data = teach.own_dataset(list(SHAPES), pairs, rng)
+    *_, last = teach.train_run(data, teach.Settings(**SHORT), max_seconds=60)
+    return last
+
+
+def test_train_in_a_subprocess_shows_progress_and_writes_the_weights(
+    where: list[str], tmp_path: Path
+) -> None:
+    dataset = tmp_path / "shapes.json"
+    dataset.write_text(json.dumps(DATASET))
+    options = [f"--{k.replace('_', '-')}={v}" for k, v in SHORT.items()]
+    result = convscope(
+        "train", "--dataset", str(dataset), *options, "-o", str(tmp_path / "w.npz"), *where
+    )
+    assert result.returncode == 0, result.stderr
+    assert "100 %" in result.stderr.rsplit("\r", 1)[-1]  # the bar's last state
+    last = _core_run()
+    assert f"test accuracy {last.test_accuracy * 100:.2f} % on 3 held-out" in result.stdout
+    with np.load(tmp_path / "w.npz") as written:
+        assert sorted(written.files) == sorted(last.params)
+        for name, value in last.params.items():
+            assert_allclose(written[name], value, rtol=1e-6, atol=1e-7, err_msg=name)
+
+
+def test_predict_with_your_weights_names_your_classes(
+    cli: Callable[..., Ran], url: str, tmp_path: Path
+) -> None:
+    weights = tmp_path / "shapes.npz"
+    params = _core_run().params
+    np.savez(weights, **params)  # type: ignore[arg-type]
+    drawing = tmp_path / "cross.npy"
+    np.save(drawing, np.asarray(DATASET["examples"][0]["input"]))
+    result = cli("predict", str(drawing), "--weights", str(weights), "--classes",
+                 ",".join(SHAPES), "--top", "2", "--server", url)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    with Client(url) as client:
+        expected = client.models.predict(
+            np.load(drawing), weights=params, classes=list(SHAPES)
+        ).top(2)
+    assert _printed(result.stdout) == [(name, round(p * 100, 2)) for name, p in expected]
+    assert {name for name, _ in expected} <= set(SHAPES)
+
+
+def test_predict_a_blank_drawing_exits_2_with_the_apis_message(
+    cli: Callable[..., Ran], tmp_path: Path
+) -> None:
+    blank = tmp_path / "blank.npy"
+    np.save(blank, np.zeros((28, 28)))
+    result = cli("predict", str(blank))
+    assert result.returncode == 2
+    assert "convscope predict: error: input: the drawing is blank" in result.stderr
+
+
+def test_train_refusals_exit_2_with_the_apis_message(
+    cli: Callable[..., Ran], tmp_path: Path
+) -> None:
+    dataset = tmp_path / "one.json"
+    dataset.write_text(json.dumps({"classes": ["cross"], "examples": examples(5, 0)[:5]}))
+    result = cli("train", "--dataset", str(dataset), "--epochs", "1")
+    assert result.returncode == 2
+    assert "convscope train: error: dataset.classes: " in result.stderr
+    wrong = cli("train", "--epochs", "1", "-o", str(tmp_path / "w.txt"))
+    assert wrong.returncode == 2
+    assert "-o: the weights are an .npz file" in wrong.stderr

@@ -31,12 +31,18 @@ from app.client import (
     ServerError,
     TooLarge,
     UnsupportedMedia,
+    conv2d,
+    models_predict,
     retry_delay,
+    weights_of,
 )
 from app.core.kernels import PRESETS
 from app.imaging import decode_image, encode_png
 from app.main import create_app
 from app.middleware import ConcurrencyLimit
+from app.models import digits, teach
+from app.models.network import Architecture
+from app.models.preprocess import mnist_style
 from app.samples import sample_path
 from tests.live import serving
 
@@ -58,13 +64,15 @@ class _AsyncFromSync:
         self._url, self._namespace, self._options = url, namespace, options
 
     def __getattr__(self, name: str) -> Any:
-        if name == "images":
-            return _AsyncFromSync(self._url, "images", **self._options)
+        if name in ("images", "models"):
+            return _AsyncFromSync(self._url, name, **self._options)
 
         def call(*args: Any, **kwargs: Any) -> Any:
             async def run() -> Any:
                 async with AsyncClient(self._url, **self._options) as client:
-                    target = client.images if self._namespace else client
+                    target = getattr(client, self._namespace) if self._namespace else client
+                    if name == "train":  # an async iterator: gather its events
+                        return [event async for event in client.train(*args, **kwargs)]
                     return await getattr(target, name)(*args, **kwargs)
 
             return anyio.run(run)
@@ -104,7 +112,30 @@ def test_conv2d_hand_worked_edge_filter_gives_2_3(cs: Any) -> None:
     result = cs.conv2d(patch, kernel)
     assert result.output.shape == (1, 1)
     assert result.output[0, 0] == pytest.approx(2.3)
-    assert result.geometry["output"] == [1, 1]
+    assert result.geometry is None  # the output came back as .npy
+
+
+def test_arrays_travel_as_npy_files_not_json_lists() -> None:
+    x, w = rng.standard_normal((4, 5)), np.ones((2, 2), dtype=np.int64)
+    call = conv2d(x, w, padding=1)
+    assert call.files is not None and call.content is None
+    assert set(call.files) == {"input", "kernel"}  # the scalar bias rides in params
+    assert np.array_equal(np.load(io.BytesIO(call.files["input"][1])), x)
+    assert np.load(io.BytesIO(call.files["kernel"][1])).dtype == np.int64
+    assert call.data is not None
+    assert json.loads(call.data["params"])["bias"] == 0.0
+    assert "input" not in json.loads(call.data["params"])
+    assert call.params == {"format": "npy"}
+
+
+def test_a_1000_by_1000_conv2d_fits_as_npy(cs: Any) -> None:
+    # As JSON lists this input alone is over the 8 MiB body limit.
+    x = rng.standard_normal((1000, 1000))
+    w = rng.standard_normal((3, 3))
+    result = cs.conv2d(x, w, padding=1)
+    assert result.output.shape == (1000, 1000)
+    expected = core.conv2d(x[None], w[None, None], padding=1)[0]  # (H, W) -> (1, H, W)
+    assert_allclose(result.output, expected, **EXACT)
 
 
 @pytest.mark.parametrize(
@@ -123,7 +154,6 @@ def test_conv2d_agrees_with_core(cs: Any, options: dict[str, Any]) -> None:
     result = cs.conv2d(x, w, b, **options)
     expected = core.conv2d(x, w, b, **options)
     assert_allclose(result.output, expected, **EXACT)
-    assert result.geometry["output"] == list(expected.shape[1:])
 
 
 def test_conv2d_trace_steps_sum_to_the_output(cs: Any) -> None:
@@ -131,6 +161,7 @@ def test_conv2d_trace_steps_sum_to_the_output(cs: Any) -> None:
     result = cs.conv2d(x, w, 0.5, padding=1, trace=True)
     assert result.padded_input is not None and result.padded_input.shape == (1, 7, 7)
     assert result.steps is not None and len(result.steps) == 25
+    assert result.geometry is not None and result.geometry["output"] == [5, 5]
     for step in result.steps:
         _, r, c = step["out"]
         assert step["sum"] == pytest.approx(result.output[r, c])
@@ -141,7 +172,6 @@ def test_conv_transpose2d_agrees_with_core(cs: Any) -> None:
     options = {"stride": 2, "padding": 1, "output_padding": 1, "dilation": 1}
     result = cs.conv_transpose2d(x, w, b, **options)
     assert_allclose(result.output, core.conv_transpose2d(x, w, b, **options), **EXACT)
-    assert result.geometry["output"] == list(result.output.shape[1:])
 
 
 def test_max_pool2d_agrees_with_core_including_indices(cs: Any) -> None:
@@ -342,6 +372,120 @@ def test_an_image_array_outside_0_1_is_refused_before_sending() -> None:
         client.images.conv2d(PICTURE * 2.0, kernel="sobel_x")
 
 
+# ---- models: predict, weights, train -------------------------------------------------------
+
+
+def _digit() -> np.ndarray:
+    """A hand-drawn-like 28 x 28 "1": a bright vertical stroke, white on black."""
+    x = np.zeros((28, 28))
+    x[5:23, 13:16] = 1.0
+    x[5:8, 11:13] = 0.6
+    return x
+
+
+def _bar(i: int) -> np.ndarray:
+    x = np.zeros((28, 28))
+    x[4:24, 11 + i % 4 : 14 + i % 4] = 1.0
+    return x
+
+
+def _ring(i: int) -> np.ndarray:
+    r, c = np.mgrid[0:28, 0:28]
+    d = np.hypot(r - 14, c - 13 - i % 3)
+    return ((d > 6 + i % 2) & (d < 9 + i % 2)).astype(np.float64)
+
+
+CLASSES = ["bar", "ring"]
+DATASET = {
+    "classes": CLASSES,
+    "examples": [{"label": "bar", "input": _bar(i).tolist()} for i in range(6)]
+    + [{"label": "ring", "input": _ring(i).tolist()} for i in range(6)],
+}
+SHORT = {"epochs": 2, "batch_size": 4, "every": 1, "seed": 3}
+
+
+def test_models_predict_agrees_with_the_model(cs: Any) -> None:
+    model = digits.digits_model()
+    expected = digits.probabilities(digits.run(model, _digit()))
+    result = cs.models.predict(_digit())
+    assert_allclose(result.probabilities, expected, rtol=1e-6, atol=1e-9)
+    assert result.prediction == int(np.argmax(expected)) == int(result.label)
+    assert result.top(2)[0] == (str(result.prediction), pytest.approx(expected.max()))
+    assert result.top(2)[1][1] == pytest.approx(np.sort(expected)[-2])
+    assert result.classes is None
+    assert cs.models.describe()["classes"] == list(model.classes)
+
+
+@pytest.mark.parametrize("form", ["path", "bytes", "pil", "array"])
+def test_models_predict_an_image_preprocessed_as_the_server_does(
+    cs: Any, form: str, tmp_path: Any
+) -> None:
+    picture = np.full((40, 30), 255, np.uint8)  # a dark "1" on white paper, as photographed
+    picture[6:34, 13:18] = 20
+    png = encode_png(picture)
+    image: Any = {"bytes": png, "pil": Image.open(io.BytesIO(png)), "array": picture}.get(form)
+    if form == "path":
+        image = tmp_path / "digit.png"
+        image.write_bytes(png)
+    result = cs.models.predict(image=image)
+    seen = mnist_style(decode_image(png, color="gray")[0], "image")
+    assert_allclose(result.input, seen, atol=1e-6)
+    expected = digits.probabilities(digits.run(digits.digits_model(), seen))
+    assert_allclose(result.probabilities, expected, rtol=1e-5, atol=1e-8)
+
+
+def test_models_weights_are_the_shipped_ones(cs: Any) -> None:
+    weights = cs.models.weights()
+    shipped = digits.digits_model().params
+    assert list(weights) == list(shipped)
+    for name, value in shipped.items():
+        assert_allclose(weights[name], value, rtol=0, atol=0, err_msg=name)
+
+
+def test_train_streams_the_runs_events_and_agrees_with_the_core(cs: Any) -> None:
+    events = list(cs.train(DATASET, **SHORT))
+    kinds = [e["type"] for e in events]
+    assert kinds[0] == "start" and kinds[-1] == "done" and "progress" in kinds
+    assert kinds.count("epoch") == SHORT["epochs"] - 1
+    done = events[-1]
+    # The same run in this process, on the core: the same losses, step for step.
+    rng = np.random.default_rng([SHORT["seed"], 1])
+    examples = [(e["label"], e["input"]) for e in DATASET["examples"]]
+    data = teach.own_dataset(CLASSES, examples, rng)
+    settings = teach.Settings(**SHORT)
+    *_, last = teach.train_run(data, settings, max_seconds=60)
+    assert_allclose(done["losses"], last.losses, rtol=1e-6)
+    weights = weights_of(done)
+    for name, value in last.params.items():
+        assert_allclose(weights[name], value, rtol=1e-6, atol=1e-7, err_msg=name)
+    # ... and those weights predict with their class names.
+    prediction = cs.models.predict(_ring(0), weights=weights, classes=CLASSES)
+    model = digits.Model(
+        "digits", Architecture.from_params(last.params), last.params, ("bar", "ring")
+    )
+    expected = digits.probabilities(digits.run(model, _ring(0)))
+    assert_allclose(prediction.probabilities, expected, rtol=1e-5, atol=1e-8)
+    assert prediction.label == CLASSES[int(np.argmax(expected))]
+    assert [name for name, _ in prediction.top(2)] == [CLASSES[i] for i in np.argsort(-expected)]
+
+
+def test_train_refusals_are_the_servers(cs: Any, url: str) -> None:
+    one_class = {"classes": ["bar"], "examples": DATASET["examples"][:6]}
+    with pytest.raises(InvalidInput) as caught:
+        list(cs.train(one_class, epochs=1))
+    raw = httpx2.post(url + "/api/v1/models/train", json={"dataset": one_class, "epochs": 1})
+    assert caught.value.detail == raw.json()["detail"]
+    assert caught.value.messages[0].startswith("dataset.classes")
+    with pytest.raises(TooLarge) as too_many:
+        list(cs.train(DATASET, epochs=10_000))
+    assert "CONVSCOPE_MAX_TRAIN_EPOCHS" in str(too_many.value)
+
+
+def test_predict_takes_input_or_image_not_both() -> None:
+    with pytest.raises(ValueError, match="exactly one"):
+        models_predict(_digit(), image=PNG)
+
+
 # ---- errors: one class per meaning, carrying the server's own answer --------------------------
 
 
@@ -410,7 +554,7 @@ def test_unknown_preset_is_not_found_404(cs: Any, url: str) -> None:
 
 class Trickle:
     """A tiny ASGI app: the first ``busy`` requests get ``status`` (503 with Retry-After: 0),
-    later ones a one-number ``output``."""
+    later ones a one-number ``.npy`` (what ``activation`` reads)."""
 
     def __init__(self, busy: int, status: int = 503) -> None:
         self.busy, self.status, self.seen = busy, status, 0
@@ -421,16 +565,18 @@ class Trickle:
             pass
         self.seen += 1
         if self.seen <= self.busy:
-            status, body = self.status, {"detail": f"busy ({self.seen})"}
+            status, media = self.status, b"application/json"
+            content = json.dumps({"detail": f"busy ({self.seen})"}).encode()
             headers = [(b"retry-after", b"0")]
         else:
-            status, body, headers = 200, {"output": [[1.0]], "shape": [1, 1]}, []
-        content = json.dumps(body).encode()
+            buffer = io.BytesIO()
+            np.save(buffer, np.ones((1, 1)))
+            status, media, content, headers = 200, b"application/x-npy", buffer.getvalue(), []
         await send(
             {
                 "type": "http.response.start",
                 "status": status,
-                "headers": [(b"content-type", b"application/json"), *headers],
+                "headers": [(b"content-type", media), *headers],
             }
         )
         await send({"type": "http.response.body", "body": content})
@@ -455,6 +601,41 @@ def test_503s_past_the_retries_surface_as_busy(kind: str) -> None:
     assert app.seen == 3  # the first try and two retries
     assert caught.value.status == 503
     assert caught.value.detail == "busy (3)"
+
+
+class TrickleStream:
+    """The first ``busy`` requests get 503 (Retry-After: 0), later ones two server-sent
+    events, split across body chunks."""
+
+    def __init__(self, busy: int) -> None:
+        self.busy, self.seen = busy, 0
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        while (await receive()).get("more_body"):
+            pass
+        self.seen += 1
+        if self.seen <= self.busy:
+            headers = [(b"content-type", b"application/json"), (b"retry-after", b"0")]
+            await send({"type": "http.response.start", "status": 503, "headers": headers})
+            await send({"type": "http.response.body", "body": b'{"detail": "busy"}'})
+            return
+        headers = [(b"content-type", b"text/event-stream")]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        for chunk in (b'data: {"type": "start"}\n\nda', b'ta: {"type": "done", "step": 2}\n\n'):
+            await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        await send({"type": "http.response.body", "body": b""})
+
+
+def test_the_training_stream_is_retried_after_503s_then_read_event_by_event(kind: str) -> None:
+    app = TrickleStream(busy=2)
+    with serving(app) as base, _client(kind, base, retries=2) as client:
+        events = list(client.train(DATASET, epochs=1))
+    assert app.seen == 3
+    assert events == [{"type": "start"}, {"type": "done", "step": 2}]
+    app = TrickleStream(busy=5)
+    with serving(app) as base, _client(kind, base, retries=1) as client, pytest.raises(Busy):
+        list(client.train(DATASET, epochs=1))
+    assert app.seen == 2
 
 
 def test_other_statuses_are_server_errors(kind: str) -> None:

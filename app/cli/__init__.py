@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from app.cli import conv, geometry, pool, serve
+from app.cli import conv, geometry, pool, predict, serve, train
 
 EPILOG = """\
 exit status: 0 done, 2 bad input (the API's message is printed), 1 any other failure
@@ -29,7 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_arguments(parser, default=False)
     subparsers = parser.add_subparsers(title="commands", metavar="COMMAND")
-    for command in (serve, conv, pool, geometry):
+    for command in (serve, conv, pool, geometry, predict, train):
         command.add_parser(subparsers)
     return parser
 

@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import argparse
 import logging
+import socket
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+import threading
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
 import anyio
@@ -38,6 +41,46 @@ async def session(args: argparse.Namespace) -> AsyncIterator[AsyncClient]:
     else:
         transport = httpx2.ASGITransport(app=_local_app())
         async with AsyncClient(LOCAL_URL, transport=transport, retries=0) as client:
+            yield client
+
+
+@contextmanager
+def serving(app: Any) -> Iterator[str]:
+    """``app`` on a free 127.0.0.1 port, uvicorn in a daemon thread; yields the base URL.
+    For what must stream (training events): the in-process transport buffers answers."""
+    import uvicorn
+
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(app, lifespan="off", log_level="warning", ws="none")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the local server did not start within 20 s")
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
+
+
+@asynccontextmanager
+async def streaming_session(args: argparse.Namespace) -> AsyncIterator[AsyncClient]:
+    """As ``session``, but locally the app listens on a loopback port so that a stream
+    arrives event by event."""
+    if args.server:
+        async with session(args) as client:
+            yield client
+        return
+    with serving(_local_app()) as url:
+        async with AsyncClient(url, timeout=args.timeout, retries=0) as client:
             yield client
 
 
