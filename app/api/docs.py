@@ -1,7 +1,11 @@
 """``/docs``: Swagger UI served from ``static/vendor`` (no CDN, no inline script)."""
 
+from html import escape
+
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
+
+from app.pages import PAGES
 
 router = APIRouter(include_in_schema=False)
 
@@ -19,8 +23,7 @@ _PAGE = """<!doctype html>
   <header class="docs-bar">
     <nav aria-label="Back to the app">
       <a href="/" data-testid="docs-home">← ConvScope</a>
-      <a href="/step">Step by step</a>
-      <a href="/about">About</a>
+{links}
     </nav>
   </header>
   <main id="swagger-ui"></main>
@@ -31,6 +34,15 @@ _PAGE = """<!doctype html>
 """
 
 
+# The app's pages, from the one page table (the first, the playground, is "ConvScope").
+_LINKS = "\n".join(
+    f'      <a href="{escape(p.path)}">{escape(p.nav)}</a>'
+    for p in PAGES[1:]
+    if p.rendered
+)
+_HTML = _PAGE.replace("{links}", _LINKS)
+
+
 @router.get("/docs", response_class=HTMLResponse)
 def docs() -> str:
-    return _PAGE
+    return _HTML

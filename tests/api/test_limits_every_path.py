@@ -387,6 +387,23 @@ def _cases() -> Iterator[Case]:
             for fmt in ("json", "npy", "png")
         ],
     )
+    for name, value, out_features in (
+        ("max_linear_features", 4, 5),
+        ("max_linear_weights", 100, 1),  # 20 x 20 = 400 inputs x 1 output
+    ):
+        dense = {"layers": [{"type": "flatten"}, {"type": "linear", "out_features": out_features}]}
+        yield Case(
+            name,
+            value,
+            [
+                (
+                    fmt,
+                    "params.layers[1].out_features",
+                    post_image(IMAGE + f"pipeline?format={fmt}", dense),
+                )
+                for fmt in ("json", "npy")
+            ],
+        )
     yield Case(
         "max_learn_steps",
         10,

