@@ -22,18 +22,15 @@ const STATUS_TEXT = {
   429: "Too many requests",
 };
 
-/** Turn FastAPI's `detail` (a string or a list of {loc, msg, type}) into one sentence. */
+/**
+ * Turn the API's `detail` (a string, or FastAPI's list of {loc, msg, type}) into one
+ * sentence. Every `msg` already starts with the field it is about (docs/api.md, Errors),
+ * so the `loc` is not repeated.
+ */
 export function describeDetail(detail) {
   if (typeof detail === "string") return detail;
   if (Array.isArray(detail)) {
-    return detail
-      .map((item) => {
-        if (!item || typeof item !== "object") return String(item);
-        const loc = Array.isArray(item.loc) ? item.loc.filter((part) => part !== "body" && part !== "query" && part !== "form") : [];
-        const where = loc.length ? `${loc.join(".")}: ` : "";
-        return `${where}${item.msg ?? JSON.stringify(item)}`;
-      })
-      .join("; ");
+    return detail.map((item) => (item && typeof item === "object" ? String(item.msg ?? JSON.stringify(item)) : String(item))).join("; ");
   }
   if (detail && typeof detail === "object") return JSON.stringify(detail);
   return "";

@@ -91,7 +91,7 @@ export function createLayerCard({ layer, index, count, types, presets, maxKernel
       { class: `layer-card${error ? " layer-card-error" : ""}`, dataset: { type: layer.type, testid: `layer-card-${index}` } },
       head,
       type.description
-        ? h("details", { class: "layer-about" }, h("summary", {}, `What a ${type.label.toLowerCase()} layer does`), h("p", { class: "hint" }, type.description))
+        ? h("details", { class: "layer-about" }, h("summary", {}, `What this layer does: ${type.label}`), h("p", { class: "hint" }, type.description))
         : null,
       message,
       h("div", { class: "layer-fields" }, shown),
