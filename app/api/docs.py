@@ -36,9 +36,7 @@ _PAGE = """<!doctype html>
 
 # The app's pages, from the one page table (the first, the playground, is "ConvScope").
 _LINKS = "\n".join(
-    f'      <a href="{escape(p.path)}">{escape(p.nav)}</a>'
-    for p in PAGES[1:]
-    if p.rendered
+    f'      <a href="{escape(p.path)}">{escape(p.nav)}</a>' for p in PAGES[1:] if p.rendered
 )
 _HTML = _PAGE.replace("{links}", _LINKS)
 
