@@ -47,9 +47,7 @@ def layers() -> Any:
     }
 
 
-@router.get(
-    "/activations", response_model=ActivationsResponse, summary="The activation functions"
-)
+@router.get("/activations", response_model=ActivationsResponse, summary="The activation functions")
 def activations() -> Any:
     """Every ``function`` POST /activation accepts, with its formula, its derivative's
     formula (null for softmax, which is not elementwise) and the parameters it reads."""
