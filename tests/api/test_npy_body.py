@@ -109,7 +109,7 @@ def test_unreadable_files_and_stray_fields_name_the_field(client: TestClient) ->
     response = client.post("/api/v1/conv2d", files=files)
     assert response.status_code == 422
     assert response.json()["detail"][0]["msg"] == (
-        "weights: weights is not a field of this operation"
+        "weights: is not a field of this operation"
     )
 
 
