@@ -223,9 +223,7 @@ def test_kernel_larger_than_input_names_both_sizes(client: TestClient) -> None:
     k = [[1.0] * 5 for _ in range(5)]
     r = client.post(CONV, json={"input": x, "kernel": k, "dilation": 2})
     assert r.status_code == 422
-    assert messages(r) == [
-        "kernel: (5x5, dilation 2 -> 9x9) is larger than the padded input (7x7)"
-    ]
+    assert messages(r) == ["kernel: (5x5, dilation 2 -> 9x9) is larger than the padded input (7x7)"]
     r = client.post(CONV, json={"input": x, "kernel": k, "padding": 1, "dilation": 2})
     assert r.status_code == 200
     assert r.json()["shape"] == [1, 1]
