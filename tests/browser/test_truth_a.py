@@ -149,7 +149,8 @@ def cell_fill(page: Any, testid: str, r: int, c: int) -> tuple[int, int, int]:
             const k = el.width / el.clientWidth; // device pixels per CSS pixel
             const x = (Number(x0) + c * (Number(cell) + Number(gap)) + 0.85 * Number(cell)) * k;
             const y = (Number(y0) + r * (Number(cell) + Number(gap)) + 0.15 * Number(cell)) * k;
-            return Array.from(el.getContext("2d").getImageData(Math.round(x), Math.round(y), 1, 1).data.slice(0, 3));
+            const px = el.getContext("2d").getImageData(Math.round(x), Math.round(y), 1, 1);
+            return Array.from(px.data.slice(0, 3));
         }""",
         [testid, r, c],
     )
