@@ -132,11 +132,14 @@ def _target_size(width: int, height: int, max_side: int) -> tuple[int, int]:
 
 
 class DecodedImage(NamedTuple):
-    """An upload after decoding: the float values the math uses and the 8-bit pixels they
-    came from (so echoing the input never goes back through floats)."""
+    """An upload after decoding: the float values the math uses and the integer pixels they
+    are (so echoing the input never goes back through floats, and decoding the echo gives
+    the same values)."""
 
     values: np.ndarray  # float32 (C, H, W) in [0, 1]
-    pixels: np.ndarray  # uint8 (H, W) gray or (H, W, 3) RGB: rint(values * 255)
+    # uint8 (H, W) gray or (H, W, 3) RGB with values = pixels / 255; or, for a 16-bit or
+    # float source, uint16 (H, W) gray with values = pixels / 65535 in every channel
+    pixels: np.ndarray
 
 
 def decode_image(
@@ -309,22 +312,23 @@ def _from_alpha(im: Image.Image, color: Color, size: tuple[int, int]) -> Decoded
 
 
 def _from_high_depth(im: Image.Image, color: Color, size: tuple[int, int]) -> DecodedImage:
-    """16-bit or 32-bit gray: scale ``0..65535`` to ``0..1`` in float, keeping precision."""
-    raw = np.asarray(im)
-    values = raw.astype(np.float32)
+    """16-bit or 32-bit gray: scale ``0..65535`` to ``0..1`` in float, keeping 16 bits.
+
+    The values are whole steps of 1/65535 (a resized or float image is rounded to them), so
+    the 16-bit PNG echoed back decodes to exactly these values.
+    """
+    values = np.asarray(im).astype(np.float32)
     if im.mode != "F":
         values /= np.float32(65535)
     np.clip(values, 0.0, 1.0, out=values)
     if size != im.size:
         values = np.array(_resize(Image.fromarray(values), size), dtype=np.float32)
         np.clip(values, 0.0, 1.0, out=values)  # Lanczos overshoots at edges
-    gray = values[None]  # (H, W) -> (1, H, W)
-    # Finer than 8 bits: the pixels shown are the values rounded to 1/255 (the image rule).
-    pixels = np.rint(values * np.float32(255)).astype(np.uint8)
+    pixels = np.rint(values * np.float32(65535)).astype(np.uint16)
+    gray = (pixels.astype(np.float32) / np.float32(65535))[None]  # as decoding the echo does
     if color == "rgb":
-        rgb = np.ascontiguousarray(np.repeat(gray, 3, axis=0))  # (1, H, W) -> (3, H, W)
-        return DecodedImage(rgb, np.repeat(pixels[:, :, None], 3, axis=2))
-    return DecodedImage(np.ascontiguousarray(gray), pixels)
+        return DecodedImage(np.repeat(gray, 3, axis=0), pixels)  # (1, H, W) -> (3, H, W)
+    return DecodedImage(gray, pixels)
 
 
 def _deflate_zlib(data: memoryview) -> bytes:
@@ -349,13 +353,14 @@ def _chunk(tag: bytes, data: bytes) -> bytes:
 
 def encode_png(pixels: np.ndarray, palette: np.ndarray | None = None) -> bytes:
     """Encode uint8 pixels as PNG bytes: ``(H, W)`` gray, ``(H, W, 3)`` RGB, or ``(H, W)``
-    indices into ``palette`` (``(N, 3)`` uint8, N <= 256) as an indexed PNG.
+    indices into ``palette`` (``(N, 3)`` uint8, N <= 256) as an indexed PNG; uint16
+    pixels (no palette) as a 16-bit PNG.
 
     Every row uses the "Up" filter (difference with the row above), then one fast DEFLATE
     pass; trying every filter per row, as general encoders do, costs far more than it saves.
     """
-    if pixels.dtype != np.uint8:
-        raise ValueError(f"encode_png needs uint8 pixels, got dtype {pixels.dtype}")
+    if pixels.dtype not in (np.uint8, np.uint16) or (palette is not None and pixels.itemsize > 1):
+        raise ValueError(f"encode_png needs uint8 (or uint16) pixels, got {pixels.dtype}")
     if not (pixels.ndim == 2 or (pixels.ndim == 3 and pixels.shape[2] == 3)):
         raise ValueError(f"encode_png needs shape (H, W) or (H, W, 3), got {pixels.shape}")
     if pixels.shape[0] < 1 or pixels.shape[1] < 1:
@@ -369,14 +374,17 @@ def encode_png(pixels: np.ndarray, palette: np.ndarray | None = None) -> bytes:
         color_type = 3
     else:
         color_type = 0 if pixels.ndim == 2 else 2
-    rows = pixels.reshape(h, -1)  # (H, W * channels)
+    depth = 8 * pixels.itemsize
+    if depth == 16:  # PNG stores 16-bit samples big-endian; filter and deflate their bytes
+        pixels = np.ascontiguousarray(pixels, dtype=">u2").view(np.uint8).reshape(h, w, -1)
+    rows = pixels.reshape(h, -1)  # (H, W * bytes per pixel)
     filtered = np.empty((h, rows.shape[1] + 1), np.uint8)
     filtered[:, 0] = 2  # filter type "Up" (the row above the first counts as zeros)
     filtered[0, 1:] = rows[0]
     np.subtract(rows[1:], rows[:-1], out=filtered[1:, 1:])  # wraps modulo 256, as PNG says
     parts = [
         b"\x89PNG\r\n\x1a\n",
-        _chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, color_type, 0, 0, 0)),
+        _chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, depth, color_type, 0, 0, 0)),
     ]
     if palette is not None:
         parts.append(_chunk(b"PLTE", np.ascontiguousarray(palette).tobytes()))

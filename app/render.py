@@ -254,21 +254,22 @@ def render_map(
     }
 
 
-def render_pixels(pixels: np.ndarray) -> dict[str, Any]:
-    """``render_map(pixels / 255, kind="image")`` for decoded 8-bit pixels, ``(H, W)`` gray or
-    ``(H, W, 3)`` RGB, encoded as they are (no trip through floats); ``shape`` is the
+def render_pixels(pixels: np.ndarray, channels: int | None = None) -> dict[str, Any]:
+    """``render_map(values, kind="image")`` for decoded pixels (see ``DecodedImage``), encoded
+    as they are (no trip through floats): uint8 ``(H, W)`` gray or ``(H, W, 3)`` RGB, or
+    uint16 ``(H, W)`` gray standing for ``channels`` equal channels; ``shape`` is the
     values' (``(H, W)`` or ``(3, H, W)``)."""
-    lo = float(np.float32(pixels.min()) / np.float32(255))
-    hi = float(np.float32(pixels.max()) / np.float32(255))
-    shape = list(pixels.shape) if pixels.ndim == 2 else [3, *pixels.shape[:2]]
+    full = np.float32(np.iinfo(pixels.dtype).max)  # 255 or 65535: the value 1
+    channels = channels or (1 if pixels.ndim == 2 else 3)
+    h, w = pixels.shape[:2]
     return {
         "data_url": png_data_url(pixels),
-        "colormap": "gray" if pixels.ndim == 2 else "rgb",
+        "colormap": "gray" if channels == 1 else "rgb",
         "vmin": 0.0,
         "vmax": 1.0,
-        "min": lo,
-        "max": hi,
-        "shape": shape,
+        "min": float(np.float32(pixels.min()) / full),
+        "max": float(np.float32(pixels.max()) / full),
+        "shape": [h, w] if channels == 1 else [channels, h, w],
     }
 
 

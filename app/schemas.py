@@ -6,9 +6,11 @@ Infinity are refused by the types, ragged lists when they become arrays.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import AllowInfNan, BaseModel, ConfigDict, Field, Strict, StrictBool
+
+from app.core.activations import ACTIVATIONS
 
 Number = Annotated[float, Strict(), AllowInfNan(False)]
 Vector = Annotated[list[Number], Field(min_length=1)]
@@ -59,7 +61,11 @@ class TraceRegion(RequestModel):
 PresetName = Annotated[str, Field(min_length=1, max_length=64)]
 SampleName = Annotated[str, Field(min_length=1, max_length=64)]
 Seed = Annotated[int, Strict(), Field(ge=0, le=2**63 - 1)]
-ActivationName = Literal["step", "sigmoid", "tanh", "relu", "leaky_relu", "elu", "gelu", "softmax"]
+# The activation names come from the one registry in app/core/activations.py.
+if TYPE_CHECKING:
+    ActivationName = str
+else:
+    ActivationName = Literal[tuple(ACTIVATIONS)]
 PADDING_DOC = 'p, [ph, pw], [top, bottom, left, right], "valid", "same" or "full".'
 
 
@@ -587,6 +593,20 @@ class Colormap(BaseModel):
     lut: list[Annotated[list[int], Field(min_length=3, max_length=3)]] = Field(
         description="256 [r, g, b] entries; entry i draws vmin + i / 255 * (vmax - vmin)."
     )
+
+
+class ActivationInfo(BaseModel):
+    name: str = Field(description="The `function` value of POST /api/v1/activation.")
+    label: str
+    formula: str = Field(description="f(x) in plain type.")
+    derivative: str | None = Field(
+        description="f'(x) in plain type; null when not elementwise (softmax)."
+    )
+    params: list[str] = Field(description="The request fields it reads besides `input`.")
+
+
+class ActivationsResponse(BaseModel):
+    activations: list[ActivationInfo]
 
 
 class ColormapsResponse(BaseModel):

@@ -29,9 +29,13 @@ UPLOAD_ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 def field_message(field: str, message: str) -> str:
     """``"<field>: <reason>"``, the form of every error message; a message that already
-    starts with its field path (``params.kernel: ...``) is kept."""
+    starts with its field path (``params.kernel: ...``) is kept, and one that starts with
+    the field's name as a sentence (``eps must be > 0``) says it once (``eps: must be > 0``)."""
     if message.startswith(field) and message[len(field) : len(field) + 1] in (":", ".", "["):
         return message
+    leaf = field.rsplit(".", 1)[-1].split("[", 1)[0]
+    if leaf and message.startswith(f"{leaf} "):  # "eps must be > 0" -> "eps: must be > 0"
+        message = message[len(leaf) + 1 :]
     return f"{field}: {message}"
 
 

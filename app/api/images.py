@@ -102,7 +102,7 @@ class ImageForm:
         return self.decode(settings).values
 
     def decode(self, settings: Settings) -> DecodedImage:
-        """The decoded values and the 8-bit pixels they came from."""
+        """The decoded values and the integer pixels they are (see ``DecodedImage``)."""
         max_side = settings.default_max_side if self.max_side is None else self.max_side
         check(settings, "max_image_side", max_side, field="max_side", what="side")
         if self.image is not None:
@@ -217,8 +217,8 @@ def render_layer(
 
 
 def render_input(image: DecodedImage) -> dict[str, Any]:
-    """The decoded image, gray or RGB over 0 ... 1, from its 8-bit pixels."""
-    return render_pixels(image.pixels) | {"label": "input"}
+    """The decoded image, gray or RGB over 0 ... 1, from its integer pixels."""
+    return render_pixels(image.pixels, image.values.shape[0]) | {"label": "input"}
 
 
 def _in_params(field: str, prefix: str) -> str:

@@ -1,4 +1,4 @@
-"""What the pages ask instead of knowing: limits, layer types, colormaps."""
+"""What the pages ask instead of knowing: limits, layer types, activations, colormaps."""
 
 from __future__ import annotations
 
@@ -7,10 +7,16 @@ from typing import Any
 from fastapi import APIRouter
 
 from app.config import SettingsDep
+from app.core.activations import ACTIVATIONS
 from app.layers import LAYER_TYPES
 from app.limits import served
 from app.render import COLOR_RULE, COLORMAP_DESCRIPTIONS, colormap_lut
-from app.schemas import ColormapsResponse, LayersResponse, LimitsResponse
+from app.schemas import (
+    ActivationsResponse,
+    ColormapsResponse,
+    LayersResponse,
+    LimitsResponse,
+)
 
 router = APIRouter(prefix="/api/v1", tags=["reference"])
 
@@ -37,6 +43,24 @@ def layers() -> Any:
                 "schema": t.params.model_json_schema(),
             }
             for t in LAYER_TYPES.values()
+        ]
+    }
+
+
+@router.get("/activations", response_model=ActivationsResponse, summary="The activation functions")
+def activations() -> Any:
+    """Every ``function`` POST /activation accepts, with its formula, its derivative's
+    formula (null for softmax, which is not elementwise) and the parameters it reads."""
+    return {
+        "activations": [
+            {
+                "name": a.name,
+                "label": a.label,
+                "formula": a.formula,
+                "derivative": a.derivative_formula if a.derivative else None,
+                "params": list(a.params),
+            }
+            for a in ACTIVATIONS.values()
         ]
     }
 

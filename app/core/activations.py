@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -101,27 +102,72 @@ def gelu_derivative(x: np.ndarray) -> np.ndarray:
     return (cdf + x * pdf).astype(x.dtype, copy=False)
 
 
-DERIVATIVES: dict[str, Callable[..., np.ndarray]] = {
-    "step": step_derivative,
-    "sigmoid": sigmoid_derivative,
-    "tanh": tanh_derivative,
-    "relu": relu_derivative,
-    "leaky_relu": leaky_relu_derivative,
-    "elu": elu_derivative,
-    "gelu": gelu_derivative,
-}
+@dataclass(frozen=True)
+class Activation:
+    """One activation function: what computes it and how a page writes it."""
+
+    name: str
+    label: str
+    apply: Callable[..., np.ndarray]
+    formula: str  # f(x) in plain type, as pages print it
+    derivative: Callable[..., np.ndarray] | None = None  # None: not elementwise (softmax)
+    derivative_formula: str = ""
+    params: tuple[str, ...] = ()  # the request fields it reads besides the input
 
 
-ACTIVATIONS: dict[str, Callable[..., np.ndarray]] = {
-    "step": step,
-    "sigmoid": sigmoid,
-    "tanh": tanh,
-    "relu": relu,
-    "leaky_relu": leaky_relu,
-    "elu": elu,
-    "gelu": gelu,
-    "softmax": softmax,
+# The one list of activation functions: the API validates `function` against it, and
+# GET /api/v1/activations serves it to the pages.
+ACTIVATIONS: dict[str, Activation] = {
+    a.name: a
+    for a in (
+        Activation("relu", "ReLU", relu, "max(0, x)", relu_derivative, "1 for x > 0, else 0"),
+        Activation(
+            "leaky_relu",
+            "Leaky ReLU",
+            leaky_relu,
+            "x if x > 0, else slope·x",
+            leaky_relu_derivative,
+            "1 for x > 0, else slope",
+            ("negative_slope",),
+        ),
+        Activation(
+            "elu",
+            "ELU",
+            elu,
+            "x if x > 0, else α·(eˣ − 1)",
+            elu_derivative,
+            "1 for x > 0, else α·eˣ",
+            ("alpha",),
+        ),
+        Activation(
+            "gelu", "GELU", gelu, "x·Φ(x), Φ the normal CDF", gelu_derivative, "Φ(x) + x·φ(x)"
+        ),
+        Activation(
+            "sigmoid",
+            "Sigmoid",
+            sigmoid,
+            "σ(x) = 1 / (1 + e⁻ˣ)",
+            sigmoid_derivative,
+            "σ(x)·(1 − σ(x))",
+        ),
+        Activation(
+            "tanh", "Tanh", tanh, "(eˣ − e⁻ˣ) / (eˣ + e⁻ˣ)", tanh_derivative, "1 − tanh²(x)"
+        ),
+        Activation(
+            "step", "Step", step, "1 if x > 0, else 0", step_derivative, "0 (none at the jump)"
+        ),
+        Activation("softmax", "Softmax", softmax, "eˣⁱ / Σⱼ eˣʲ over dim", params=("dim",)),
+    )
 }
+ELEMENTWISE = tuple(name for name, a in ACTIVATIONS.items() if a.derivative is not None)
+
+
+def _lookup(function: str) -> Activation:
+    if function not in ACTIVATIONS:
+        raise ParamError(
+            "function", f"function must be one of {sorted(ACTIVATIONS)}, got {function!r}"
+        )
+    return ACTIVATIONS[function]
 
 
 def activation(
@@ -133,37 +179,23 @@ def activation(
     dim: int | None = 0,
 ) -> np.ndarray:
     """Apply the activation named ``function``; the parameters only reach those that take them."""
+    fn = _lookup(function)
     a = float_array(x, "input")  # float32 stays float32; NaN/Infinity are a ParamError
-    if function == "leaky_relu":
-        return leaky_relu(a, negative_slope)
-    if function == "elu":
-        return elu(a, alpha)
-    if function == "softmax":
-        return softmax(a, dim)
-    if function not in ACTIVATIONS:
-        raise ParamError(
-            "function", f"function must be one of {sorted(ACTIVATIONS)}, got {function!r}"
-        )
-    return ACTIVATIONS[function](a)
+    given = {"negative_slope": negative_slope, "alpha": alpha, "dim": dim}
+    return fn.apply(a, *(given[p] for p in fn.params))
 
 
 def activation_derivative(
     x: Any, function: str, *, negative_slope: float = 0.01, alpha: float = 1.0
 ) -> np.ndarray:
     """The elementwise derivative of the activation ``function`` at every element of ``x``."""
+    fn = _lookup(function)
     a = float_array(x, "input")
-    if function == "softmax":
+    if fn.derivative is None:
         raise ParamError(
             "derivative",
-            "softmax is not elementwise (its derivative is a Jacobian); derivative is only for"
-            f" {sorted(DERIVATIVES)}",
+            f"{function} is not elementwise (its derivative is a Jacobian);"
+            f" derivative is only for {sorted(ELEMENTWISE)}",
         )
-    if function == "leaky_relu":
-        return leaky_relu_derivative(a, negative_slope)
-    if function == "elu":
-        return elu_derivative(a, alpha)
-    if function not in DERIVATIVES:
-        raise ParamError(
-            "function", f"function must be one of {sorted(ACTIVATIONS)}, got {function!r}"
-        )
-    return DERIVATIVES[function](a)
+    given = {"negative_slope": negative_slope, "alpha": alpha}
+    return fn.derivative(a, *(given[p] for p in fn.params))

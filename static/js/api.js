@@ -105,6 +105,11 @@ export function listSamples(options) {
   return request("/samples", options);
 }
 
+/** GET /activations: `{activations: [{name, label, formula, derivative, params}]}`. */
+export function listActivations(options) {
+  return request("/activations", options);
+}
+
 /** GET /colormaps: `{rule, colormaps: {name: {description, lut: [[r, g, b] x 256]}}}`. */
 export function listColormaps(options) {
   return request("/colormaps", options);

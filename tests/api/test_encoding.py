@@ -219,6 +219,46 @@ def test_the_echoed_input_decodes_to_the_same_values_as_the_upload(
     assert send(client, CONV, echo, params, color, "npy").content == first
 
 
+def png16(h: int, w: int) -> bytes:
+    """A 16-bit gray PNG whose neighbouring values differ by less than one 8-bit step."""
+    rng = np.random.default_rng(7)
+    ramp = np.linspace(0, 65535, w)[None, :] * np.linspace(0.2, 1, h)[:, None]
+    values = np.clip(ramp + rng.integers(-90, 90, (h, w)), 0, 65535).astype(np.uint16)
+    buffer = io.BytesIO()
+    Image.fromarray(values).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("color", ["gray", "rgb"])
+@pytest.mark.parametrize("size", [(300, 400), (60, 80)], ids=["resized", "as-is"])
+def test_a_16_bit_upload_is_echoed_without_losing_its_precision(
+    client: TestClient, color: str, size: tuple[int, int]
+) -> None:
+    """A 16-bit PNG keeps values finer than 1/255; its echo is a 16-bit PNG holding them, so
+    a page that sends the echo back gets the numbers of the original, and the input's
+    stated range is the values' own."""
+    original = png16(*size)
+    values = imaging.decode_image(original, color=color, max_side=96)  # type: ignore[arg-type]
+    steps = np.unique(values[0]) * 255
+    assert np.any(np.abs(steps - np.rint(steps)) > 0.01)  # finer than 8 bits
+    params = {"kernel": "sobel_x", "padding": 1}
+    body = send(client, CONV, original, params, color).json()
+    echo = base64.b64decode(body["input"]["data_url"].split(",", 1)[1])
+    np.testing.assert_array_equal(
+        imaging.decode_image(echo, color=color, max_side=96),  # type: ignore[arg-type]
+        values,
+    )
+    assert body["input"]["min"] == float(values.min())
+    assert body["input"]["max"] == float(values.max())
+    assert body["input"]["shape"] == (
+        [3, *values.shape[1:]] if color == "rgb" else [*values.shape[1:]]
+    )
+    assert body["input"]["colormap"] == color
+    first = send(client, CONV, original, params, color, "npy").content
+    assert send(client, CONV, echo, params, color, "npy").content == first
+    assert send(client, CONV, echo, params, color).json() == body
+
+
 def test_the_zlib_fallback_writes_the_same_pixels(
     client: TestClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -223,9 +223,7 @@ def test_kernel_larger_than_input_names_both_sizes(client: TestClient) -> None:
     k = [[1.0] * 5 for _ in range(5)]
     r = client.post(CONV, json={"input": x, "kernel": k, "dilation": 2})
     assert r.status_code == 422
-    assert messages(r) == [
-        "kernel: kernel (5x5, dilation 2 -> 9x9) is larger than the padded input (7x7)"
-    ]
+    assert messages(r) == ["kernel: (5x5, dilation 2 -> 9x9) is larger than the padded input (7x7)"]
     r = client.post(CONV, json={"input": x, "kernel": k, "padding": 1, "dilation": 2})
     assert r.status_code == 200
     assert r.json()["shape"] == [1, 1]
@@ -234,7 +232,7 @@ def test_kernel_larger_than_input_names_both_sizes(client: TestClient) -> None:
 def test_kernel_larger_than_input_without_dilation(client: TestClient) -> None:
     r = client.post(CONV, json={"input": [[1.0, 2.0]], "kernel": [[1.0, 1.0, 1.0]]})
     assert r.status_code == 422
-    assert messages(r) == ["kernel: kernel (1x3) is larger than the padded input (1x2)"]
+    assert messages(r) == ["kernel: (1x3) is larger than the padded input (1x2)"]
 
 
 @pytest.mark.parametrize("padding", [10**6, [10**6, 0], [0, 0, 0, 10**9], 2**31 - 1])

@@ -192,7 +192,8 @@ def test_transposed_geometry_matches_conv_transpose2d(client: TestClient, seed: 
 def test_kernel_larger_than_input_names_both_sizes(client: TestClient) -> None:
     r = client.post(URL, json={"input_size": [7, 7], "kernel_size": 5, "dilation": 2})
     assert r.status_code == 422
-    assert "kernel (5x5, dilation 2 -> 9x9) is larger than the padded input (7x7)" in detail_text(r)
+    want = "kernel: (5x5, dilation 2 -> 9x9) is larger than the padded input (7x7)"
+    assert want in detail_text(r)
 
 
 def test_transposed_rejects_named_padding(client: TestClient) -> None:

@@ -1,4 +1,4 @@
-"""GET /api/v1/limits, /layers and /colormaps, and the formula in every geometry."""
+"""GET /api/v1/limits, /layers, /activations and /colormaps, and the formula in every geometry."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Any
 
 import jsonschema_rs
 import pytest
+import torch
 from fastapi.testclient import TestClient
 
 from app.config import Settings
@@ -218,3 +219,40 @@ def test_every_pipeline_layer_with_geometry_carries_a_true_formula(client: TestC
     for layer in results:
         if "geometry" in layer:
             assert_formula(layer["geometry"])
+
+
+# ---- /activations ----------------------------------------------------------------------
+
+# torch's forms of the functions a page may list; a served name missing here fails below.
+TORCH_ACTIVATIONS = {
+    "relu": lambda t: torch.relu(t),
+    "leaky_relu": lambda t: torch.nn.functional.leaky_relu(t, 0.2),
+    "elu": lambda t: torch.nn.functional.elu(t, 0.5),
+    "gelu": lambda t: torch.nn.functional.gelu(t),
+    "sigmoid": lambda t: torch.sigmoid(t),
+    "tanh": lambda t: torch.tanh(t),
+    "step": lambda t: (t > 0).to(t.dtype),
+    "softmax": lambda t: torch.softmax(t, dim=0),
+}
+
+
+def test_activations_lists_what_the_api_computes(client: TestClient) -> None:
+    served = client.get("/api/v1/activations").json()["activations"]
+    names = [a["name"] for a in served]
+    openapi = client.get("/openapi.json").json()
+    schema = openapi["components"]["schemas"]["ActivationRequest"]["properties"]["function"]
+    assert sorted(names) == sorted(schema["enum"]) == sorted(TORCH_ACTIVATIONS)
+    x = [-2.5, -0.5, 0.0, 0.25, 3.0]
+    for a in served:
+        assert a["formula"] and a["label"]
+        body = {"input": x, "function": a["name"], "negative_slope": 0.2, "alpha": 0.5}
+        body.update({"derivative": True} if a["derivative"] else {})
+        r = client.post("/api/v1/activation", json=body)
+        assert r.status_code == 200, r.text
+        want = TORCH_ACTIVATIONS[a["name"]](torch.tensor(x, dtype=torch.float64))
+        assert r.json()["output"] == pytest.approx(want.tolist(), rel=1e-12, abs=1e-12)
+        assert ("derivative" in r.json()) == (a["derivative"] is not None)
+    by_name = {a["name"]: a for a in served}
+    assert by_name["softmax"]["derivative"] is None
+    assert by_name["leaky_relu"]["params"] == ["negative_slope"]
+    assert by_name["relu"]["formula"] == "max(0, x)"

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+import urllib.request
 from typing import Any
 from urllib.parse import quote
 
@@ -321,6 +322,45 @@ def test_learn_loss_falls_while_it_runs(
     assert len(stopped) <= 1, watch.failed_requests
     for failure in stopped:
         watch.failed_requests.remove(failure)
+    watch.assert_clean()
+
+
+def learn_events(base: str, body: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every event of POST /api/v1/learn for ``body``, read from the stream."""
+    request = urllib.request.Request(
+        f"{base}/api/v1/learn",
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=60) as response:
+        lines = response.read().decode().splitlines()
+    return [json.loads(line[len("data:") :]) for line in lines if line.startswith("data:")]
+
+
+def test_learn_states_each_maps_range_apart_from_its_scale(
+    open_page: Any, live_server: str
+) -> None:
+    page, watch = open_learn(open_page, "/learn?steps=20&size=32")
+    with page.expect_request(lambda r: r.url.endswith("/api/v1/learn")) as sent:
+        page.get_by_test_id("start").click()
+    expect(page.get_by_test_id("learn-stage")).to_have_attribute(
+        "data-done", "true", timeout=20_000
+    )
+    events = learn_events(live_server, sent.value.post_data_json)  # the same seed: same run
+    first, last = events[0], events[-1]
+    assert last["done"] and last["output"]["min"] != first["output"]["min"]
+    for testid, shown in [
+        ("input-range", first["input"]),
+        ("target-output-range", first["target_output"]),
+        ("output-range", last["output"]),
+    ]:
+        label = page.get_by_test_id(testid)
+        for key in ("min", "max", "vmin", "vmax"):
+            assert float(label.get_attribute(f"data-{key}") or "nan") == shown[key], testid
+    # The current output is drawn on the target's scale, and says so.
+    assert last["output"]["vmax"] == first["target_output"]["vmax"]
+    expect(page.get_by_test_id("output-range-scale")).to_contain_text("the target's")
+    expect(page.get_by_test_id("input-range-scale")).to_have_text("colour scale 0 to 1")
     watch.assert_clean()
 
 

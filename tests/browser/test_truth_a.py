@@ -140,6 +140,34 @@ def test_pooling_formula_equals_the_size_shown(open_page: Any) -> None:
     watch.assert_clean()
 
 
+def cell_fill(page: Any, testid: str, r: int, c: int) -> tuple[int, int, int]:
+    """A pixel of grid cell (r, c) away from its number and from any frame: its fill."""
+    return page.evaluate(
+        """([testid, r, c]) => {
+            const el = document.querySelector(`[data-testid="${testid}"]`);
+            const { cell, gap, x0, y0 } = el.dataset;
+            const k = el.width / el.clientWidth; // device pixels per CSS pixel
+            const x = (Number(x0) + c * (Number(cell) + Number(gap)) + 0.85 * Number(cell)) * k;
+            const y = (Number(y0) + r * (Number(cell) + Number(gap)) + 0.15 * Number(cell)) * k;
+            const px = el.getContext("2d").getImageData(Math.round(x), Math.round(y), 1, 1);
+            return Array.from(px.data.slice(0, 3));
+        }""",
+        [testid, r, c],
+    )
+
+
+def test_pooling_cells_keep_their_values_colour_inside_the_window(open_page: Any) -> None:
+    # 2x2 windows, stride 2: cell (0, 0) is in step 1's window and in no window at step 2.
+    page, watch = open_page("/pooling")
+    counter = page.get_by_test_id("player-counter")
+    expect(counter).to_contain_text("Step 1 of")
+    inside = cell_fill(page, "input-canvas", 0, 0)
+    page.get_by_role("button", name=re.compile("Next")).click()
+    expect(counter).to_contain_text("Step 2 of")
+    assert cell_fill(page, "input-canvas", 0, 0) == inside
+    watch.assert_clean()
+
+
 # ---- ranges: the data's own, apart from the colour scale ----------------------------------
 
 

@@ -9,26 +9,25 @@ import { createStore, field } from "../state.js";
 import { drawOverlay, nearestSample } from "./activations/overlay.js";
 import { createNumberField } from "./widgets/number-field.js";
 
-// Colours name functions only (the legend beside the checkboxes says which is which).
-const FUNCTIONS = [
-  { name: "relu", label: "ReLU", color: "#1d4ed8", formula: "max(0, x)", slope: "1 for x > 0, else 0" },
-  { name: "leaky_relu", label: "Leaky ReLU", color: "#0891b2", formula: "x if x > 0, else slope·x", slope: "1, or slope" },
-  { name: "elu", label: "ELU", color: "#15803d", formula: "x if x > 0, else α·(eˣ − 1)", slope: "1, or α·eˣ" },
-  { name: "gelu", label: "GELU", color: "#a16207", formula: "x·Φ(x), Φ the normal CDF", slope: "Φ(x) + x·φ(x)" },
-  { name: "sigmoid", label: "Sigmoid", color: "#dc2626", formula: "1 / (1 + e⁻ˣ)", slope: "σ(x)·(1 − σ(x))" },
-  { name: "tanh", label: "Tanh", color: "#c026d3", formula: "(eˣ − e⁻ˣ) / (eˣ + e⁻ˣ)", slope: "1 − tanh²(x)" },
-  { name: "step", label: "Step", color: "#4b5563", formula: "1 if x > 0, else 0", slope: "0 (none at the jump)" },
-];
-const NAMES = FUNCTIONS.map((f) => f.name);
+// Which functions there are, and their formulas, come from GET /api/v1/activations (the one
+// registry in app/core/activations.py). Colours here only tell the curves apart: the
+// legend beside each checkbox names the function a colour draws.
+const SERIES_COLORS = ["#1d4ed8", "#0891b2", "#15803d", "#a16207", "#dc2626", "#c026d3", "#4b5563", "#7c2d12"];
 const SAMPLES = 241;
 const LIST = /^[-+\d.,eE ]{1,300}$/;
 
-const SCHEMA = {
+/** The elementwise functions (softmax has its own demo below) with a colour each. */
+async function elementwiseFunctions() {
+  const { activations } = await api.listActivations();
+  return activations.filter((a) => a.derivative !== null).map((a, i) => ({ ...a, color: SERIES_COLORS[i % SERIES_COLORS.length] }));
+}
+
+const schema = (names) => ({
   lo: field.number(-4),
   hi: field.number(4),
   slope: field.number(0.1),
   alpha: field.number(1),
-  show: field.text(NAMES.join(","), { pattern: /^[a-z_,]{0,120}$/ }),
+  show: field.text(names.join(","), { pattern: /^[a-z_,]{0,120}$/ }),
   deriv: field.bool(true),
   equal: field.bool(false),
   logits: field.text("2, 1, 0.1, -1", { pattern: LIST }),
@@ -38,7 +37,7 @@ const SCHEMA = {
   ce: field.text("2, 1, 0.1", { pattern: LIST }),
   cls: field.int(0, { min: 0, max: 63 }),
   smooth: field.number(0),
-};
+});
 
 /** "1, 2.5, -3" -> [1, 2.5, -3]; undefined (with a reason) when an entry is not a number. */
 export function parseList(text) {
@@ -52,14 +51,25 @@ export function parseList(text) {
   return { values };
 }
 
-/** The shown functions from the URL's "relu,tanh" (unknown names dropped, order kept). */
-export function parseShown(text) {
+/** The shown functions of `names` from the URL's "relu,tanh" (unknown names dropped, order kept). */
+export function parseShown(text, names) {
   const wanted = new Set(String(text).split(","));
-  return NAMES.filter((name) => wanted.has(name));
+  return names.filter((name) => wanted.has(name));
 }
 
-export function mount(root) {
-  const store = createStore(SCHEMA);
+export async function mount(root) {
+  let functions;
+  try {
+    functions = await elementwiseFunctions();
+  } catch (error) {
+    const plotsError = byTestId(root, "plots-error");
+    plotsError.textContent = `Could not load the list of functions: ${error.message}`;
+    plotsError.hidden = false;
+    return;
+  }
+  const names = functions.map((f) => f.name);
+  const store = createStore(schema(names));
+  const shownNames = () => parseShown(store.state.show, names);
   const plotsError = byTestId(root, "plots-error");
   const plotBox = byTestId(root, "overlay");
   const canvas = h("canvas", {
@@ -78,19 +88,24 @@ export function mount(root) {
 
   // ---- controls ---------------------------------------------------------------------
   const toggles = byTestId(root, "function-toggles");
-  for (const f of FUNCTIONS) {
+  for (const f of functions) {
     const id = `show-${f.name}`;
-    const box = h("input", { type: "checkbox", id, dataset: { testid: id }, checked: parseShown(store.state.show).includes(f.name) });
+    const box = h("input", { type: "checkbox", id, dataset: { testid: id }, checked: shownNames().includes(f.name) });
     box.addEventListener("change", () => {
-      const shown = new Set(parseShown(store.state.show));
+      const shown = new Set(shownNames());
       if (box.checked) shown.add(f.name);
       else shown.delete(f.name);
-      store.set({ show: NAMES.filter((n) => shown.has(n)).join(",") });
+      store.set({ show: names.filter((n) => shown.has(n)).join(",") });
     });
     const swatch = h("span", { class: "swatch-line", aria: { hidden: "true" } });
     swatch.style.borderTopColor = f.color;
     toggles.append(
-      h("li", {}, h("label", { htmlFor: id }, box, swatch, h("strong", {}, f.label)), h("span", { class: "formula-text" }, `${f.formula}; slope ${f.slope}`)),
+      h(
+        "li",
+        {},
+        h("label", { htmlFor: id }, box, swatch, h("strong", {}, f.label)),
+        h("span", { class: "formula-text" }, `f(x) = ${f.formula}; f′(x) = ${f.derivative}`),
+      ),
     );
   }
   const options = byTestId(root, "plot-options");
@@ -156,12 +171,12 @@ export function mount(root) {
     root.querySelector(".act-plots").setAttribute("aria-busy", "true");
     plotBox.classList.add("stale");
     try {
-      const outputs = await Promise.all(FUNCTIONS.map((f) => api.activation({ input: xs, function: f.name, negative_slope: slope, alpha, derivative: true })));
+      const outputs = await Promise.all(functions.map((f) => api.activation({ input: xs, function: f.name, negative_slope: slope, alpha, derivative: true })));
       if (id !== requestId) return;
       plotsError.hidden = true;
       plotsError.textContent = "";
       plotBox.classList.remove("stale");
-      curves = new Map(FUNCTIONS.map((f, i) => [f.name, { xs, ys: outputs[i].output, ds: outputs[i].derivative }]));
+      curves = new Map(functions.map((f, i) => [f.name, { xs, ys: outputs[i].output, ds: outputs[i].derivative }]));
       cursor ??= Math.floor(SAMPLES / 2);
       draw();
     } catch (error) {
@@ -174,7 +189,7 @@ export function mount(root) {
   }
 
   function shownCurves() {
-    return FUNCTIONS.filter((f) => curves.has(f.name) && parseShown(store.state.show).includes(f.name)).map((f) => ({ ...f, ...curves.get(f.name) }));
+    return functions.filter((f) => curves.has(f.name) && shownNames().includes(f.name)).map((f) => ({ ...f, ...curves.get(f.name) }));
   }
 
   function draw() {

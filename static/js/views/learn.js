@@ -14,6 +14,7 @@ import { drawPlot, extent } from "../render/plot.js";
 import { createStore, field } from "../state.js";
 import { createNotice } from "./widgets/notice.js";
 import { createNumberField } from "./widgets/number-field.js";
+import { createRangeLabel } from "./widgets/range-label.js";
 
 const NOISE = "noise";
 const PACES = { slow: 90, fast: 0 }; // ms between shown events
@@ -54,6 +55,19 @@ export function mount(root) {
   let run = null;
 
   buildSettings(el("learn-settings"), store);
+
+  // Under every map and kernel: the data's own range and its colour scale (stated apart).
+  const ranges = {};
+  for (const name of ["kernel", "target", "input", "target-output", "output"]) {
+    ranges[name] = createRangeLabel({ testid: `${name}-range` });
+    el(`${name}-canvas`).after(ranges[name].root);
+  }
+  const showRange = (name, map, scaleNote = "") =>
+    ranges[name].show({ min: map.min, max: map.max, vmin: map.vmin, vmax: map.vmax, colormap: map.colormap, scaleNote });
+  const kernelRange = (values, scale, scaleNote) => {
+    const flat = values.flat();
+    return { min: Math.min(...flat), max: Math.max(...flat), vmin: -scale, vmax: scale, colormap: "diverging", scaleNote };
+  };
 
   // ---- drawing ----------------------------------------------------------------------
   async function drawMap(canvas, map) {
@@ -131,10 +145,19 @@ export function mount(root) {
     const scale = maxAbs([...event.kernel.flat(), ...event.target_kernel.flat()]);
     drawKernel(el("kernel-canvas"), event.kernel, scale);
     drawKernel(el("target-canvas"), event.target_kernel, scale);
+    ranges.kernel.show(kernelRange(event.kernel, scale, "shared by both kernels"));
+    ranges.target.show(kernelRange(event.target_kernel, scale, "shared by both kernels"));
     el("bias-text").textContent = event.bias === null ? "no bias" : `bias ${formatNumber(event.bias, 4)} (target 0)`;
-    if (event.input) drawMap(el("input-canvas"), event.input);
-    if (event.target_output) drawMap(el("target-output-canvas"), event.target_output);
+    if (event.input) {
+      drawMap(el("input-canvas"), event.input);
+      showRange("input", event.input);
+    }
+    if (event.target_output) {
+      drawMap(el("target-output-canvas"), event.target_output);
+      showRange("target-output", event.target_output);
+    }
     drawMap(el("output-canvas"), event.output);
+    showRange("output", event.output, "the target's, so it fades into the target");
     drawLoss();
     if (event.done) finish(REASONS[event.reason] ?? "Done.");
   }

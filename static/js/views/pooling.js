@@ -5,7 +5,7 @@
 import * as api from "../api.js";
 import { byTestId, debounce, h, replaceChildren, sizeCanvas } from "../dom.js";
 import { Player } from "../player.js";
-import { colorRule, diverging, loadColormaps, maxAbs, mix } from "../render/colors.js";
+import { colorRule, diverging, loadColormaps, maxAbs } from "../render/colors.js";
 import { finiteRange, formatNumber, formatShape } from "../render/format.js";
 import { drawGrid, gridLayout, outlineCells } from "../render/grid.js";
 import { outlineWindow } from "../render/steps.js";
@@ -160,13 +160,10 @@ export function mount(root) {
     Object.assign(canvases.input.dataset, { cell: size, gap: 2, x0: 2, y0: 2, padTop: e.t, padLeft: e.l });
     const inInput = (r, c) => r >= e.t && r < e.t + e.H && c >= e.l && c < e.l + e.W;
     const scale = maxAbs(s.x.flat());
-    const inWindow = new Set(windowCells(step).map(([r, c]) => `${r},${c}`));
     const values = Array.from({ length: e.rows }, (_, r) => Array.from({ length: e.cols }, (_, c) => (inInput(r, c) ? s.x[r - e.t][c - e.l] : null)));
     drawGrid(ctx, values, layout, {
-      fill: (v, r, c) => {
-        const base = v === null ? [226, 229, 235] : diverging(v, scale);
-        return inWindow.has(`${r},${c}`) ? mix(base, [255, 214, 102], 0.45) : base;
-      },
+      // Cells keep their value's colour; the window is the black frame drawn below.
+      fill: (v) => (v === null ? [226, 229, 235] : diverging(v, scale)),
       text: (v) => (v === null ? (s.mode === "max" ? "−∞" : "0") : formatNumber(v, 2)),
       style: (r, c) => (r >= e.hp || c >= e.wp ? "outside" : inInput(r, c) ? null : "padding"),
     });
@@ -204,7 +201,7 @@ export function mount(root) {
     });
     byTestId(root, "output-caption").textContent = formatShape([ho, wo]);
     const { min, max } = finiteRange(result.output);
-    ranges.output.show({ min, max, vmin: -scale, vmax: scale });
+    ranges.output.show({ min, max, vmin: -scale, vmax: scale, scaleNote: "the input's, so a pooled value keeps its colour" });
     showFormula(byTestId(root, "formula"), result.geometry);
   }
 

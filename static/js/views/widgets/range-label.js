@@ -10,12 +10,12 @@ const SCALE_WORDS = {
   rgb: "each channel black to full",
 };
 
-/** createRangeLabel({testid}) -> {root, show({min, max, vmin, vmax, colormap})} */
+/** createRangeLabel({testid}) -> {root, show({min, max, vmin, vmax, colormap, scaleNote})}; scaleNote says whose scale it is. */
 export function createRangeLabel({ testid }) {
   const root = h("p", { class: "range-label", dataset: { testid } });
   return {
     root,
-    show({ min, max, vmin, vmax, colormap = "diverging" }) {
+    show({ min, max, vmin, vmax, colormap = "diverging", scaleNote = "" }) {
       Object.assign(root.dataset, { min: String(min), max: String(max), vmin: String(vmin), vmax: String(vmax), colormap });
       replaceChildren(
         root,
@@ -23,7 +23,7 @@ export function createRangeLabel({ testid }) {
         h(
           "span",
           { class: "range-scale", dataset: { testid: `${testid}-scale` }, title: SCALE_WORDS[colormap] ?? colormap },
-          `colour scale ${scaleText(vmin, vmax)}`,
+          `colour scale ${scaleText(vmin, vmax)}${scaleNote ? ` (${scaleNote})` : ""}`,
         ),
       );
     },
