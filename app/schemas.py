@@ -217,6 +217,7 @@ class ConvStep(BaseModel):
     origin: list[int] = Field(description="The window's top-left cell, padded coordinates.")
     window: list[Any]
     products: list[Any]
+    channel_sums: list[float] = Field(description="Per input channel: the sum of its products.")
     bias: float
     sum: float
 

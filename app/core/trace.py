@@ -86,6 +86,7 @@ def conv2d_trace(
                         "origin": origin,
                         "window": window.tolist(),
                         "products": products.tolist(),
+                        "channel_sums": products.sum(axis=(1, 2)).tolist(),
                         "bias": b,
                         "sum": float(products.sum()) + b,
                     }
