@@ -96,7 +96,7 @@ export function drawTransposedOutput(canvas, { result, step, scale, size, maxWid
     }),
   );
   outlineCells(ctx, layout, top, left, top + H - 1, left + W - 1, { color: "#2f6fde", width: 2, dash: [5, 3], inset: -2 });
-  canvas.dataset.values = running ? JSON.stringify(running) : "";
+  canvas.dataset.values = step.running ? JSON.stringify(step.running) : "";
   return layout;
 }
 
