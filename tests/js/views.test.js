@@ -42,8 +42,18 @@ test("step: fitKernel repeats one slice per channel; clampCrop keeps the crop in
 });
 
 test("step: k in a link is one filter (old format) or several joined by '/'; bias one or a list", () => {
-  assert.deepEqual(SCHEMA.k.parse("1,2;3,4"), [[[[1, 2], [3, 4]]]]);
-  assert.deepEqual(SCHEMA.k.parse("1|2/3|4"), [[[[1]], [[2]]], [[[3]], [[4]]]]);
+  assert.deepEqual(SCHEMA.k.parse("1,2;3,4"), [
+    [
+      [
+        [1, 2],
+        [3, 4],
+      ],
+    ],
+  ]);
+  assert.deepEqual(SCHEMA.k.parse("1|2/3|4"), [
+    [[[1]], [[2]]],
+    [[[3]], [[4]]],
+  ]);
   assert.equal(SCHEMA.k.parse("1|2/3"), undefined, "filters of different shapes");
   assert.equal(SCHEMA.k.format([[[[1, 2]]], [[[3, 4]]]]), "1,2/3,4");
   assert.equal(SCHEMA.k.format([[[[1]], [[2]]]]), "1|2", "one filter keeps the old format");
