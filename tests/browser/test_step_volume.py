@@ -36,13 +36,17 @@ def editor_values(page: Any, testid: str) -> np.ndarray:
     return np.array(values, dtype=np.float64)
 
 
-def page_tensors(page: Any, channels: int, filters: int, shape: tuple[int, int], kshape: tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor]:  # fmt: skip
+def page_tensors(
+    page: Any, channels: int, filters: int, shape: tuple[int, int], kshape: tuple[int, int]
+) -> tuple[torch.Tensor, torch.Tensor]:
     """x (C, H, W) and the kernel (O, C, kh, kw) as the page's editors show them."""
     x = np.stack(
         [editor_values(page, f"input-editor-{ch}").reshape(shape) for ch in range(channels)]
     )
     if filters == 1:
-        k = np.stack([editor_values(page, f"kernel-editor-{ch}").reshape(kshape) for ch in range(channels)])[None]  # fmt: skip
+        k = np.stack(
+            [editor_values(page, f"kernel-editor-{ch}").reshape(kshape) for ch in range(channels)]
+        )[None]
     else:
         k = np.stack(
             [
@@ -51,7 +55,7 @@ def page_tensors(page: Any, channels: int, filters: int, shape: tuple[int, int],
                         editor_values(page, f"kernel-editor-{o}-{ch}").reshape(kshape)
                         for ch in range(channels)
                     ]
-                )  # fmt: skip
+                )
                 for o in range(filters)
             ]
         )
@@ -75,7 +79,10 @@ def test_cs231n_volume_output_equals_torch(open_page: Any) -> None:
     )
     x, k = page_tensors(page, 3, 2, (5, 5), (3, 3))
     assert x.min() >= 0 and x.max() <= 2 and set(k.flatten().tolist()) <= {-1.0, 0.0, 1.0}
-    bias = torch.tensor([shown_number(page.get_by_test_id(t).input_value()) for t in ("bias", "bias-1")], dtype=torch.float64)  # fmt: skip
+    bias = torch.tensor(
+        [shown_number(page.get_by_test_id(t).input_value()) for t in ("bias", "bias-1")],
+        dtype=torch.float64,
+    )
     assert bias.tolist() == [1.0, 0.0]
     expected = F.conv2d(x[None], k, bias, stride=2, padding=1)[0]
     assert list(expected.shape) == [2, 3, 3]
@@ -87,7 +94,9 @@ def test_cs231n_volume_output_equals_torch(open_page: Any) -> None:
         o, i, j = (int(v) for v in heading.get_attribute("data-out").split(","))
         seen[o, i, j] = shown_number(page.get_by_test_id("step-sum").inner_text())
         # the channel sums shown add up (here, in the test) with the bias to the step's sum
-        sums = [shown_number(page.get_by_test_id(f"channel-sum-{ch}").inner_text()) for ch in range(3)]  # fmt: skip
+        sums = [
+            shown_number(page.get_by_test_id(f"channel-sum-{ch}").inner_text()) for ch in range(3)
+        ]
         assert sum(sums) + bias[o].item() == pytest.approx(seen[o, i, j])
     np.testing.assert_allclose(seen, expected.numpy(), atol=1e-4)
     drawn = json.loads(page.get_by_test_id("output-canvas").get_attribute("data-values"))
@@ -103,7 +112,12 @@ def test_a_link_with_four_input_channels_and_one_filter(open_page: Any) -> None:
     kfmt = "|".join(";".join(",".join(str(v) for v in row) for row in m) for m in k)
     path = f"/step?ex=custom&x={fmt}&k={kfmt}&bias=0.25&stride=1&padding=1&dilation=1&step=5"
     page, watch = open_page(path)
-    expected = F.conv2d(torch.tensor(x)[None], torch.tensor(k)[None], torch.tensor([0.25], dtype=torch.float64), padding=1)[0, 0]  # fmt: skip
+    expected = F.conv2d(
+        torch.tensor(x)[None],
+        torch.tensor(k)[None],
+        torch.tensor([0.25], dtype=torch.float64),
+        padding=1,
+    )[0, 0]
     total = expected.numel()
     expect(page.get_by_test_id("player-counter")).to_have_text(f"Step 6 of {total}")
     expect(page.get_by_test_id("channels")).to_have_value("4")
@@ -113,9 +127,13 @@ def test_a_link_with_four_input_channels_and_one_filter(open_page: Any) -> None:
     shown_x, shown_k = page_tensors(page, 4, 1, (3, 4), (2, 2))
     np.testing.assert_array_equal(shown_x.numpy(), x)
     np.testing.assert_array_equal(shown_k.numpy()[0], k)
-    _, i, j = (int(v) for v in page.get_by_test_id("step-heading").get_attribute("data-out").split(","))  # fmt: skip
+    _, i, j = (
+        int(v) for v in page.get_by_test_id("step-heading").get_attribute("data-out").split(",")
+    )
     assert (i, j) == (1, 0)  # step 6 of a 4x5 output
-    assert shown_number(page.get_by_test_id("step-sum").inner_text()) == pytest.approx(expected[i, j].item(), abs=1e-4)  # fmt: skip
+    assert shown_number(page.get_by_test_id("step-sum").inner_text()) == pytest.approx(
+        expected[i, j].item(), abs=1e-4
+    )
     expect(page.get_by_test_id("step-detail")).to_contain_text("Channel 4")
     go_to_step(page, total - 1, total)
     drawn = json.loads(page.get_by_test_id("output-canvas").get_attribute("data-values"))
@@ -132,7 +150,7 @@ TRANSPOSED_LINKS = [
         (3, 3),
         dict(stride=2, padding=1, output_padding=1, dilation=1),
         0.0,
-    ),  # fmt: skip
+    ),
     # two channels, dilation 2, stride 2, output padding 1, a bias
     (
         "/step?op=transposed&ex=custom&x=1,-2,0;3,1,2|0,1,-1;2,-3,1&k=1,0;-1,2|0.5,1;1,-0.5"
@@ -176,7 +194,9 @@ def test_transposed_animation_adds_up_to_torch(
     added = np.full(expected.shape, bias)
     for n in range(total):
         go_to_step(page, n, total)
-        c, i, j = (int(v) for v in page.get_by_test_id("step-heading").get_attribute("data-in").split(","))  # fmt: skip
+        c, i, j = (
+            int(v) for v in page.get_by_test_id("step-heading").get_attribute("data-in").split(",")
+        )
         value = shown_number(page.get_by_test_id("step-value").inner_text())
         assert value == pytest.approx(x[c, i, j].item())
         for at, v in page.evaluate(
@@ -185,7 +205,9 @@ def test_transposed_animation_adds_up_to_torch(
         ):
             r, q = (int(t) for t in at.split(","))
             added[r, q] += v
-        running = np.array(json.loads(page.get_by_test_id("output-canvas").get_attribute("data-values")))  # fmt: skip
+        running = np.array(
+            json.loads(page.get_by_test_id("output-canvas").get_attribute("data-values"))
+        )
         np.testing.assert_allclose(running[0], added, rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(added, expected.numpy(), rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(running[0], expected.numpy(), rtol=1e-9, atol=1e-12)
