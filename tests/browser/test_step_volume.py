@@ -212,3 +212,17 @@ def test_transposed_animation_adds_up_to_torch(
     np.testing.assert_allclose(added, expected.numpy(), rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(running[0], expected.numpy(), rtol=1e-9, atol=1e-12)
     watch.assert_clean()
+
+
+@pytest.mark.parametrize("path", ["/step?ex=cs231n", "/step?ex=transposed&step=4"])
+@pytest.mark.parametrize("width", [1280, 375])
+def test_volume_and_transposed_views_have_no_serious_accessibility_violations(
+    open_page: Any, path: str, width: int
+) -> None:
+    from tests.browser.test_accessibility import blocking_violations
+
+    page, watch = open_page(path, {"width": width, "height": 800})
+    expect(page.get_by_test_id("step-heading")).to_be_visible()
+    page.wait_for_function("!document.querySelector('[aria-busy=true]')")
+    assert blocking_violations(page) == []
+    watch.assert_clean()
