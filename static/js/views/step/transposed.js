@@ -77,12 +77,12 @@ export function drawTransposedOutput(canvas, { result, step, scale, size, maxWid
   } = result;
   const [top, , left] = geometry.padding;
   const [H, W] = geometry.output;
-  const running = step.running?.[0] ?? null;
+  const running = step.running?.[0] ?? result.output[0]; // past the trace limit: the final output
   const fitted = Math.max(18, Math.min(size, Math.floor(maxWidth / (cols + 0.2)) - 2));
   const layout = gridLayout({ rows, cols, cellSize: fitted, gap: 2, x: 1, y: 1 });
   const ctx = sizeCanvas(canvas, layout.width + 2, layout.height + 2);
   const inside = (r, c) => r >= top && r < top + H && c >= left && c < left + W;
-  const shown = Array.from({ length: rows }, (_, r) => Array.from({ length: cols }, (_, c) => (running && inside(r, c) ? running[r - top][c - left] : null)));
+  const shown = Array.from({ length: rows }, (_, r) => Array.from({ length: cols }, (_, c) => (inside(r, c) ? running[r - top][c - left] : null)));
   drawGrid(ctx, shown, layout, {
     fill: (v) => (v === null ? null : diverging(v, scale)),
     text: (v) => (v === null ? "" : formatNumber(v, 2)),
