@@ -157,10 +157,11 @@ def check_window_op(
     check(settings, "max_work", work, field="output", what="multiply-adds")
 
 
-def check_trace(settings: Settings, steps: int, window: int) -> None:
-    """Bound a trace: its steps and its numbers (window + products per step)."""
+def check_trace(settings: Settings, steps: int, window: int, extra: int = 0) -> None:
+    """Bound a trace: its steps and its numbers (``window`` numbers twice per step: window
+    and products, or scaled kernel and targets; plus ``extra`` numbers once)."""
     check(settings, "max_trace_steps", steps, field="trace_region", what="trace steps")
-    values = steps * window * 2
+    values = steps * window * 2 + extra
     check(settings, "max_trace_values", values, field="trace_region", what="trace values")
 
 

@@ -152,6 +152,12 @@ class ConvTranspose2dRequest(_MapInput):
     output_padding: NonNegativePair = 0
     dilation: PairParam = 1
     groups: PositiveInt = 1
+    trace: StrictBool = Field(
+        False, description="Add one step per input cell and the equivalent direct convolution."
+    )
+    trace_region: TraceRegion | None = Field(
+        None, description="Input rows and columns to trace (input coordinates, end-exclusive)."
+    )
 
 
 class Pool2dRequest(Traced, PoolLayerParams, _MapInput):
@@ -217,6 +223,7 @@ class ConvStep(BaseModel):
     origin: list[int] = Field(description="The window's top-left cell, padded coordinates.")
     window: list[Any]
     products: list[Any]
+    channel_sums: list[float] = Field(description="Per input channel: the sum of its products.")
     bias: float
     sum: float
 
@@ -246,8 +253,45 @@ class Conv2dResponse(TensorOut):
     steps: list[ConvStep] | None = None
 
 
+class TransposedStep(BaseModel):
+    in_: list[int] = Field(alias="in", description="[channel, row, col] of the input cell.")
+    value: float = Field(description="The input cell's value.")
+    scaled: list[Any] = Field(description="[O/groups][kh][kw]: the kernel times value.")
+    out_channels: list[int] = Field(description="[first, end) output channels it adds into.")
+    origin: list[int] = Field(description="The window's top-left cell in the uncropped output.")
+    targets: list[Any] = Field(
+        description="[kh][kw] of the output [row, col] each tap adds into (outside the output "
+        "when the padding crops it)."
+    )
+    kept: list[Any] = Field(description="[kh][kw]: true where the tap survives the crop.")
+    running: list[Any] | None = Field(
+        None, description="[O][H'][W']: bias + every contribution up to this step."
+    )
+
+    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+
+
+class DirectConv(BaseModel):
+    """conv2d(input, kernel, stride=1, dilation, groups) + bias equals the output."""
+
+    input: list[Any] = Field(
+        description="[C][..][..]: zero-inserted (stride - 1 zeros) and padded."
+    )
+    kernel: list[Any] = Field(description="[O][C/groups][kh][kw]: the weight rotated 180 degrees.")
+    padding: list[int] = Field(
+        description="[top, bottom, left, right] added to the zero-inserted input; negative crops."
+    )
+    rows: list[int | None] = Field(description="Per row: the input row it holds, or null.")
+    cols: list[int | None] = Field(description="Per column: the input column it holds, or null.")
+
+
 class ConvTranspose2dResponse(TensorOut):
     geometry: GeometryOut
+    uncropped_shape: list[int] | None = Field(
+        None, description="[rows, cols] before the padding is cropped from each side."
+    )
+    steps: list[TransposedStep] | None = None
+    direct: DirectConv | None = None
 
 
 class Pool2dResponse(TensorOut):

@@ -13,7 +13,15 @@ from app.api.npy import add_npy_twin
 from app.api.tensors import to_array, to_list
 from app.config import Settings, SettingsDep
 from app.core.geometry import Geometry
-from app.core.trace import conv2d_trace, pool2d_trace, resolve_region, step_count
+from app.core.trace import (
+    conv2d_trace,
+    conv_transpose2d_trace,
+    direct_conv_equivalent,
+    direct_input_size,
+    pool2d_trace,
+    resolve_region,
+    step_count,
+)
 from app.errors import ParamError
 from app.limits import check, check_elements, check_trace, check_window_op
 from app.schemas import (
@@ -128,10 +136,18 @@ def conv2d(
 
 
 @router.post(
-    "/conv_transpose2d", response_model=ConvTranspose2dResponse, summary="Transposed convolution"
+    "/conv_transpose2d",
+    response_model=ConvTranspose2dResponse,
+    response_model_exclude_none=True,
+    summary="Transposed convolution",
 )
 def conv_transpose2d(req: ConvTranspose2dRequest, s: SettingsDep) -> Any:
-    """As ``torch.nn.functional.conv_transpose2d``; kernel ``[C][O/groups][kh][kw]``."""
+    """As ``torch.nn.functional.conv_transpose2d``; kernel ``[C][O/groups][kh][kw]``.
+
+    With ``"trace": true`` the response also holds one step per input cell (its value
+    times the kernel, scattered into an output window) and the equivalent direct
+    convolution.
+    """
     x = _channels_first(to_array(req.input, "input", s))
     k = to_array(req.kernel, "kernel", s)
     w = k[None, None] if k.ndim == 2 else k
@@ -151,20 +167,40 @@ def conv_transpose2d(req: ConvTranspose2dRequest, s: SettingsDep) -> Any:
     )
     o = w.shape[1] * req.groups
     check_window_op(s, geo, x.shape[0], o, w.shape[0])
+    bias = to_array(req.bias, "bias", s)
     with np.errstate(all="ignore"):
         out = core.conv_transpose2d(
             x,
             w,
-            to_array(req.bias, "bias", s),
+            bias,
             stride=req.stride,
             padding=req.padding,
             output_padding=req.output_padding,
             groups=req.groups,
             dilation=req.dilation,
         )
-    if k.ndim == 2:
-        out = out[0]
-    return {"output": to_list(out), "shape": list(out.shape), "geometry": geo.as_dict()}
+    body: dict[str, Any] = {
+        "output": to_list(out[0] if k.ndim == 2 else out),
+        "shape": list(out.shape[1:] if k.ndim == 2 else out.shape),
+        "geometry": geo.as_dict(),
+    }
+    if req.trace:
+        region = resolve_region(
+            req.trace_region and req.trace_region.model_dump(), geo.input, of="input"
+        )
+        steps = step_count(x.shape[0], region)
+        window = w[0].size  # the scaled kernel (and where each tap goes) per step
+        direct = direct_input_size(x.shape[0], geo) + w.size
+        check_trace(s, steps, window, direct)
+        # The running output rides along while the whole trace stays within the limit.
+        running = steps * (2 * window + out[0].size) + direct <= s.max_trace_values
+        bias_vec = np.broadcast_to(bias, (o,))
+        with np.errstate(all="ignore"):
+            body |= conv_transpose2d_trace(
+                x, w, bias_vec, geo, groups=req.groups, region=region, running=running
+            )
+            body["direct"] = direct_conv_equivalent(x, w, geo, groups=req.groups)
+    return body
 
 
 @router.post(
@@ -318,7 +354,12 @@ def geometry(req: GeometryRequest, s: SettingsDep) -> Any:
 # The same operations with their arrays as .npy files (multipart), see app/api/npy.py.
 add_npy_twin(router, "/conv2d", Conv2dRequest, Conv2dResponse, conv2d, exclude_none=True)
 add_npy_twin(
-    router, "/conv_transpose2d", ConvTranspose2dRequest, ConvTranspose2dResponse, conv_transpose2d
+    router,
+    "/conv_transpose2d",
+    ConvTranspose2dRequest,
+    ConvTranspose2dResponse,
+    conv_transpose2d,
+    exclude_none=True,
 )
 add_npy_twin(
     router, "/pool2d", Pool2dRequest, Pool2dResponse, pool2d, exclude_none=True, one_tensor=False

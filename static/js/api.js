@@ -85,6 +85,11 @@ export function conv2d(body, options) {
   return request("/conv2d", { method: "POST", json: body, ...options });
 }
 
+/** POST /conv_transpose2d: `{input, kernel, bias, stride, padding, output_padding, dilation, trace, ...}`. */
+export function convTranspose2d(body, options) {
+  return request("/conv_transpose2d", { method: "POST", json: body, ...options });
+}
+
 /** POST /pool2d: `{input, mode, kernel_size, stride, padding, ceil_mode, trace, ...}`. */
 export function pool2d(body, options) {
   return request("/pool2d", { method: "POST", json: body, ...options });

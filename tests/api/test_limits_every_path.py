@@ -340,8 +340,18 @@ def _cases() -> Iterator[Case]:
             post_image(IMAGE + "pool2d", {"kernel_size": 3, "stride": 1, "trace_region": region}),
         ),
     ]
-    yield Case("max_trace_steps", 8, traced)  # 9 steps
+    transposed = (
+        "conv_transpose2d",
+        "trace_region",
+        post_json(
+            "/api/v1/conv_transpose2d", {"input": [[1.0] * 3] * 3, "kernel": k3, "trace": True}
+        ),
+    )
+    yield Case("max_trace_steps", 8, [*traced, transposed])  # 9 steps (input cells)
     yield Case("max_trace_values", 100, traced)  # 9 steps x (9 window + 9 products)
+    # conv_transpose2d: 9 steps x (9 scaled + 9 targets) + its direct convolution's
+    # 7 x 7 input and 3 x 3 kernel = 220 values
+    yield Case("max_trace_values", 200, [transposed])
     yield Case(
         "max_image_pixels",
         100,

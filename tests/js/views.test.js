@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 
 import { convParams, displayScale, kernelNames, mapChannels } from "../../static/js/views/playground/state.js";
-import { EXAMPLES, clampCrop, fitKernel, requestBody } from "../../static/js/views/step/state.js";
+import { EXAMPLES, SCHEMA, clampCrop, fitKernel, requestBody, transposedBody } from "../../static/js/views/step/state.js";
 import { cellProblem, cellText } from "../../static/js/views/widgets/matrix-editor.js";
 
 test("displayScale: one scale for input and output, whole multiples when the input fits", () => {
@@ -35,9 +35,43 @@ test("step: requestBody sends one channel as a matrix, several as a stack", () =
 });
 
 test("step: fitKernel repeats one slice per channel; clampCrop keeps the crop inside", () => {
-  assert.equal(fitKernel([[[1]]], 3).length, 3);
+  assert.equal(fitKernel([[[[1]]]], 3)[0].length, 3);
+  assert.equal(fitKernel([[[[1]]], [[[2]]]], 2).length, 2, "every filter gets the channels");
   assert.deepEqual(clampCrop([60, 60, 6, 6], 64, 64), [58, 58, 6, 6]);
   assert.deepEqual(clampCrop([0, 0, 8, 8], 4, 5), [0, 0, 4, 5]);
+});
+
+test("step: k in a link is one filter (old format) or several joined by '/'; bias one or a list", () => {
+  assert.deepEqual(SCHEMA.k.parse("1,2;3,4"), [
+    [
+      [
+        [1, 2],
+        [3, 4],
+      ],
+    ],
+  ]);
+  assert.deepEqual(SCHEMA.k.parse("1|2/3|4"), [
+    [[[1]], [[2]]],
+    [[[3]], [[4]]],
+  ]);
+  assert.equal(SCHEMA.k.parse("1|2/3"), undefined, "filters of different shapes");
+  assert.equal(SCHEMA.k.format([[[[1, 2]]], [[[3, 4]]]]), "1,2/3,4");
+  assert.equal(SCHEMA.k.format([[[[1]], [[2]]]]), "1|2", "one filter keeps the old format");
+  assert.deepEqual(SCHEMA.bias.parse("0.5"), [0.5]);
+  assert.deepEqual(SCHEMA.bias.parse("1,0"), [1, 0]);
+  assert.equal(SCHEMA.bias.parse("1,x"), undefined);
+});
+
+test("step: the CS231n volume sends [O][C][kh][kw] and one bias per filter; transposed sends [C][1][kh][kw]", () => {
+  const body = requestBody({ ...EXAMPLES.cs231n, flip: false });
+  assert.equal(body.kernel.length, 2);
+  assert.equal(body.kernel[0].length, 3);
+  assert.deepEqual(body.bias, [1, 0]);
+  assert.equal(body.stride, 2);
+  const t = transposedBody({ ...EXAMPLES.transposed });
+  assert.deepEqual(t.kernel[0][0], EXAMPLES.transposed.k[0][0]);
+  assert.equal(t.output_padding, 1);
+  assert.equal(t.bias, 0);
 });
 
 test("matrix editor cells: only text that is not a number is a problem here, numbers are shown whole", () => {

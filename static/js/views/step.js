@@ -3,15 +3,20 @@
 // sends requests and hands the answers to the painters in ./step/draw.js.
 //
 // URL parameters (all optional; a link reproduces the view, other pages may link here):
-//   ex        edge | square | stride | dilation | rgb | custom | image: the worked example.
+//   op        conv (default) | transposed: a convolution, or a transposed convolution (each
+//             input cell scatters the kernel scaled by its value; POST /conv_transpose2d).
+//   ex        edge | square | stride | dilation | rgb | cs231n | transposed | custom | image:
+//             the worked example.
 //             "image" steps through a crop of an image; it is implied by src or crop.
 //   x         the input grid itself: rows ";"-separated, cells ","-separated, channels
 //             "|"-separated: x=0.6,0.2;0.1,-0.2 or x=R-rows|G-rows|B-rows (at most 8x8).
 //   k         the kernel in the same format (at most 5x5, one slice per input channel;
-//             a single slice is repeated over the channels of an RGB crop).
+//             a single slice is repeated over the channels of an RGB crop); several filters
+//             (output channels) are joined by "/": k=W0-slices/W1-slices.
+//   bias      one number (every filter) or one per filter, ","-separated: bias=1,0.
 //   kernel    a preset kernel name from GET /api/v1/kernels (e.g. sobel_x), used instead of k.
-//   bias, stride (1-4), padding (0-3), mode (zeros | reflect | replicate | circular),
-//   dilation (1-3): the convolution's settings.
+//   stride (1-4), padding (0-3), mode (zeros | reflect | replicate | circular),
+//   dilation (1-3), outpad (0-3, transposed only: output_padding): the settings.
 //   step      the step to show (0-based); at=row,col shows the step of that output cell.
 //   Image mode: src = a sample name from GET /api/v1/samples (uploads cannot be linked),
 //             size = 32 | 64 | 128 | 256: the side the image is scaled to fit (default 64),
@@ -23,13 +28,14 @@ import * as api from "../api.js";
 import { byTestId, debounce, latestSignal, replaceChildren, soonByInput } from "../dom.js";
 import { Player } from "../player.js";
 import { colorRule, loadColormaps, maxAbs } from "../render/colors.js";
-import { finiteRange, formatShape } from "../render/format.js";
+import { finiteRange, formatNumber, formatShape } from "../render/format.js";
 import { createStore } from "../state.js";
 import { createNotice } from "./widgets/notice.js";
 import { bindPlayerKeys, createPlayerControls } from "./widgets/player-controls.js";
 import { createRangeLabel } from "./widgets/range-label.js";
-import { bindCellHover, bindOutputSeek, layerChoices, outputCells, showFormula, stepsUsing } from "./shared.js";
-import { cellSize, drawInput, drawKernel, drawOutput, inputCaption, stepDetail, taps } from "./step/draw.js";
+import { bindCellHover, canvasPoint, layerChoices, outputCells, showFormula, stepsUsing } from "./shared.js";
+import { cellSize, drawInput, drawKernel, drawOutput, inputCaption, stepDetail, taps, volumeCellSize } from "./step/draw.js";
+import { directCaption, drawDirect, drawScaled, drawTransposedInput, drawTransposedOutput, transposedDetail } from "./step/transposed.js";
 import { buildSettings } from "./step/settings.js";
 import {
   CROP_KEYS,
@@ -37,13 +43,17 @@ import {
   EXAMPLES,
   IMAGE,
   SCHEMA,
+  TRANSPOSED,
   UPLOAD,
+  biases,
   clampCrop,
   fitKernel,
   hasLinkedX,
+  isVolume,
   requestBody,
   sentKernel,
   setLinkedX,
+  transposedBody,
 } from "./step/state.js";
 
 export { EXAMPLES, clampCrop, fitKernel };
@@ -65,7 +75,15 @@ export function mount(root) {
   const isImage = () => store.state.ex === IMAGE;
   const player = new Player({ speed: 2 });
   const stage = el("step-stage");
-  const canvases = { input: el("input-canvas"), kernel: el("kernel-canvas"), output: el("output-canvas") };
+  const isTransposed = () => store.state.op === TRANSPOSED;
+  const canvases = {
+    input: el("input-canvas"),
+    kernel: el("kernel-canvas"),
+    output: el("output-canvas"),
+    scaled: el("scaled-canvas"),
+    directInput: el("direct-input-canvas"),
+    directKernel: el("direct-kernel-canvas"),
+  };
   const ranges = {
     input: createRangeLabel({ testid: "input-range" }),
     kernel: createRangeLabel({ testid: "kernel-range" }),
@@ -76,7 +94,7 @@ export function mount(root) {
   const hoverInfo = el("hover-info");
   const hoverHint = hoverInfo.textContent;
   let result = null; // the last trace from the API
-  let layouts = { input: [], output: null };
+  let layouts = { input: [], output: [] };
   let hoverInput = null; // [r, c] in padded coordinates
   let requestId = 0;
   let cropId = 0;
@@ -177,12 +195,16 @@ export function mount(root) {
     const id = ++requestId;
     stage.setAttribute("aria-busy", "true");
     try {
-      const response = await api.conv2d(requestBody(store.state), { signal: computeSignal() });
+      const transposed = isTransposed();
+      const send = transposed
+        ? api.convTranspose2d(transposedBody(store.state), { signal: computeSignal() })
+        : api.conv2d(requestBody(store.state), { signal: computeSignal() });
+      const response = await send;
       if (id !== requestId) return;
       succeed();
-      result = response;
+      result = { ...response, transposed };
       let index = store.state.step;
-      if (store.state.at) {
+      if (store.state.at && !transposed) {
         const [i, j] = store.state.at;
         const found = response.steps.findIndex((st) => st.out[1] === i && st.out[2] === j);
         if (found >= 0) index = found;
@@ -220,42 +242,113 @@ export function mount(root) {
   // ---- drawing: the painters get the API's answer --------------------------------------
   function render() {
     if (!result) return;
-    const { padded_input: padded, geometry, output, steps } = result;
-    const step = steps[player.index];
-    const kernel = sentKernel(store.state); // what the server multiplied with
-    const scales = { input: maxAbs(padded.flat(2)), kernel: maxAbs(kernel.flat(2)), output: maxAbs(output.flat(2)) };
-    const size = cellSize(stage.clientWidth, { paddedCols: padded[0][0].length, kernelCols: geometry.kernel[1], outputCols: geometry.output[1] });
-    layouts.input = drawInput(canvases.input, { padded, geometry, step, kernel, scale: scales.input, hover: hoverInput, size });
-    drawKernel(canvases.kernel, { kernel, scale: scales.kernel, size });
-    const users = hoverInput ? usersOf(hoverInput) : [];
-    layouts.output = drawOutput(canvases.output, { result, index: player.index, scale: scales.output, users, size });
-    el("input-caption").textContent = inputCaption(result);
-    const [dh, dw] = geometry.dilation;
-    el("kernel-caption").textContent =
-      `${formatShape([kernel.length, ...geometry.kernel])}${dh > 1 || dw > 1 ? `, dilation ${dh}` : ""}${store.state.flip ? ", flipped 180° (true convolution)" : ""}`;
-    el("operator").textContent = store.state.flip ? "∗" : "⋆";
-    el("output-caption").textContent = formatShape(output.length && Array.isArray(output[0][0]) ? [output.length, ...geometry.output] : geometry.output);
-    for (const [name, values] of [
-      ["input", padded],
-      ["kernel", kernel],
-      ["output", output],
-    ]) {
-      const { min, max } = finiteRange(values);
-      ranges[name].show({ min, max, vmin: -scales[name], vmax: scales[name] });
-    }
-    showFormula(el("formula"), geometry);
-    replaceChildren(detail, stepDetail({ step, index: player.index, kernel, scales, single: steps.length === 1 }));
+    stage.dataset.mode = result.transposed ? "transposed" : isVolume(store.state) ? "volume" : "conv";
+    if (result.transposed) renderTransposed();
+    else renderConv();
+    showFormula(el("formula"), result.geometry);
   }
 
+  function showRanges(grids) {
+    for (const [name, values, scale] of grids) {
+      const { min, max } = finiteRange(values);
+      ranges[name].show({ min, max, vmin: -scale, vmax: scale });
+    }
+  }
+
+  function renderConv() {
+    const { padded_input: padded, geometry, output, steps } = result;
+    const step = steps[player.index];
+    const kernel = sentKernel(store.state); // what the server multiplied with: [O][C][kh][kw]
+    const bias = biases(store.state);
+    const O = kernel.length;
+    const volume = isVolume(store.state);
+    const scales = { input: maxAbs(padded.flat(2)), kernel: maxAbs(kernel.flat(3)), output: maxAbs(output.flat(2)) };
+    const width = stage.clientWidth;
+    const maxWidth = Math.max(200, width - 40);
+    const size = volume
+      ? volumeCellSize(width, { slices: padded.length, paddedCols: padded[0][0].length, kernelCols: geometry.kernel[1] })
+      : cellSize(width, { paddedCols: padded[0][0].length, kernelCols: geometry.kernel[1], outputCols: geometry.output[1] });
+    const filter = step.out[0];
+    layouts.input = drawInput(canvases.input, { padded, geometry, step, kernel: kernel[filter], scale: scales.input, hover: hoverInput, size, maxWidth });
+    drawKernel(canvases.kernel, { kernel, bias, current: filter, scale: scales.kernel, size, maxWidth });
+    const users = hoverInput ? usersOf(hoverInput) : [];
+    layouts.output = drawOutput(canvases.output, { result, index: player.index, scale: scales.output, users, size, maxWidth });
+    el("input-title").textContent = volume ? "Input volume" : "Input";
+    el("kernel-title").textContent = O > 1 ? `Filters W0–W${O - 1}` : volume ? "Filter" : "Kernel";
+    el("output-title").textContent = O > 1 ? "Output volume" : "Output";
+    el("input-caption").textContent = inputCaption(result);
+    const [dh, dw] = geometry.dilation;
+    const shape = O > 1 ? [O, kernel[0].length, ...geometry.kernel] : [kernel[0].length, ...geometry.kernel];
+    el("kernel-caption").textContent =
+      `${formatShape(shape)}${O > 1 ? ", a bias each" : ""}${dh > 1 || dw > 1 ? `, dilation ${dh}` : ""}${store.state.flip ? ", flipped 180° (true convolution)" : ""}`;
+    el("operator").textContent = store.state.flip ? "∗" : "⋆";
+    el("output-caption").textContent = formatShape(O > 1 ? [O, ...geometry.output] : geometry.output);
+    showRanges([
+      ["input", padded, scales.input],
+      ["kernel", kernel, scales.kernel],
+      ["output", output, scales.output],
+    ]);
+    replaceChildren(detail, stepDetail({ step, index: player.index, kernel: kernel[filter], scales, single: steps.length === 1, volume }));
+  }
+
+  function renderTransposed() {
+    const { geometry, output, steps, direct } = result;
+    const step = steps[player.index];
+    const x = store.state.x;
+    const kernel = store.state.k[0]; // [C][kh][kw]: the slices sent as [C][1][kh][kw]
+    const width = stage.clientWidth;
+    const maxWidth = Math.max(200, width - 40);
+    const uncropped = result.uncropped_shape;
+    const size = cellSize(width, { paddedCols: x[0][0].length, kernelCols: geometry.kernel[1] * 2, outputCols: uncropped[1] });
+    const scales = { input: maxAbs(x.flat(2)), kernel: maxAbs(kernel.flat(2)), output: maxAbs(output.flat(2)) };
+    layouts.input = drawTransposedInput(canvases.input, { x, step, scale: scales.input, size, maxWidth });
+    drawKernel(canvases.kernel, { kernel: [kernel], bias: biases(store.state), current: 0, scale: scales.kernel, size, maxWidth });
+    drawScaled(canvases.scaled, { step, size });
+    layouts.output = [drawTransposedOutput(canvases.output, { result, step, scale: scales.output, size, maxWidth })];
+    drawDirect(canvases.directInput, canvases.directKernel, { direct, step, size: Math.min(size, 34), maxWidth });
+    const C = x.length;
+    el("input-title").textContent = "Input";
+    el("kernel-title").textContent = "Kernel";
+    el("output-title").textContent = "Output";
+    el("input-caption").textContent = formatShape([C, ...geometry.input]);
+    el("kernel-caption").textContent =
+      `${formatShape([C, ...geometry.kernel])}${geometry.dilation.some((d) => d > 1) ? `, dilation ${geometry.dilation[0]}` : ""}`;
+    el("scaled-caption").textContent = `value ${formatNumber(step.value, 4)} × kernel${C > 1 ? ` channel ${step.in[0] + 1}` : ""}`;
+    el("output-caption").textContent =
+      `${formatShape(geometry.output)}${geometry.padding[0] || geometry.padding[2] ? `, cropped from ${formatShape(uncropped)}` : ""}${step.running ? "" : " (the running output is over the trace limit: the final output is shown)"}`;
+    el("direct-caption").textContent = directCaption(result);
+    showRanges([
+      ["input", x, scales.input],
+      ["kernel", kernel, scales.kernel],
+      ["output", output, scales.output],
+    ]);
+    replaceChildren(detail, transposedDetail({ step, index: player.index, kernel, C }));
+  }
+
+  /** The steps of the current filter whose window reads the padded cell `cell`. */
   function usersOf(cell) {
-    return stepsUsing(result.steps, cell, (st) => taps(result.geometry, st));
+    const filter = result.steps[player.index].out[0];
+    const own = result.steps.filter((st) => st.out[0] === filter);
+    return stepsUsing(own, cell, (st) => taps(result.geometry, st));
   }
 
   // ---- pointer interaction ---------------------------------------------------------
-  bindOutputSeek(canvases.output, player, { layout: () => (result ? layouts.output : null), steps: () => result.steps });
+  // Pointing at an output cell seeks the step that computes it (conv: per slice).
+  for (const type of ["pointermove", "click"]) {
+    canvases.output.addEventListener(type, (event) => {
+      if (!result || result.transposed) return;
+      const point = canvasPoint(canvases.output, event);
+      layouts.output.forEach((layout, o) => {
+        const cell = layout.cellAt(...point);
+        if (!cell) return;
+        const index = result.steps.findIndex((st) => st.out[0] === o && st.out[1] === cell[0] && st.out[2] === cell[1]);
+        if (index >= 0) player.seek(index);
+      });
+    });
+  }
   bindCellHover(canvases.input, {
     cellAt(x, y) {
-      if (!result) return undefined;
+      if (!result || result.transposed) return undefined;
       let cell = null;
       for (const layout of layouts.input) cell = cell ?? layout.cellAt(x, y);
       return cell;
@@ -291,7 +384,7 @@ export function mount(root) {
     if (name) {
       try {
         const preset = (await api.listKernels()).find((k) => k.name === name);
-        if (preset) store.set({ k: fitKernel([preset.values], store.state.x.length) });
+        if (preset) store.set({ k: fitKernel([[preset.values]], store.state.x.length) });
         else notice.error(`There is no preset kernel called “${name}”; the kernel below is used instead.`);
       } catch (error) {
         notice.error(`Could not load the preset kernels. ${error.message}`);

@@ -8,7 +8,7 @@ import { diverging, maxAbs } from "../../render/colors.js";
 import { formatNumber, formatShape } from "../../render/format.js";
 import { cornerLabel, drawGrid, gridLayout, outlineCells } from "../../render/grid.js";
 import { outlineWindow } from "../../render/steps.js";
-import { channelName, drawOutputCanvas, equation, signed, stepHeading } from "../shared.js";
+import { channelName, equation, signed } from "../shared.js";
 import { textPx } from "../../render/text.js";
 
 const LABEL_H = 22;
@@ -18,6 +18,19 @@ export function cellSize(width, { paddedCols, kernelCols, outputCols }) {
   const available = width - 48;
   if (available >= 640) return Math.max(24, Math.min(52, Math.floor((available - 140) / (paddedCols + kernelCols + outputCols))));
   return Math.max(24, Math.min(48, Math.floor((available - 8) / Math.max(paddedCols, kernelCols, outputCols))));
+}
+
+/**
+ * Cell size for a volume (the figures stacked, each a row of slices): the widest row (the
+ * padded input's C slices, or one filter's C slices and its bias) fits `width` if it can;
+ * otherwise its slices wrap onto more lines.
+ */
+export function volumeCellSize(width, { slices, paddedCols, kernelCols }) {
+  const available = width - 40;
+  const cells = Math.max(slices * paddedCols, slices * kernelCols + 1);
+  const inOneRow = Math.floor((available - slices * 18) / cells);
+  if (inOneRow >= 26) return Math.min(40, inOneRow);
+  return Math.max(22, Math.min(36, Math.floor((available - 8) / paddedCols))); // the slices wrap
 }
 
 /** The padded cells a step's kernel taps read: [row, col, kernel row, kernel col]. */
@@ -30,23 +43,39 @@ export function taps(geometry, step) {
   return list;
 }
 
-/** One grid per channel stacked vertically (with a "Channel R" title when there are several). */
-function channelLayouts(count, rows, cols, size) {
-  const labelH = count > 1 ? LABEL_H : 0;
+/**
+ * `count` grids of rows x cols side by side (with a title above each when `titled`),
+ * wrapping onto a new line past `maxWidth`; `lead` px are kept free on the left of each line.
+ */
+function sliceLayouts(count, rows, cols, size, { maxWidth = Infinity, titled = count > 1, lead = 0, y0 = 0, minWidth = 0 } = {}) {
+  const labelH = titled ? LABEL_H : 0;
   const probe = gridLayout({ rows, cols, cellSize: size, gap: 2 });
-  const list = Array.from({ length: count }, (_, ch) =>
-    gridLayout({ rows, cols, cellSize: size, gap: 2, x: 1, y: 1 + ch * (probe.height + labelH + 12) + labelH }),
+  const step = Math.max(probe.width, minWidth) + 14;
+  const perLine = Math.max(1, Math.floor((maxWidth - lead + 14) / step));
+  const lines = Math.ceil(count / perLine);
+  const list = Array.from({ length: count }, (_, n) =>
+    gridLayout({
+      rows,
+      cols,
+      cellSize: size,
+      gap: 2,
+      x: 1 + lead + (n % perLine) * step,
+      y: y0 + 1 + labelH + Math.floor(n / perLine) * (probe.height + labelH + 10),
+    }),
   );
-  const last = list[count - 1];
-  return { list, width: probe.width + 2, height: last.y + last.height + 1 };
+  return { list, width: lead + Math.min(count, perLine) * step - 12, height: lines * (probe.height + labelH + 10) - 8 };
+}
+
+function title(ctx, layout, text, { bold = true, color = "#1d2433" } = {}) {
+  ctx.fillStyle = color;
+  ctx.font = `${bold ? 600 : 400} ${textPx(13)}px system-ui, sans-serif`;
+  ctx.textBaseline = "alphabetic";
+  ctx.fillText(text, layout.x, layout.y - 7);
 }
 
 function channelTitle(ctx, layout, ch, count) {
   if (count < 2) return;
-  ctx.fillStyle = "#1d2433";
-  ctx.font = `600 ${textPx(13)}px system-ui, sans-serif`;
-  ctx.textBaseline = "alphabetic";
-  ctx.fillText(`Channel ${channelName(ch, count)}`, 1, layout.y - 7);
+  title(ctx, layout, `Channel ${channelName(ch, count)}`);
 }
 
 /**
@@ -54,13 +83,13 @@ function channelTitle(ctx, layout, ch, count) {
  * window outlined with its taps labelled by the kernel value they meet (×k). Returns the
  * layouts (one per channel).
  */
-export function drawInput(canvas, { padded, geometry, step, kernel, scale, hover, size }) {
+export function drawInput(canvas, { padded, geometry, step, kernel, scale, hover, size, maxWidth }) {
   const [top, , left] = geometry.padding;
   const [H, W] = geometry.input;
   const C = padded.length;
   const rows = padded[0].length;
   const cols = padded[0][0].length;
-  const { list, width, height } = channelLayouts(C, rows, cols, size);
+  const { list, width, height } = sliceLayouts(C, rows, cols, size, { maxWidth });
   const ctx = sizeCanvas(canvas, width, height);
   const isPad = (r, c) => r < top || r >= top + H || c < left || c >= left + W;
   const tapped = taps(geometry, step);
@@ -85,21 +114,80 @@ export function drawInput(canvas, { padded, geometry, step, kernel, scale, hover
   return list;
 }
 
-/** The kernel (one slice per channel), tinted by its own values over ±max|k|. */
-export function drawKernel(canvas, { kernel, scale, size }) {
-  const C = kernel.length;
-  const { list, width, height } = channelLayouts(C, kernel[0].length, kernel[0][0].length, size);
-  const ctx = sizeCanvas(canvas, width, height);
-  kernel.forEach((matrix, ch) => {
-    channelTitle(ctx, list[ch], ch, C);
-    drawGrid(ctx, matrix, list[ch], { fill: (v) => diverging(v, scale), text: (v) => formatNumber(v, 2) });
+/**
+ * The filters, one line per filter: its slices (one per input channel) and its bias, each
+ * tinted by its own value over ±max|k| (the bias over ±max|b|). The filter of the current
+ * step is outlined; the others are drawn paler. Returns nothing.
+ */
+export function drawKernel(canvas, { kernel, bias, current, scale, size, maxWidth }) {
+  const O = kernel.length;
+  const C = kernel[0].length;
+  const [kh, kw] = [kernel[0][0].length, kernel[0][0][0].length];
+  const lead = O > 1 ? 34 : 0;
+  let y = 0;
+  const lines = kernel.map(() => {
+    const slices = sliceLayouts(C, kh, kw, size, { maxWidth: maxWidth - size - 14, titled: C > 1, lead, y0: y, minWidth: 44 });
+    const line = { slices, y };
+    y += Math.max(slices.height, size + LABEL_H) + (O > 1 ? 16 : 0);
+    return line;
+  });
+  const widest = Math.max(...lines.map((l) => l.slices.width));
+  const biasScale = maxAbs(bias);
+  const ctx = sizeCanvas(canvas, widest + (O > 1 ? size + 16 : 0) + 2, y + 2);
+  kernel.forEach((filter, o) => {
+    const { slices } = lines[o];
+    ctx.globalAlpha = O > 1 && o !== current ? 0.45 : 1;
+    if (O > 1) {
+      ctx.fillStyle = "#1d2433";
+      ctx.font = `600 ${textPx(14)}px system-ui, sans-serif`;
+      ctx.textBaseline = "middle";
+      ctx.fillText(`W${o}`, 2, slices.list[0].y + size / 2);
+    }
+    filter.forEach((matrix, ch) => {
+      if (C > 1) title(ctx, slices.list[ch], `W${O > 1 ? o : ""}[${channelName(ch, C)}]`, { bold: false });
+      drawGrid(ctx, matrix, slices.list[ch], { fill: (v) => diverging(v, scale), text: (v) => formatNumber(v, 2) });
+    });
+    if (O > 1) {
+      // The filter's bias: one cell after its slices.
+      const cell = gridLayout({ rows: 1, cols: 1, cellSize: size, gap: 2, x: widest + 14, y: slices.list[0].y });
+      title(ctx, cell, `b${o}`, { bold: false });
+      drawGrid(ctx, [[bias[o]]], cell, { fill: (v) => diverging(v, biasScale), text: (v) => formatNumber(v, 2) });
+      ctx.globalAlpha = 1;
+      if (o === current) outlineCells(ctx, cell, 0, 0, 0, 0, { color: "#111418", width: 3 });
+    }
+    ctx.globalAlpha = 1;
   });
 }
 
-/** The output grid: cells done so far, the current one outlined. Returns its layout. */
-export function drawOutput(canvas, { result, index, scale, users, size }) {
-  const { output, geometry, steps } = result;
-  return drawOutputCanvas(canvas, output, geometry.output, { size, margin: 1, steps, index, scale, users, usersColor: "#d62c6a" });
+/**
+ * The output volume: one slice per filter, side by side; the cells computed up to step
+ * `index` drawn (the rest dashed), the current cell outlined, `users` dashed in pink.
+ * Records what it drew in `canvas.dataset.values` (JSON, null for a cell not reached yet).
+ * Returns the slices' layouts.
+ */
+export function drawOutput(canvas, { result, index, scale, users, size, maxWidth }) {
+  const { geometry, steps } = result;
+  const slices = Array.isArray(result.output[0][0]) ? result.output : [result.output];
+  const O = slices.length;
+  const [rows, cols] = geometry.output;
+  const { list, width, height } = sliceLayouts(O, rows, cols, size, { maxWidth, minWidth: 56 });
+  const ctx = sizeCanvas(canvas, width + 2, height + 2);
+  const done = new Set(steps.slice(0, index + 1).map((st) => st.out.join(",")));
+  const isDone = (o, r, c) => done.has(`${o},${r},${c}`);
+  const [o, i, j] = steps[index].out;
+  slices.forEach((matrix, n) => {
+    if (O > 1) title(ctx, list[n], `Slice ${n}`, { bold: n === o });
+    drawGrid(ctx, matrix, list[n], {
+      fill: (v) => diverging(v, scale),
+      text: (v) => formatNumber(v, 2),
+      style: (r, c) => (isDone(n, r, c) ? null : "outside"),
+    });
+    for (const st of users)
+      if (st.out[0] === n) outlineCells(ctx, list[n], st.out[1], st.out[2], st.out[1], st.out[2], { color: "#d62c6a", width: 3, dash: [4, 3] });
+  });
+  outlineCells(ctx, list[o], i, j, i, j, { color: "#111418", width: 3 });
+  canvas.dataset.values = JSON.stringify(slices.map((m, n) => m.map((row, r) => row.map((v, c) => (isDone(n, r, c) ? v : null)))));
+  return list;
 }
 
 /** The caption of the input: "3×4×5" or "6×6, padded to 8×8" (sizes from the API). */
@@ -119,15 +207,16 @@ function miniGrid(name, matrix, ch, scale) {
 }
 
 /**
- * The step's window × kernel = products, per channel, and the sum line. Window and
- * products use the input's and the output's scales, the kernel its own.
+ * The step's window × kernel = products, per channel, each channel's sum, and the sum line
+ * (the channel sums, the bias, the output value: all the API's numbers). Window and products
+ * use the input's and the output's scales, the kernel its own.
  */
-export function stepDetail({ step, index, kernel, scales, single }) {
+export function stepDetail({ step, index, kernel, scales, single, volume }) {
   const C = step.window.length;
+  const [o, i, j] = step.out;
   const blocks = step.window.map((win, ch) => {
     const k = kernel[ch] ?? kernel[0];
     const products = step.products[ch];
-    const partial = products.flat().reduce((a, b) => a + b, 0);
     return h(
       "div",
       { class: "channel-block" },
@@ -137,26 +226,34 @@ export function stepDetail({ step, index, kernel, scales, single }) {
         { class: "mini-row" },
         miniGrid("window", win, ch, scales.input),
         h("span", { class: "op", aria: { hidden: "true" } }, "×"),
-        miniGrid("kernel", k, ch, scales.kernel),
+        miniGrid(volume ? `W${o}[${channelName(ch, C)}]` : "kernel", k, ch, scales.kernel),
         h("span", { class: "op", aria: { hidden: "true" } }, "="),
         miniGrid("products", products, ch, maxAbs(products.flat())),
       ),
-      h("p", { class: "equation" }, equation(win.flat(), k.flat()), " = ", h("strong", {}, formatNumber(partial, 4))),
+      h(
+        "p",
+        { class: "equation" },
+        equation(win.flat(), k.flat()),
+        " = ",
+        h("strong", { dataset: { testid: `channel-sum-${ch}` } }, formatNumber(step.channel_sums[ch], 4)),
+      ),
     );
   });
-  const totalProducts = step.products.flat(2).reduce((a, b) => a + b, 0);
+  const sums = step.channel_sums.map((v, ch) => [ch ? " + " : "", h("span", { class: "num" }, formatNumber(v, 4))]);
+  const where = volume ? `output slice ${o}, cell (row ${i}, column ${j})` : `output cell (row ${i}, column ${j})`;
   return [
-    stepHeading(index, step.out),
+    h("h3", { dataset: { testid: "step-heading", out: step.out.join(",") } }, `Step ${index + 1}: ${where}`),
     blocks,
     h(
       "p",
       { class: "sum-line" },
-      C > 1 ? `${C} channel sums ` : "Sum of products ",
-      h("span", { class: "num" }, formatNumber(totalProducts, 4)),
+      C > 1 ? `Channel sums ` : "Sum of products ",
+      sums,
       " + bias ",
       h("span", { class: "num" }, signed(step.bias)),
       " = ",
       h("strong", { class: "result", dataset: { testid: "step-sum" } }, formatNumber(step.sum, 4)),
+      volume ? h("span", { class: "hint" }, ` → ${where}`) : null,
     ),
     single
       ? h(

@@ -5,10 +5,10 @@
 import { h, replaceChildren, s as svg } from "../../dom.js";
 import { maxAbs } from "../../render/colors.js";
 import { createKernelActions, createTrueConvSwitch } from "../widgets/kernel-editor.js";
-import { createMatrixEditor, resizeMatrix } from "../widgets/matrix-editor.js";
+import { createMatrixEditor, negateMatrix, resizeMatrix } from "../widgets/matrix-editor.js";
 import { createNumberField } from "../widgets/number-field.js";
 import { channelName, createSpecFields, fillSelect, syncSpecFields } from "../shared.js";
-import { EXAMPLES, IMAGE, IMAGE_SIZES, LIMITS, UPLOAD, clampCrop } from "./state.js";
+import { CHANNELS, EXAMPLES, EXAMPLE_KEYS, FILTERS, IMAGE, IMAGE_SIZES, LIMITS, TRANSPOSED, UPLOAD, clampCrop } from "./state.js";
 
 // ---- the settings form --------------------------------------------------------------
 
@@ -33,12 +33,28 @@ export function buildSettings(container, store, { onUpload, imageShape }) {
           return;
         }
         const e = EXAMPLES[name];
-        store.set({ ex: name, x: e.x, k: e.k, bias: e.bias, stride: e.stride, padding: e.padding, mode: e.mode, dilation: e.dilation, step: 0 });
+        store.set({ ex: name, ...Object.fromEntries(EXAMPLE_KEYS.map((key) => [key, e[key]])), flip: false, step: 0 });
       },
     },
     Object.entries(EXAMPLES).map(([name, e]) => h("option", { value: name }, e.label)),
     h("option", { value: IMAGE }, "A crop of an image (below)"),
     h("option", { value: "custom" }, "Custom (your edits)"),
+  );
+
+  // A transposed convolution here has one output channel: switching keeps the first filter.
+  const op = h(
+    "select",
+    {
+      id: "step-op",
+      dataset: { testid: "op" },
+      onChange: () => {
+        const s = store.state;
+        const transposed = op.value === TRANSPOSED;
+        set({ op: op.value, k: transposed ? s.k.slice(0, 1) : s.k, bias: transposed ? s.bias.slice(0, 1) : s.bias, flip: false, step: 0 }, "op");
+      },
+    },
+    h("option", { value: "conv" }, "Convolution"),
+    h("option", { value: TRANSPOSED }, "Transposed convolution"),
   );
 
   const channels = h(
@@ -50,13 +66,49 @@ export function buildSettings(container, store, { onUpload, imageShape }) {
         const C = Number(channels.value);
         const s = store.state;
         const grow = (stack) => Array.from({ length: C }, (_, ch) => structuredClone(stack[ch] ?? stack[0]));
-        if (isImage()) set({ color: C === 3 ? "rgb" : "gray", k: grow(s.k), step: 0 });
-        else set({ x: grow(s.x), k: grow(s.k), step: 0 });
+        const k = s.k.map(grow);
+        if (isImage()) set({ color: C === 3 ? "rgb" : "gray", k, step: 0 });
+        else set({ x: grow(s.x), k, step: 0 });
       },
     },
-    h("option", { value: "1" }, "1 (one grid)"),
-    h("option", { value: "3" }, "3 (RGB)"),
+    CHANNELS.map((C) => h("option", { value: String(C) }, C === 1 ? "1 (one grid)" : C === 3 ? "3 (RGB)" : String(C))),
   );
+
+  // More filters: each new one is the previous filter negated (so it finds the opposite edge).
+  const filters = h(
+    "select",
+    {
+      id: "step-filters",
+      dataset: { testid: "filters" },
+      onChange: () => {
+        const O = Number(filters.value);
+        const s = store.state;
+        const k = Array.from({ length: O }, (_, o) => structuredClone(s.k[o] ?? s.k[s.k.length - 1].map(negateMatrix)));
+        const bias = Array.from({ length: O }, (_, o) => s.bias[o] ?? s.bias[0] ?? 0);
+        set({ k, bias, step: 0 }, "filters");
+      },
+    },
+    FILTERS.map((O) => h("option", { value: String(O) }, String(O))),
+  );
+  const biasFields = h("div", { class: "field-row", dataset: { testid: "bias-fields" } });
+  let biasInputs = [];
+  function buildBiasFields() {
+    const s = store.state;
+    biasInputs = s.k.map((_, o) =>
+      createNumberField({
+        label: s.k.length > 1 ? `Bias b${o}` : "Bias",
+        testid: o ? `bias-${o}` : "bias",
+        value: s.bias[o] ?? s.bias[0] ?? 0,
+        integer: false,
+        step: 0.1,
+        onChange: (v) => set({ bias: store.state.k.map((__, n) => (n === o ? v : (store.state.bias[n] ?? store.state.bias[0] ?? 0))) }, `bias${o}`),
+      }),
+    );
+    replaceChildren(
+      biasFields,
+      biasInputs.map((f) => f.root),
+    );
+  }
 
   // The padding modes are the conv2d schema's (GET /api/v1/layers, see setPaddingModes).
   const mode = h("select", { id: "step-mode", dataset: { testid: "padding-mode" }, onChange: () => set({ mode: mode.value, step: 0 }, "mode") });
@@ -74,24 +126,16 @@ export function buildSettings(container, store, { onUpload, imageShape }) {
       get: (s) => s.x[0][0].length,
       patch: (s, v) => ({ x: s.x.map((m) => resizeMatrix(m, m.length, v)), ...cropPatch(s, { cols: v }) }),
     },
-    kh: { label: "Kernel rows", get: (s) => s.k[0].length, patch: (s, v) => ({ k: s.k.map((m) => resizeMatrix(m, v, m[0].length)) }) },
-    kw: { label: "Kernel columns", get: (s) => s.k[0][0].length, patch: (s, v) => ({ k: s.k.map((m) => resizeMatrix(m, m.length, v)) }) },
+    kh: { label: "Kernel rows", get: (s) => s.k[0][0].length, patch: (s, v) => ({ k: s.k.map((f) => f.map((m) => resizeMatrix(m, v, m[0].length))) }) },
+    kw: { label: "Kernel columns", get: (s) => s.k[0][0][0].length, patch: (s, v) => ({ k: s.k.map((f) => f.map((m) => resizeMatrix(m, m.length, v))) }) },
     stride: { label: "Stride", get: (s) => s.stride, patch: (s, v) => ({ stride: v }) },
     padding: { label: "Padding", get: (s) => s.padding, patch: (s, v) => ({ padding: v }) },
     dilation: { label: "Dilation", get: (s) => s.dilation, patch: (s, v) => ({ dilation: v }) },
+    outpad: { label: "Output padding", get: (s) => s.outpad, patch: (s, v) => ({ outpad: v }) },
   };
   const fields = createSpecFields(spec, { store, limits: LIMITS, onChange: (patch, key) => set({ ...patch, step: 0 }, key) });
-  const bias = createNumberField({
-    label: "Bias",
-    testid: "bias",
-    value: store.state.bias,
-    integer: false,
-    step: 0.1,
-    onChange: (v) => set({ bias: v }, "bias"),
-  });
-
-  // Kernel actions apply to every channel's slice; "true convolution" flips what is sent.
-  const actions = createKernelActions((apply) => set({ k: store.state.k.map(apply), step: 0 }, "k0"));
+  // Kernel actions apply to every slice of every filter; "true convolution" flips what is sent.
+  const actions = createKernelActions((apply) => set({ k: store.state.k.map((f) => f.map(apply)), step: 0 }, "k0-0"));
   const trueConv = createTrueConvSwitch({ id: "step-true-conv", onChange: (on) => store.set({ flip: on, step: 0 }) });
 
   const inputEditors = h("div", { class: "editors", dataset: { testid: "input-editors" } });
@@ -110,19 +154,26 @@ export function buildSettings(container, store, { onUpload, imageShape }) {
         onChange: (values) => set({ x: store.state.x.map((old, i) => (i === ch ? values : old)) }, `x${ch}`),
       }),
     );
-    editors.k = s.k.map((m, ch) =>
-      createMatrixEditor({
-        label: C > 1 ? `Kernel channel ${channelName(ch, C)}` : "Kernel",
-        testid: `kernel-editor-${ch}`,
-        values: m,
-        scale: () => maxAbs(store.state.k.flat(2)),
-        onChange: (values) => set({ k: store.state.k.map((old, i) => (i === ch ? values : old)) }, `k${ch}`),
-      }),
+    const O = s.k.length;
+    editors.k = s.k.map((filter, o) =>
+      filter.map((m, ch) =>
+        createMatrixEditor({
+          label: O > 1 ? `Filter W${o}${C > 1 ? `, channel ${channelName(ch, C)}` : ""}` : C > 1 ? `Kernel channel ${channelName(ch, C)}` : "Kernel",
+          testid: O > 1 ? `kernel-editor-${o}-${ch}` : `kernel-editor-${ch}`,
+          values: m,
+          scale: () => maxAbs(store.state.k.flat(3)),
+          onChange: (values) => set({ k: store.state.k.map((f, n) => (n === o ? f.map((old, i) => (i === ch ? values : old)) : f)) }, `k${o}-${ch}`),
+        }),
+      ),
     );
     const titled = (list, name) =>
       list.map((e, ch) => h("div", { class: "editor-block" }, C > 1 ? h("h4", {}, `${name} ${channelName(ch, C)}`) : null, e.root));
     replaceChildren(inputEditors, titled(editors.x, "Channel"));
-    replaceChildren(kernelEditors, titled(editors.k, "Channel"));
+    replaceChildren(
+      kernelEditors,
+      editors.k.map((list, o) => (O > 1 ? h("div", { class: "filter-block" }, h("h4", {}, `Filter W${o}`), titled(list, "Channel")) : titled(list, "Channel"))),
+    );
+    buildBiasFields();
   }
 
   /** In image mode the input's size is the crop's size (the crop's values follow). */
@@ -133,31 +184,37 @@ export function buildSettings(container, store, { onUpload, imageShape }) {
     return { crop: shape ? clampCrop(crop, shape[1], shape[2]) : crop };
   }
 
-  const picker = buildCropPicker(store, { onUpload, imageShape });
-
   const labelled = (id, text, control, extra = null) => h("div", { class: "field" }, h("label", { htmlFor: id }, text), control, extra);
+  const picker = buildCropPicker(store, { onUpload, imageShape });
+  const filtersField = labelled("step-filters", "Filters", filters);
+  const trueConvRow = h("div", {}, trueConv.root);
+  const modeField = labelled("step-mode", "Padding mode", mode, modeMsg);
+
   replaceChildren(
     container,
     labelled("step-example", "Example", example),
-    h("div", { class: "field-row" }, labelled("step-channels", "Channels", channels), bias.root),
+    labelled("step-op", "Operation", op),
+    h("div", { class: "field-row" }, labelled("step-channels", "Input channels", channels), filtersField),
+    biasFields,
     picker.root,
     h("fieldset", {}, h("legend", {}, "Input"), h("div", { class: "field-row" }, fields.rows.root, fields.cols.root), inputEditors),
-    h("fieldset", {}, h("legend", {}, "Kernel"), h("div", { class: "field-row" }, fields.kh.root, fields.kw.root), kernelEditors, actions, trueConv.root),
+    h("fieldset", {}, h("legend", {}, "Kernel"), h("div", { class: "field-row" }, fields.kh.root, fields.kw.root), kernelEditors, actions, trueConvRow),
     h(
       "fieldset",
       {},
       h("legend", {}, "Sliding"),
-      h("div", { class: "field-row" }, fields.stride.root, fields.padding.root, fields.dilation.root),
-      labelled("step-mode", "Padding mode", mode, modeMsg),
+      h("div", { class: "field-row" }, fields.stride.root, fields.padding.root, fields.dilation.root, fields.outpad.root),
+      modeField,
     ),
   );
 
   /** The message next to the control changed last (the settings' own message if none). */
   function messageFor(control) {
     if (control in fields) return fields[control];
-    if (control === "bias") return bias;
+    if (control?.startsWith("bias")) return biasInputs[Number(control.slice(4))] ?? null;
     if (control === "mode") return { root: modeMsg, showError: (text) => showModeMsg(text), clearError: () => showModeMsg("") };
-    const editor = control?.startsWith("x") ? editors.x[Number(control.slice(1))] : control?.startsWith("k") ? editors.k[Number(control.slice(1))] : null;
+    const [o, ch] = control?.startsWith("k") ? control.slice(1).split("-").map(Number) : [];
+    const editor = control?.startsWith("x") ? editors.x[Number(control.slice(1))] : control?.startsWith("k") ? editors.k[o]?.[ch] : null;
     return editor ?? null;
   }
   function showModeMsg(text) {
@@ -192,21 +249,34 @@ export function buildSettings(container, store, { onUpload, imageShape }) {
     sync(s) {
       picker.sync(s);
       example.value = s.ex;
-      channels.value = String(s.x.length);
+      op.value = s.op;
+      ensureOption(channels, s.x.length);
+      ensureOption(filters, s.k.length);
       fillSelect(mode, padModes, s.mode);
-      bias.setValue(s.bias);
       trueConv.setChecked(s.flip);
       syncSpecFields(fields, spec, s);
-      const nextShape = `${s.x.length}/${s.x[0].length}x${s.x[0][0].length}/${s.k[0].length}x${s.k[0][0].length}`;
+      const transposed = s.op === TRANSPOSED;
+      filtersField.hidden = transposed;
+      trueConvRow.hidden = transposed;
+      modeField.hidden = transposed;
+      fields.outpad.root.hidden = !transposed;
+      const nextShape = `${s.x.length}/${s.x[0].length}x${s.x[0][0].length}/${s.k.length}x${s.k[0].length}x${s.k[0][0].length}x${s.k[0][0][0].length}`;
       if (nextShape !== shape) {
         shape = nextShape;
         buildEditors();
       } else {
         s.x.forEach((m, ch) => editors.x[ch].setValues(m));
-        s.k.forEach((m, ch) => editors.k[ch].setValues(m));
+        s.k.forEach((f, o) => f.forEach((m, ch) => editors.k[o][ch].setValues(m)));
+        biasInputs.forEach((f, o) => f.setValue(s.bias[o] ?? s.bias[0] ?? 0));
       }
     },
   };
+}
+
+/** Select `value` in `select`, adding it as an option first if a link asked for another count. */
+function ensureOption(select, value) {
+  if (![...select.options].some((o) => o.value === String(value))) select.append(h("option", { value: String(value) }, String(value)));
+  select.value = String(value);
 }
 
 // ---- the image crop picker ----------------------------------------------------------
