@@ -12,7 +12,7 @@ import { createLayerCard, newLayer } from "./widgets/layer-card.js";
 import { createNotice } from "./widgets/notice.js";
 import { drawColumns, MAX_MAPS } from "./network/draw.js";
 import { createInspector } from "./network/inspect.js";
-import { buildPipeline, erroredLayer, layersField, nameLayers, PRESETS } from "./network/pipeline.js";
+import { buildPipeline, encodeLayers, erroredLayer, layersField, nameLayers, PRESETS } from "./network/pipeline.js";
 
 const SCHEMA = {
   src: field.text("shapes"),
@@ -208,6 +208,7 @@ export function mount(root) {
       columns.classList.remove("stale");
       stage.dataset.stale = "false";
       inspector.reset();
+      stage.dataset.layers = encodeLayers(s.layers); // the stack these maps are of (as in the link)
       stage.dataset.renders = String(Number(stage.dataset.renders || 0) + 1);
     } catch (error) {
       if (id === requestId) {
