@@ -124,6 +124,15 @@ export function mount(root) {
     );
   }
 
+  function presetNotes() {
+    replaceChildren(
+      el("preset-notes"),
+      Object.entries(PRESETS)
+        .filter(([, preset]) => preset.note)
+        .map(([name, preset]) => h("p", { class: "hint", dataset: { testid: `preset-note-${name}` } }, h("strong", {}, `${preset.label}: `), preset.note)),
+    );
+  }
+
   // ---- computing -----------------------------------------------------------------------
   /** Each layer's input as the server computed it: channel count, map labels, whence. */
   function learn(response, layers) {
@@ -270,6 +279,7 @@ export function mount(root) {
       replaceChildren(el("samples"), sampleButtons);
       syncControls(store.state);
       buildMenus();
+      presetNotes();
       renderLayers();
       compute();
     })
