@@ -48,7 +48,7 @@ export const PRESETS = {
   corners: {
     label: "Stacked edges → corners",
     color: "gray",
-    note: "layer 1's filters are sobel_x and sobel_y: its maps gx and gy are the left-to-right and top-to-bottom change of brightness. Layer 2 reads both maps; each of its outputs is a weighted sum of the two (it is linear). Filter 0 finds corners: sobel_y on gx plus sobel_x on gy is 0 along straight horizontal and vertical edges and strong at corners (red, positive, at the top-left and bottom-right corners of a bright shape on a dark ground, blue at the other two; a dark shape swaps them). It also answers along slanted edges, and at the image's own corners, where the zero padding makes a frame. Filter 1 is 1·gx + 1·gy: brightness changing along ↘ gives its strongest answer (√2 times that of a horizontal or vertical edge of the same contrast), along ↗ gives 0. Filter 2, 1·gx − 1·gy, is the reverse.",
+    note: "layer 1's filters are sobel_x and sobel_y: its maps gx and gy are the left-to-right and top-to-bottom change of brightness. Layer 2 reads both maps; each of its outputs is a weighted sum of the two (it is linear). Filter 0 finds corners: sobel_y on gx plus sobel_x on gy is 0 along straight horizontal and vertical edges and strong at corners (red, positive, at the top-left and bottom-right corners of a bright shape on a dark ground, blue at the other two; a dark shape swaps them). It also answers along slanted edges, and at the image's own corners, where the zero padding makes a frame. Filter 1 is 1·gx + 1·gy: brightness changing along ↘ gives its strongest answer (6 for a sharp step from 0 to 1, against 4 for a horizontal or vertical step), along ↗ gives 0. Filter 2, 1·gx − 1·gy, is the reverse.",
     layers: CORNERS_STACK,
   },
   edge: {
