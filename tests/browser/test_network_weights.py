@@ -14,15 +14,32 @@ import torch
 import torch.nn.functional as F
 from playwright.sync_api import expect
 
+from tests.browser.test_accessibility import blocking_violations
+
 pytestmark = pytest.mark.browser
 
 SIZE = 64
-SOBEL_X = [[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]]
-SOBEL_Y = [[-1.0, -2.0, -1.0], [0.0, 0.0, 0.0], [1.0, 2.0, 1.0]]
+SOBEL_X = [[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]]
+SOBEL_Y = [[-1, -2, -1], [0, 0, 0], [1, 2, 1]]
 
 
 def centre(w: float) -> list[list[float]]:
-    return [[0.0, 0.0, 0.0], [0.0, w, 0.0], [0.0, 0.0, 0.0]]
+    return [[0, 0, 0], [0, w, 0], [0, 0, 0]]
+
+
+def link(layers: list[dict[str, Any]]) -> str:
+    """A /network link written as the page writes its own (compact JSON)."""
+    return f"/network?size={SIZE}&layers={quote(json.dumps(layers, separators=(',', ':')))}"
+
+
+CORNERS = [
+    {"type": "conv2d", "kernel": [[SOBEL_X], [SOBEL_Y]], "padding": 1},
+    {
+        "type": "conv2d",
+        "kernel": [[SOBEL_Y, SOBEL_X], [centre(1), centre(1)], [centre(1), centre(-1)]],
+        "padding": 1,
+    },
+]
 
 
 def base_url(page: Any) -> str:
@@ -121,7 +138,7 @@ def test_stacked_edges_to_corners_with_edited_full_weights_equal_torch(
     # PyTorch runs the same two layers on the same image.
     x = decoded_image(page)
     w1 = torch.tensor([[SOBEL_X], [SOBEL_Y]], dtype=torch.float64)
-    edited_x = [row[:] for row in SOBEL_X]
+    edited_x: list[list[float]] = [[float(v) for v in row] for row in SOBEL_X]
     edited_x[1][1] = 0.5
     w2 = torch.tensor(
         [
@@ -158,7 +175,7 @@ def test_batch_norm_card_in_eval_and_train_gives_torch_batch_norm(open_page: Any
         {"type": "conv2d", "kernel": ["sobel_x", "sobel_y"], "padding": 1, "channel_mode": "sum"},
         {"type": "batch_norm"},
     ]
-    page, watch = open_page(f"/network?size={SIZE}&layers={quote(json.dumps(layers))}")
+    page, watch = open_page(link(layers))
     expect(page.get_by_test_id("map-1-1")).to_be_visible()
     page.get_by_test_id("layer-1-training-eval").check()
     expect(page.get_by_test_id("layer-1-running_mean-1")).to_have_value("0")
@@ -242,4 +259,27 @@ def test_step_link_of_a_two_channel_layer_carries_both_channels(open_page: Any) 
     # The crop's values are sent to 6 significant digits.
     assert shown == pytest.approx(value, abs=2e-3)
     assert shown == pytest.approx(float(corners[r, c]), abs=2e-3)
+    watch.assert_clean()
+
+
+@pytest.mark.parametrize(
+    "viewport", [{"width": 1280, "height": 800}, {"width": 375, "height": 740}]
+)
+def test_weight_grids_and_batch_norm_tables_have_no_serious_violations(
+    open_page: Any, viewport: dict[str, int]
+) -> None:
+    layers = [
+        *CORNERS,
+        {"type": "batch_norm", "training": False},
+        {"type": "batch_norm"},
+        {"type": "dropout", "p": 0.3, "seed": 2},
+    ]
+    page, watch = open_page(link(layers), viewport)
+    expect(page.get_by_test_id("layer-2-stats")).to_be_visible()
+    expect(page.get_by_test_id("layer-3-running_var_after-2")).not_to_have_text("…")
+    expect(page.get_by_test_id("mask-4-0")).to_be_visible()
+    wait_rendered(page)
+    assert blocking_violations(page) == []
+    # Nothing wider than the phone's screen: wide grids scroll inside their own box.
+    assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
     watch.assert_clean()
