@@ -283,3 +283,25 @@ def test_weight_grids_and_batch_norm_tables_have_no_serious_violations(
     # Nothing wider than the phone's screen: wide grids scroll inside their own box.
     assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
     watch.assert_clean()
+
+
+def test_a_new_filter_upstream_is_met_by_fitting_the_next_layer_to_the_servers_count(
+    open_page: Any,
+) -> None:
+    page, watch = open_page(link(CORNERS))
+    expect(page.get_by_test_id("map-1-2")).to_be_visible()
+    page.get_by_test_id("layer-0-add-filter").click()
+    # The server refuses layer 2 (2 channels per filter, 3 maps in), and the card learns
+    # the 3 from the server's answer for the layers before it.
+    expect(page.get_by_test_id("layer-1-error")).to_contain_text("layer 2 (conv2d)")
+    mismatch = page.get_by_test_id("layer-1-channel-mismatch")
+    expect(mismatch).to_contain_text("this layer's input has 3")
+    page.get_by_test_id("layer-1-fit-channels").click()
+    expect(page.get_by_test_id("layer-1-in-channels")).to_contain_text("Input: 3 channels")
+    expect(page.get_by_test_id("layer-1-w-0-2-1-1")).to_have_value("0")
+    expect(page.get_by_test_id("layer-1-error")).to_be_hidden()
+    wait_rendered(page)
+    kept = json.loads(shown_layers(page))
+    assert [len(f) for f in kept[1]["kernel"]] == [3, 3, 3]
+    assert len(kept[0]["kernel"]) == 3 and kept[0]["bias"] == [0, 0, 0]
+    watch.assert_clean(allow_status=(422,))
