@@ -46,9 +46,11 @@ export function mount(root) {
   const list = el("layer-list");
   function renderLayers() {
     const layers = store.state.layers;
-    // Cards are rebuilt on every edit: keep the focused field focused (by its test id).
+    // Cards are rebuilt on every edit and answer: keep the focused field focused (by its
+    // test id), with the text being typed in it (not yet committed by a change event).
     const focused = list.contains(document.activeElement) ? document.activeElement : null;
     const focusId = focused?.dataset?.testid;
+    const typing = focused && "value" in focused ? focused.value : null;
     const caret = focused && typeof focused.selectionStart === "number" ? [focused.selectionStart, focused.selectionEnd] : null;
     const setLayers = (next) => store.set({ layers: next });
     replaceChildren(
@@ -79,6 +81,7 @@ export function mount(root) {
     if (focusId) {
       const again = list.querySelector(`[data-testid="${CSS.escape(focusId)}"]`);
       if (again && again !== focused) {
+        if (typing !== null && again.tagName === focused.tagName && again.type === focused.type && again.value !== typing) again.value = typing;
         again.focus();
         if (caret && typeof again.setSelectionRange === "function") again.setSelectionRange(...caret);
       }
