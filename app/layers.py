@@ -271,7 +271,14 @@ def apply_batch_norm(x: np.ndarray, p: BatchNormLayerParams, settings: Settings)
     return LayerOutput(
         result.output.astype(np.float32, copy=False),
         labels,
-        extras={"mean": result.mean.tolist(), "var": result.var.tolist()},
+        extras={
+            "mean": result.mean.tolist(),
+            "var": result.var.tolist(),
+            "running_mean": result.running_mean.tolist(),
+            "running_var": result.running_var.tolist(),
+            "weight": [1.0] * c if p.weight is None else list(p.weight),
+            "bias": [0.0] * c if p.bias is None else list(p.bias),
+        },
     )
 
 

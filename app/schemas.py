@@ -425,8 +425,20 @@ class LayerResult(BaseModel):
     geometry: GeometryOut | None = None
     maps: list[FeatureMap]
     masks: list[FeatureMap] | None = None
-    mean: list[float] | None = None
-    var: list[float] | None = None
+    mean: list[float] | None = Field(
+        None, description="Batch norm: the mean used per channel (the batch's in training)."
+    )
+    var: list[float] | None = Field(
+        None, description="Batch norm: the variance used per channel (biased, in training)."
+    )
+    running_mean: list[float] | None = Field(
+        None, description="Batch norm: running_mean after this call (updated in training)."
+    )
+    running_var: list[float] | None = Field(
+        None, description="Batch norm: running_var after this call (unbiased update in training)."
+    )
+    weight: list[float] | None = Field(None, description="Batch norm: the weight (gamma) applied.")
+    bias: list[float] | None = Field(None, description="Batch norm: the bias (beta) applied.")
     values: list[float] | None = Field(
         None,
         description="A vector output's numbers (flatten, linear, softmax), when it has at most "

@@ -345,6 +345,11 @@ def image_pixels(form: FormDep, s: SettingsDep) -> Any:
     return {"pixels": crop.tolist(), "shape": list(crop.shape), "image_shape": list(x.shape)}
 
 
+# A batch norm layer's numbers, per channel: the statistics used, the running ones after
+# this call (updated in training, unchanged in eval) and the weight and bias applied.
+BATCH_NORM_STATS = ("mean", "var", "running_mean", "running_var", "weight", "bias")
+
+
 @_image_route(
     "/images/pipeline",
     PipelineResponse,
@@ -384,8 +389,7 @@ def image_pipeline(form: FormDep, s: SettingsDep, format: Format = Query("json")
             if current.ndim == 1:
                 masks[0]["shape"] = list(current.shape)
             entry["masks"] = masks
-        if "mean" in result.extras:
-            entry |= {"mean": result.extras["mean"], "var": result.extras["var"]}
+        entry |= {k: result.extras[k] for k in BATCH_NORM_STATS if k in result.extras}
         if current.ndim == 1 and current.shape[0] <= s.max_linear_features:
             entry["values"] = current.astype(np.float64).tolist()
         layers.append(entry)

@@ -127,6 +127,36 @@ def test_batch_norm_layer_reports_mean_and_var(client: TestClient) -> None:
     np.testing.assert_allclose(bn["var"], pooled.var(axis=(1, 2)), rtol=1e-4, atol=1e-6)
 
 
+@pytest.mark.parametrize("training", [True, False])
+def test_batch_norm_layer_reports_running_stats_weight_and_bias_as_torch(
+    client: TestClient, training: bool
+) -> None:
+    given = {
+        "running_mean": [0.25, -0.5],
+        "running_var": [2.0, 0.5],
+        "weight": [1.5, -1.0],
+        "bias": [0.1, 0.2],
+        "momentum": 0.3,
+    }
+    layers = [*CNN[:3], {"type": "batch_norm", "training": training, **given}]
+    bn = run(client, layers).json()["layers"][3]
+    pooled = torch.from_numpy(npy(run(client, CNN[:3], fmt="npy")).astype(np.float64))[None]
+    mean = torch.tensor(given["running_mean"], dtype=torch.float64)
+    var = torch.tensor(given["running_var"], dtype=torch.float64)
+    # torch updates the running statistics in place (in training; eval leaves them).
+    F.batch_norm(pooled, mean, var, training=training, momentum=0.3, eps=1e-5)
+    np.testing.assert_allclose(bn["running_mean"], mean.numpy(), rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(bn["running_var"], var.numpy(), rtol=1e-5, atol=1e-7)
+    assert bn["weight"] == given["weight"] and bn["bias"] == given["bias"]
+    if not training:  # eval uses the running statistics given
+        assert bn["mean"] == given["running_mean"] and bn["var"] == given["running_var"]
+
+
+def test_batch_norm_layer_reports_the_default_weight_and_bias(client: TestClient) -> None:
+    bn = run(client, CNN).json()["layers"][3]
+    assert bn["weight"] == [1.0, 1.0] and bn["bias"] == [0.0, 0.0]
+
+
 def test_dropout_layer_has_one_mask_per_channel(client: TestClient) -> None:
     body = run(client, CNN).json()
     dropout = body["layers"][4]

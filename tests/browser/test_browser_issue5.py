@@ -124,7 +124,12 @@ def test_network_presets_and_shared_colour_range(open_page: Any) -> None:
     page.get_by_test_id("map-3-0").click(position={"x": 50, "y": 50})
     expect(page.get_by_test_id("inspect-title")).to_contain_text("Layer 4 (conv2d)")
     expect(page.get_by_test_id("inspect-value")).to_have_text(re.compile(r"\d"))
-    expect(page.get_by_test_id("step-link-why")).to_contain_text("1 or 3 input channels")
+    # Its input has 4 channels: the step link carries all 4 (x and k: 4 "|"-separated slices).
+    link = page.get_by_test_id("step-link")
+    one = r"(?:(?!%7C)[^&])+"  # one channel's rows
+    expect(link).to_have_attribute(
+        "href", re.compile(rf"^/step\?ex=custom&x={one}(?:%7C{one}){{3}}&k={one}(?:%7C{one}){{3}}&")
+    )
     watch.assert_clean()
 
 

@@ -8,7 +8,11 @@ import {
   decodeLayers,
   encodeLayers,
   erroredLayer,
+  fitWeights,
+  fullWeights,
+  literalWeights,
   nameLayers,
+  resizeWeights,
   outputIndexStartingAt,
   PRESETS,
   randomWeight,
@@ -124,4 +128,48 @@ test("outputIndexStartingAt reads the output index from the API's receptive fiel
     1,
   );
   assert.equal(outputIndexStartingAt([[0, 1]], 5), -1);
+});
+
+test("full weights: presets summed over channels repeat the kernel on every channel", () => {
+  const weight = fullWeights(["sobel_x", "sobel_y"], { channels: 2, mode: "sum", presets });
+  assert.deepEqual(weight, [
+    [presets[0].values, presets[0].values],
+    [presets[1].values, presets[1].values],
+  ]);
+});
+
+test("full weights: a depthwise preset becomes one filter per channel, zeros elsewhere", () => {
+  const weight = fullWeights("sobel_x", { channels: 2, mode: "depthwise", presets });
+  const zero = [
+    [0, 0, 0],
+    [0, 0, 0],
+    [0, 0, 0],
+  ];
+  assert.deepEqual(weight, [
+    [presets[0].values, zero],
+    [zero, presets[0].values],
+  ]);
+});
+
+test("full weights: seeded random weights are the ones buildPipeline sends", () => {
+  const kernel = { random: { count: 3, size: 3, seed: 7 } };
+  const sent = buildPipeline([{ type: "conv2d", kernel }], { inputChannels: 2, presets }).layers[0].kernel;
+  assert.deepEqual(fullWeights(kernel, { channels: 2, presets }), sent);
+});
+
+test("fitting weights to a channel count cuts or adds zero kernels; resizing keeps the overlap", () => {
+  const weight = [[[[1, 2]], [[3, 4]], [[5, 6]]]];
+  assert.deepEqual(fitWeights(weight, 2), [[[[1, 2]], [[3, 4]]]]);
+  assert.deepEqual(fitWeights([[[[1, 2]]]], 2), [[[[1, 2]], [[0, 0]]]]);
+  assert.deepEqual(resizeWeights([[[[1, 2]]]], 2, 1), [[[[1], [0]]]]);
+  assert.equal(literalWeights("sobel_x"), null);
+  assert.deepEqual(literalWeights([[[1]]]), [[[[1]]]]);
+});
+
+test("the edges -> corners example: 2 edge filters, then 3 filters over both edge maps", () => {
+  const [edges, corners] = PRESETS.corners.layers;
+  assert.deepEqual(edges.kernel, [[presets[0].values], [presets[1].values]]);
+  assert.equal(corners.kernel.length, 3);
+  assert.ok(corners.kernel.every((filter) => filter.length === 2));
+  assert.deepEqual(corners.kernel[0], [presets[1].values, presets[0].values]);
 });

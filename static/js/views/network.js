@@ -12,7 +12,7 @@ import { createLayerCard, newLayer } from "./widgets/layer-card.js";
 import { createNotice } from "./widgets/notice.js";
 import { drawColumns, MAX_MAPS } from "./network/draw.js";
 import { createInspector } from "./network/inspect.js";
-import { buildPipeline, erroredLayer, layersField, nameLayers, PRESETS } from "./network/pipeline.js";
+import { buildPipeline, encodeLayers, erroredLayer, layersField, nameLayers, PRESETS } from "./network/pipeline.js";
 
 const SCHEMA = {
   src: field.text("shapes"),
@@ -33,6 +33,9 @@ export function mount(root) {
   let upload = null;
   let result = null; // {id, response, params, info, source, color, maxSide}
   let layerError = { index: null, message: "" };
+  // What the server last said about each layer's input and output (shapes, map labels,
+  // batch norm statistics): the cards size their weight grids and tables from it.
+  let known = { inputs: [], answers: [] };
   let requestId = 0;
 
   if (store.state.src === "upload") store.set({ src: SCHEMA.src.default });
@@ -43,6 +46,12 @@ export function mount(root) {
   const list = el("layer-list");
   function renderLayers() {
     const layers = store.state.layers;
+    // Cards are rebuilt on every edit and answer: keep the focused field focused (by its
+    // test id), with the text being typed in it (not yet committed by a change event).
+    const focused = list.contains(document.activeElement) ? document.activeElement : null;
+    const focusId = focused?.dataset?.testid;
+    const typing = focused && "value" in focused ? focused.value : null;
+    const caret = focused && typeof focused.selectionStart === "number" ? [focused.selectionStart, focused.selectionEnd] : null;
     const setLayers = (next) => store.set({ layers: next });
     replaceChildren(
       list,
@@ -55,6 +64,8 @@ export function mount(root) {
             types: registry.types,
             presets: registry.presets,
             maxKernelSide: registry.limits.max_kernel_side?.value ?? 15,
+            input: known.inputs[index] ?? null,
+            answer: known.answers[index] ?? null,
             error: layerError.index === index ? layerError.message : "",
             onChange: (next) => setLayers(layers.map((l, i) => (i === index ? next : l))),
             onMove: (i, delta) => {
@@ -67,6 +78,14 @@ export function mount(root) {
           }).root,
       ),
     );
+    if (focusId) {
+      const again = list.querySelector(`[data-testid="${CSS.escape(focusId)}"]`);
+      if (again && again !== focused) {
+        if (typing !== null && again.tagName === focused.tagName && again.type === focused.type && again.value !== typing) again.value = typing;
+        again.focus();
+        if (caret && typeof again.setSelectionRange === "function") again.setSelectionRange(...caret);
+      }
+    }
     const full = layers.length >= maxLayers();
     el("layer-count").textContent = `${layers.length} of at most ${maxLayers()} layers`;
     for (const button of el("add-row").querySelectorAll("button")) button.disabled = full;
@@ -99,7 +118,8 @@ export function mount(root) {
             type: "button",
             class: "btn btn-small",
             dataset: { testid: `preset-${name}` },
-            onClick: () => store.set({ layers: structuredClone(preset.layers) }),
+            title: preset.note ?? "",
+            onClick: () => store.set({ layers: structuredClone(preset.layers), ...(preset.color ? { color: preset.color } : {}) }),
           },
           preset.label,
         ),
@@ -107,7 +127,56 @@ export function mount(root) {
     );
   }
 
+  function presetNotes() {
+    replaceChildren(
+      el("preset-notes"),
+      Object.entries(PRESETS)
+        .filter(([, preset]) => preset.note)
+        .map(([name, preset]) => h("p", { class: "hint", dataset: { testid: `preset-note-${name}` } }, h("strong", {}, `${preset.label}: `), preset.note)),
+    );
+  }
+
   // ---- computing -----------------------------------------------------------------------
+  /** Each layer's input as the server computed it: channel count, map labels, whence. */
+  function learn(response, layers) {
+    const shape = response.input.shape;
+    const inputs = [{ channels: shape.length === 3 ? shape[0] : 1, labels: [], from: "the image" }];
+    response.layers.forEach((l, i) => {
+      inputs.push({
+        channels: l.shape.length === 3 ? l.shape[0] : null,
+        labels: l.maps.map((m) => m.label),
+        from: `layer ${i + 1}'s ${l.shape.length === 3 ? l.shape[0] : 0} maps`,
+      });
+    });
+    const answers = response.layers.map(({ type, shape, maps, mean, var: v, running_mean, running_var, weight, bias }) => ({
+      type,
+      shape,
+      maps: maps.map((m) => ({ label: m.label })),
+      ...(mean ? { mean, var: v, running_mean, running_var, weight, bias } : {}),
+    }));
+    return { inputs: inputs.slice(0, layers.length), answers };
+  }
+
+  /** Take what the server said; redraw the cards only when something they show changed. */
+  function remember(next) {
+    const changed = JSON.stringify(next) !== JSON.stringify(known);
+    known = next;
+    if (changed) renderLayers();
+    return changed;
+  }
+
+  /** After layer `index` failed: ask for the layers before it, so its card knows its input. */
+  async function learnBefore(index, s, request, id) {
+    if (index === null || index === 0) return;
+    try {
+      const params = { layers: request.layers.slice(0, index), value_range: s.range };
+      const response = await api.imagePipeline(source(), { params, color: s.color, maxSide: Number(s.size), signal: computeSignal() });
+      if (id !== requestId) return;
+      remember(learn(response, request.layers));
+    } catch {
+      // the error already shown says what is wrong; the cards keep what they knew
+    }
+  }
   function fail(message) {
     const index = erroredLayer(message);
     const text = nameLayers(message);
@@ -144,16 +213,20 @@ export function mount(root) {
       notice.clear();
       const hadError = layerError.index !== null;
       layerError = { index: null, message: "" };
-      if (hadError) renderLayers();
+      if (!remember(learn(response, s.layers)) && hadError) renderLayers();
       result = { id, response, params, info: request.info, source: src, color: s.color, maxSide: Number(s.size) };
       const titles = s.layers.map((layer, i) => `${i + 1} · ${registry.types.find((t) => t.type === layer.type)?.label ?? layer.type}`);
       drawColumns(columns, { response, images, titles, shared: s.range === "layer", onPick: (li, ch, r, c) => inspector.show(result, li, ch, r, c) });
       columns.classList.remove("stale");
       stage.dataset.stale = "false";
       inspector.reset();
+      stage.dataset.layers = encodeLayers(s.layers); // the stack these maps are of (as in the link)
       stage.dataset.renders = String(Number(stage.dataset.renders || 0) + 1);
     } catch (error) {
-      if (id === requestId) fail(error.message);
+      if (id === requestId) {
+        fail(error.message);
+        learnBefore(erroredLayer(error.message), s, request, id);
+      }
     } finally {
       if (id === requestId) stage.removeAttribute("aria-busy");
     }
@@ -209,6 +282,7 @@ export function mount(root) {
       replaceChildren(el("samples"), sampleButtons);
       syncControls(store.state);
       buildMenus();
+      presetNotes();
       renderLayers();
       compute();
     })

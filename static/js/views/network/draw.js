@@ -149,7 +149,8 @@ export function drawColumns(container, { response, images, titles, shared, onPic
       ? h(
           "p",
           { class: "map-stats" },
-          `batch mean ${layer.mean.map((v) => formatNumber(v, 3)).join(", ")}; var ${layer.var.map((v) => formatNumber(v, 3)).join(", ")}`,
+          // In training these are the batch's statistics, in eval the running ones given (the card says which).
+          `mean used ${layer.mean.map((v) => formatNumber(v, 3)).join(", ")}; var used ${layer.var.map((v) => formatNumber(v, 3)).join(", ")}`,
         )
       : null;
     columns.push(column(titles[li], layer.shape, `column-${li}`, [...figures, stats], legend));

@@ -154,14 +154,16 @@ export function createInspector(panel) {
         " = ",
         h("strong", { class: "result", dataset: { testid: "inspect-value" } }, formatNumber(step.sum, 4)),
       ),
-      await stepLink(result, li, r, c, g, pick, kernel, bias, x.length),
+      await stepLink(result, li, r, c, g, pick, kernel, bias),
     );
   }
 
-  /** A link to /step with a crop around this window, when /step can play it (≤ 8×8, 1 or 3 channels). */
-  async function stepLink(result, li, r, c, g, pick, kernel, bias, channels) {
+  /**
+   * A link to /step with a crop (≤ 8×8) around this window: x is the crop of every input
+   * channel this output channel's filter reads ([C][h][w]) and k that filter ([C][kh][kw]).
+   */
+  async function stepLink(result, li, r, c, g, pick, kernel, bias) {
     const why = (text) => h("p", { class: "hint", dataset: { testid: "step-link-why" } }, `No step-by-step link: ${text}`);
-    if (channels !== 1 && channels !== 3) return why(`the step page plays 1 or 3 input channels and this window has ${channels}.`);
     if (g.stride[0] !== g.stride[1] || g.dilation[0] !== g.dilation[1] || kernel[0].length > 5 || kernel[0][0].length > 5 || g.dilation[0] > 3)
       return why("the step page takes square strides and dilations up to 3 and kernels up to 5×5.");
     const need = (i, a) => {
@@ -216,7 +218,8 @@ export function createInspector(panel) {
     const fx = formatNumber(x, 4);
     let formula;
     if (layer.type === "activation") formula = `${spec.function ?? "relu"}(${fx})`;
-    else if (layer.type === "batch_norm") formula = `(${fx} − mean ${formatNumber(layer.mean[ch], 4)}) / √(var ${formatNumber(layer.var[ch], 4)} + ε)`;
+    else if (layer.type === "batch_norm")
+      formula = `(${fx} − mean ${formatNumber(layer.mean[ch], 4)}) / √(var ${formatNumber(layer.var[ch], 4)} + ε) · γ ${formatNumber(layer.weight[ch], 4)} + β ${formatNumber(layer.bias[ch], 4)}`;
     else if (layer.type === "dropout") formula = y === 0 ? `${fx} dropped (mask 0)` : `${fx} kept, × 1/(1 − p)`;
     else formula = `${layer.type}(${fx})`;
     return h("p", { class: "sum-line" }, `${formula} = `, h("strong", { class: "result", dataset: { testid: "inspect-value" } }, formatNumber(y, 4)));

@@ -4,8 +4,53 @@
 // (GET /api/v1/layers); only a conv layer's kernel may also be the page's
 // `{random: {count, size, seed}}`, expanded here into seeded weights.
 
-/** Layer stacks offered as buttons; parameters the API defaults are left out. */
+// The edges -> corners example: layer 1's two filters are sobel_x and sobel_y (GET
+// /api/v1/kernels) on the gray image, so its maps are the horizontal change gx and the
+// vertical change gy. Layer 2 reads both maps with full [out][in][kh][kw] weights:
+//   corners       sobel_y on gx + sobel_x on gy: both are the mixed change ∂²/∂x∂y, which
+//                 is 0 along a straight horizontal or vertical edge and strong at a corner
+//                 (one sign at top-left/bottom-right corners of a bright shape, the other
+//                 at top-right/bottom-left);
+//   diagonal      1·gx + 1·gy (a 1×1 weight, written as the centre of a 3×3): edges whose
+//                 brightness rises towards the bottom right (or falls: negative);
+//   anti-diagonal 1·gx − 1·gy: edges rising towards the top right.
+const SOBEL_X = [
+  [-1, 0, 1],
+  [-2, 0, 2],
+  [-1, 0, 1],
+];
+const SOBEL_Y = [
+  [-1, -2, -1],
+  [0, 0, 0],
+  [1, 2, 1],
+];
+const ONE = (w) => [
+  [0, 0, 0],
+  [0, w, 0],
+  [0, 0, 0],
+];
+export const CORNERS_STACK = [
+  { type: "conv2d", kernel: [[SOBEL_X], [SOBEL_Y]], bias: [0, 0], padding: 1 },
+  {
+    type: "conv2d",
+    kernel: [
+      [SOBEL_Y, SOBEL_X],
+      [ONE(1), ONE(1)],
+      [ONE(1), ONE(-1)],
+    ],
+    bias: [0, 0, 0],
+    padding: 1,
+  },
+];
+
+/** Layer stacks offered as buttons; parameters the API defaults are left out. `color`: the image colour it is made for. */
 export const PRESETS = {
+  corners: {
+    label: "Stacked edges → corners",
+    color: "gray",
+    note: "layer 1's filters are sobel_x and sobel_y: its maps gx and gy are the left-to-right and top-to-bottom change of brightness. Layer 2 reads both maps; each of its outputs is a weighted sum of the two (it is linear). Filter 0 finds corners: sobel_y on gx plus sobel_x on gy is 0 along straight horizontal and vertical edges and strong at corners (red, positive, at the top-left and bottom-right corners of a bright shape on a dark ground, blue at the other two; a dark shape swaps them). It also answers along slanted edges, and at the image's own corners, where the zero padding makes a frame. Filter 1 is 1·gx + 1·gy: brightness changing along ↘ gives its strongest answer (6 for a sharp step from 0 to 1, against 4 for a horizontal or vertical step), along ↗ gives 0. Filter 2, 1·gx − 1·gy, is the reverse.",
+    layers: CORNERS_STACK,
+  },
   edge: {
     label: "Edge detector",
     layers: [
@@ -94,6 +139,60 @@ export function isRandomKernel(kernel) {
 }
 
 const depth = (value) => (Array.isArray(value) ? 1 + depth(value[0]) : 0);
+
+// ---- full weights [out][in][kh][kw] ---------------------------------------------------------
+
+const zeros = (rows, cols) => Array.from({ length: rows }, () => Array(cols).fill(0));
+
+/** A conv layer's kernel as a literal [O][C][kh][kw] weight, or null when it is not one. */
+export function literalWeights(kernel) {
+  if (isRandomKernel(kernel)) return null;
+  const d = depth(kernel);
+  if (d === 4) return kernel;
+  if (d === 3) return [kernel];
+  return null;
+}
+
+/**
+ * The same filters written out as full weights for `channels` input channels (the count the
+ * server reported): preset names or a 2-D kernel are repeated on every channel ("sum"), or
+ * placed on one channel each with zeros elsewhere ("depthwise", one filter per channel,
+ * which gives the same maps); seeded random weights are drawn as buildPipeline does.
+ */
+export function fullWeights(kernel, { channels, mode = "depthwise", presets }) {
+  const literal = literalWeights(kernel);
+  if (literal) return fitWeights(literal, channels);
+  if (isRandomKernel(kernel)) {
+    const { count, size, seed } = kernel.random;
+    return randomWeight(count, channels, size, seed);
+  }
+  const names = typeof kernel === "string" ? [kernel] : depth(kernel) === 1 ? kernel : null;
+  const matrices = names ? names.map((name) => presets.find((k) => k.name === name)?.values ?? [[0]]) : [kernel];
+  const out = [];
+  for (const m of matrices) {
+    if (mode === "sum") out.push(Array.from({ length: channels }, () => m.map((row) => row.slice())));
+    else
+      for (let c = 0; c < channels; c += 1)
+        out.push(Array.from({ length: channels }, (_, i) => (i === c ? m.map((row) => row.slice()) : zeros(m.length, m[0].length))));
+  }
+  return out;
+}
+
+/** Each filter cut or padded (with zero kernels) to `channels` input channels. */
+export function fitWeights(weight, channels) {
+  const [kh, kw] = [weight[0][0].length, weight[0][0][0].length];
+  return weight.map((filter) => Array.from({ length: channels }, (_, c) => (filter[c] ? filter[c].map((row) => row.slice()) : zeros(kh, kw))));
+}
+
+/** Every kernel resized to kh×kw, keeping the overlap and filling new cells with 0. */
+export function resizeWeights(weight, kh, kw) {
+  return weight.map((filter) => filter.map((m) => Array.from({ length: kh }, (_, r) => Array.from({ length: kw }, (_, c) => m[r]?.[c] ?? 0))));
+}
+
+/** The bias as one number per filter (`count` of them). */
+export function biasList(bias, count) {
+  return Array.from({ length: count }, (_, o) => (Array.isArray(bias) ? (bias[o] ?? 0) : (bias ?? 0)));
+}
 
 /**
  * The pipeline's layers for the API, plus what the page needs to explain each conv pixel:

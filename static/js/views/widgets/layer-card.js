@@ -5,7 +5,8 @@
 
 import { h } from "../../dom.js";
 import { fieldKind, fieldLabel, isAdvanced, pairParts, pairValue, parseVector, presetPairs, sameValue } from "../network/schema.js";
-import { isRandomKernel } from "../network/pipeline.js";
+import { fullWeights, isRandomKernel, literalWeights } from "../network/pipeline.js";
+import { channelTable, weightsEditor } from "../network/weights.js";
 import { createMatrixEditor, resizeMatrix } from "./matrix-editor.js";
 import { createNumberField } from "./number-field.js";
 
@@ -16,12 +17,17 @@ export function newLayer(type, presets) {
   return layer;
 }
 
+// A batch norm layer's per-channel parameters, edited together in one table (network/weights.js).
+const CHANNEL_PARAMS = { batch_norm: ["weight", "bias", "running_mean", "running_var"] };
+
 /**
- * createLayerCard({layer, index, count, types, presets, maxKernelSide, error, onChange, onMove, onRemove})
- * `types`: GET /api/v1/layers' list; `presets`: GET /api/v1/kernels; `error`: a message
- * for this layer from the last request, shown on the card.
+ * createLayerCard({layer, index, count, types, presets, maxKernelSide, input, answer, error, onChange, onMove, onRemove})
+ * `types`: GET /api/v1/layers' list; `presets`: GET /api/v1/kernels; `input`: this
+ * layer's input as the server last computed it ({channels, labels, from}) or null;
+ * `answer`: this layer's entry in that answer, or null; `error`: a message for this
+ * layer from the last request, shown on the card.
  */
-export function createLayerCard({ layer, index, count, types, presets, maxKernelSide, error = "", onChange, onMove, onRemove }) {
+export function createLayerCard({ layer, index, count, types, presets, maxKernelSide, input = null, answer = null, error = "", onChange, onMove, onRemove }) {
   const testid = (name) => `layer-${index}-${name}`;
   const type = types.find((t) => t.type === layer.type);
   const tool = (text, label, name, disabled, onClick) =>
@@ -77,14 +83,20 @@ export function createLayerCard({ layer, index, count, types, presets, maxKernel
     if (name !== "kernel" && sameValue(value, defaults[name])) delete next[name];
     onChange(next);
   };
-  const ctx = { testid, valueOf, patch, presets, maxKernelSide };
+  const patchMany = (values) => onChange({ ...layer, ...values });
+  const ctx = { testid, valueOf, patch, patchMany, presets, maxKernelSide, input, answer };
   const shown = [];
   const advanced = [];
+  // Full weights carry their bias per filter in the weights grid; channel_mode does not apply.
+  const inGrid = "kernel" in properties && literalWeights(valueOf("kernel")) ? ["bias", "channel_mode"] : [];
+  const perChannel = [...(CHANNEL_PARAMS[layer.type] ?? []), ...inGrid];
   for (const [name, schema] of Object.entries(properties)) {
-    if (name === "type") continue;
+    if (name === "type" || perChannel.includes(name)) continue;
     const kind = fieldKind(name, schema);
     (isAdvanced(kind) ? advanced : shown).push(control(name, schema, kind, ctx));
   }
+  if (CHANNEL_PARAMS[layer.type])
+    shown.push(h("div", { class: "kernel-control" }, channelTable({ valueOf, channels: input?.channels ?? null, answer, testid, patch: patchMany })));
   return {
     root: h(
       "li",
@@ -152,6 +164,7 @@ function control(name, schema, kind, ctx) {
         unset,
       );
     case "boolean": {
+      if (name === "training") return trainingSwitch(name, value, ctx);
       const box = h("input", {
         type: "checkbox",
         id,
@@ -222,6 +235,31 @@ function control(name, schema, kind, ctx) {
   }
 }
 
+/** The `training` flag as a train / eval switch (two radio buttons). */
+function trainingSwitch(name, value, ctx) {
+  const choice = (on, text) =>
+    h(
+      "label",
+      { class: "check" },
+      h("input", {
+        type: "radio",
+        name: ctx.testid(name),
+        value: on ? "train" : "eval",
+        checked: Boolean(value) === on,
+        dataset: { testid: `${ctx.testid(name)}-${on ? "train" : "eval"}` },
+        onChange: () => ctx.patch(name, on),
+      }),
+      text,
+    );
+  return h(
+    "fieldset",
+    { class: "field mode-switch", dataset: { testid: ctx.testid(name) } },
+    h("legend", {}, "Mode (the API's training flag)"),
+    choice(true, "train"),
+    choice(false, "eval"),
+  );
+}
+
 function pairControl(name, label, value, kind, ctx, unset) {
   const [rows, cols] = pairParts(value);
   const set = (r, c) => ctx.patch(name, pairValue(r, c));
@@ -258,7 +296,7 @@ function kernelControl(name, label, kernel, ctx) {
   const mode = kernelMode(kernel);
   const pairs = presetPairs(ctx.presets).map((names) => [names.join("+"), `${names.join(" + ")} (2 filters)`]);
   const options = [...pairs, ...ctx.presets.map((k) => [k.name, k.label]), ["random", "Random weights (seeded)"], ["custom", "Custom numbers"]];
-  if (mode === "literal") options.push(["literal", "Weights from the link"]);
+  options.push(["literal", "Full weights: a kernel per filter and input channel"]);
   if (!options.some(([v]) => v === mode)) options.unshift([mode, `${mode} (unknown preset)`]);
   const side = ctx.maxKernelSide;
   const select = h(
@@ -269,7 +307,14 @@ function kernelControl(name, label, kernel, ctx) {
       onChange: () => {
         const v = select.value;
         if (v === "random") ctx.patch(name, { random: { count: 4, size: 3, seed: 1 } });
-        else if (v === "custom")
+        else if (v === "literal") {
+          const weight = fullWeights(kernel, { channels: ctx.input.channels, mode: ctx.valueOf("channel_mode"), presets: ctx.presets });
+          const bias = ctx.valueOf("bias");
+          ctx.patchMany({
+            kernel: weight,
+            bias: Array.isArray(bias) && bias.length === weight.length ? bias : weight.map(() => (Array.isArray(bias) ? 0 : bias)),
+          });
+        } else if (v === "custom")
           ctx.patch(
             name,
             presetValues(ctx.presets, kernel) ?? [
@@ -281,7 +326,7 @@ function kernelControl(name, label, kernel, ctx) {
         else ctx.patch(name, v.includes("+") ? v.split("+") : v);
       },
     },
-    options.map(([v, text]) => h("option", { value: v, selected: v === mode }, text)),
+    options.map(([v, text]) => h("option", { value: v, selected: v === mode, disabled: v === "literal" && mode !== v && !ctx.input }, text)),
   );
   const parts = [h("div", { class: "field" }, h("label", { htmlFor: id }, label), select)];
   if (mode === "random") {
@@ -319,15 +364,20 @@ function kernelControl(name, label, kernel, ctx) {
     const editor = createMatrixEditor({ label: "Kernel", testid: ctx.testid("kernel"), values: kernel, onChange: (next) => ctx.patch(name, next) });
     parts.push(h("div", { class: "field-row" }, rows.root, cols.root), editor.root);
   } else if (mode === "literal") {
-    parts.push(h("p", { class: "hint" }, `A ${depthText(kernel)} weight from the link; pick a preset or “Custom numbers” to edit it here.`));
+    parts.push(
+      weightsEditor({
+        weight: literalWeights(kernel),
+        bias: ctx.valueOf("bias"),
+        groups: ctx.valueOf("groups") ?? 1,
+        input: ctx.input,
+        outLabels: ctx.answer?.maps?.map((m) => m.label) ?? [],
+        maxKernelSide: side,
+        testid: ctx.testid,
+        patch: ctx.patchMany,
+      }),
+    );
   }
   return h("div", { class: "kernel-control" }, parts);
-}
-
-function depthText(kernel) {
-  const dims = [];
-  for (let k = kernel; Array.isArray(k); k = k[0]) dims.push(k.length);
-  return dims.join("×");
 }
 
 function presetValues(presets, kernel) {
