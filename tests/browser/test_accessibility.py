@@ -86,8 +86,8 @@ REFLOW = """() => {
     const scrolls = (el) => { for (let p = el.parentElement; p; p = p.parentElement) {
         const x = getComputedStyle(p).overflowX; if (x !== 'visible' && x !== 'clip') return true; }
       return false; };
-    const name = (el) => el.tagName.toLowerCase() + (el.dataset.testid ? `[${el.dataset.testid}]` : '')
-      + (el.id ? `#${el.id}` : '');
+    const name = (el) => el.tagName.toLowerCase()
+      + (el.dataset.testid ? `[${el.dataset.testid}]` : '') + (el.id ? `#${el.id}` : '');
     const wide = [...document.body.querySelectorAll('*')].filter((el) => {
       const box = el.getBoundingClientRect();
       return box.width > 0 && box.right > width + 1 && !scrolls(el);
@@ -95,7 +95,8 @@ REFLOW = """() => {
     const probe = document.createElement('span');
     probe.style.cssText = 'position:absolute;visibility:hidden;white-space:pre';
     document.body.append(probe);
-    const clipped = [...document.querySelectorAll('select')].filter((s) => s.offsetParent).filter((s) => {
+    const shown = [...document.querySelectorAll('select')].filter((s) => s.offsetParent);
+    const clipped = shown.filter((s) => {
       const cs = getComputedStyle(s);
       probe.style.font = cs.font;
       probe.textContent = s.selectedOptions[0]?.textContent ?? '';

@@ -131,7 +131,7 @@ def test_every_page_fits_its_main_figure_on_the_projector(projector: Any, entry:
     finally:
         screenshot(page, f"lecture-{entry.name}-683x512@1.5")
     seen = page.evaluate(READ, entry.main)
-    left, top, width, height = seen["box"]
+    _left, _top, width, height = seen["box"]
     # On the first screen, and not a speck: at least 60 % of its size and a real area.
     assert seen["zoom"] >= 0.6, seen
     assert width >= 200 and height >= 60, seen
