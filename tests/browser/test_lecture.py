@@ -125,11 +125,12 @@ def test_every_page_fits_its_main_figure_on_the_projector(projector: Any, entry:
     page.goto(f"{base}{entry.path}?lecture=1")
     expect(page.locator("html")).to_have_class(re.compile(r"\blecture\b"))
     expect(page.locator(entry.main).first).to_be_visible()
-    page.wait_for_function("!document.querySelector('main [aria-busy=true]')")
-    try:
-        page.wait_for_function(FITS, arg=entry.main)
+    page.wait_for_function("() => !document.querySelector('main [aria-busy=true]')")
+    try:  # the whole figure inside the window (an IntersectionObserver's ratio of 1)
+        expect(page.locator(entry.main).first).to_be_in_viewport(ratio=1)
     finally:
         screenshot(page, f"lecture-{entry.name}-683x512@1.5")
+    assert page.evaluate(FITS, entry.main), entry.main  # and the page not scrolled
     seen = page.evaluate(READ, entry.main)
     _left, _top, width, height = seen["box"]
     # On the first screen, and not a speck: at least 60 % of its size and a real area.
@@ -164,7 +165,7 @@ def test_the_nav_buttons_scroll_to_the_other_pages(projector: Any) -> None:
     expect(page.get_by_test_id("nav-more-end")).to_be_visible()
     expect(page.get_by_test_id("nav-more-end")).to_have_accessible_name("Show more pages")
     page.get_by_test_id("nav-more-end").click()
-    page.wait_for_function("document.querySelector('.nav-links').scrollLeft > 100")
+    page.wait_for_function("() => document.querySelector('.nav-links').scrollLeft > 100")
     expect(page.get_by_test_id("nav-more-start")).to_be_visible()
     assert links.evaluate("l => l.scrollWidth > l.clientWidth")
     # Out of lecture mode the links wrap and the buttons go.

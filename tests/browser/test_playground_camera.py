@@ -73,7 +73,9 @@ def test_a_captured_frame_is_filtered_like_an_upload(
 
     page.get_by_test_id("camera-start").click()
     expect(page.get_by_test_id("camera")).to_have_attribute("data-state", "on")
-    page.wait_for_function("document.querySelector('[data-testid=camera-video]').videoWidth > 0")
+    page.wait_for_function(
+        "() => document.querySelector('[data-testid=camera-video]').videoWidth > 0"
+    )
     width, height = page.get_by_test_id("camera-video").evaluate(
         "v => [v.videoWidth, v.videoHeight]"
     )
@@ -115,6 +117,13 @@ def test_a_captured_frame_is_filtered_like_an_upload(
     assert len(received) == 2
     assert received[1][0] == "decoded.png" and received[1][1] != frame
     screenshot(page, "playground-camera-1280")
+    # On a phone the preview and its buttons stay inside the window.
+    page.set_viewport_size({"width": 375, "height": 740})
+    page.get_by_test_id("camera-video").scroll_into_view_if_needed()
+    box = page.get_by_test_id("camera").bounding_box()
+    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 375, box
+    assert page.evaluate("document.documentElement.scrollWidth") == 375
+    screenshot(page, "playground-camera-375")
     page.get_by_test_id("camera-stop").click()
     expect(page.get_by_test_id("camera")).to_have_attribute("data-state", "off")
     expect(page.get_by_test_id("camera-video")).to_be_hidden()
