@@ -1,8 +1,10 @@
 """Accessibility as a test: axe-core (vendored, MPL-2.0) on every page of the page table.
 
-Each page is opened at 1280 and 375 px, left to finish its requests, and checked against
+Each page is opened at 1280 and 375 px and in lecture mode (?lecture=1 on a 1024x768
+projector at 150 %: 683x512 CSS px), left to finish its requests, and checked against
 the WCAG 2.0/2.1 A and AA rules; a serious or critical violation fails the test with the
-rule, its help text and the offending elements.
+rule, its help text and the offending elements. The same pages must reflow (WCAG 1.4.10):
+nothing wider than the window, and no select too narrow for the choice it shows.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from app.pages import PAGES
 
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 375, "height": 740}
+PROJECTOR = {"width": 683, "height": 512}
+VIEWS = {"1280": (DESKTOP, ""), "375": (PHONE, ""), "lecture": (PROJECTOR, "?lecture=1")}
 
 pytestmark = pytest.mark.browser
 
@@ -75,13 +79,50 @@ def blocking_violations(page: Any, rules_off: list[str] | None = None) -> list[s
     ]
 
 
+# The parts of the page that are wider than the window although nothing scrolls them
+# sideways, and the selects whose chosen text is cut off (measured in the select's font).
+REFLOW = """() => {
+    const width = document.documentElement.clientWidth;
+    const scrolls = (el) => { for (let p = el.parentElement; p; p = p.parentElement) {
+        const x = getComputedStyle(p).overflowX; if (x !== 'visible' && x !== 'clip') return true; }
+      return false; };
+    const name = (el) => el.tagName.toLowerCase()
+      + (el.dataset.testid ? `[${el.dataset.testid}]` : '') + (el.id ? `#${el.id}` : '');
+    const wide = [...document.body.querySelectorAll('*')].filter((el) => {
+      const box = el.getBoundingClientRect();
+      return box.width > 0 && box.right > width + 1 && !scrolls(el);
+    }).map(name);
+    const probe = document.createElement('span');
+    probe.style.cssText = 'position:absolute;visibility:hidden;white-space:pre';
+    document.body.append(probe);
+    const shown = [...document.querySelectorAll('select')].filter((s) => s.offsetParent);
+    const clipped = shown.filter((s) => {
+      const cs = getComputedStyle(s);
+      probe.style.font = cs.font;
+      probe.textContent = s.selectedOptions[0]?.textContent ?? '';
+      // the text box: the select less its padding, border and the arrow (about 1.2em)
+      const room = s.clientWidth - parseFloat(cs.paddingLeft) - parseFloat(cs.paddingRight)
+        - 1.2 * parseFloat(cs.fontSize);
+      return probe.getBoundingClientRect().width > room + 0.5;
+    }).map((s) => `${name(s)}: ${s.selectedOptions[0]?.textContent}`);
+    probe.remove();
+    return {
+      overflow: document.documentElement.scrollWidth - width,
+      wide: wide.slice(0, 5),
+      clipped,
+    };
+}"""
+
+
 @pytest.mark.parametrize("path", page_paths())
-@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["1280", "375"])
-def test_no_serious_accessibility_violations(
-    open_page: Any, path: str, viewport: dict[str, int]
-) -> None:
-    page, watch = open_page(path, viewport)
+@pytest.mark.parametrize("view", list(VIEWS))
+def test_no_serious_accessibility_violations(open_page: Any, path: str, view: str) -> None:
+    viewport, query = VIEWS[view]
+    page, watch = open_page(f"{path}{query}", viewport)
     page.wait_for_load_state("networkidle")  # the page has drawn what it asked for
     page.wait_for_function("!document.querySelector('[aria-busy=true]')")
+    if query:
+        assert page.evaluate("document.documentElement.classList.contains('lecture')")
     assert blocking_violations(page, VENDORED_RULES_OFF.get(path)) == []
+    assert page.evaluate(REFLOW) == {"overflow": 0, "wide": [], "clipped": []}
     watch.assert_clean()

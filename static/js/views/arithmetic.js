@@ -8,6 +8,7 @@ import * as api from "../api.js";
 import { byTestId, debounce, h, replaceChildren, sizeCanvas } from "../dom.js";
 import { formatShape } from "../render/format.js";
 import { drawGrid, gridLayout, outlineCells } from "../render/grid.js";
+import { textPx } from "../render/text.js";
 import { createStore, field } from "../state.js";
 import { createCopyButton } from "./widgets/copy-button.js";
 import { createNotice } from "./widgets/notice.js";
@@ -222,7 +223,7 @@ export function mount(root) {
       fill: (v, r, c) => (cells.input.has(`${r - e.t},${c - e.l}`) ? COLORS.hitIn : isPad(r, c) ? COLORS.padding : COLORS.input),
       style: (r, c) => (isPad(r, c) ? "padding" : null),
       text: showIndex ? (v, r, c) => (isPad(r, c) ? "" : `${r - e.t},${c - e.l}`) : null,
-      fontSize: Math.max(8, Math.floor(size / 3.2)),
+      fontSize: Math.max(8, Math.floor(textPx(size) / 3.2)),
     });
     if (hover?.kind === "input") outlineCells(ictx, inLayout, hover.r + e.t, hover.c + e.l, hover.r + e.t, hover.c + e.l, { color: "#111418", width: 2 });
     Object.assign(canvases.input.dataset, { cell: size, gap, x0: 2, y0: 2, padTop: e.t, padLeft: e.l, highlighted: cells.input.size });
@@ -233,7 +234,7 @@ export function mount(root) {
     drawGrid(octx, [], outLayout, {
       fill: (v, r, c) => (cells.output.has(`${r},${c}`) ? COLORS.hitOut : COLORS.output),
       text: showIndex ? (v, r, c) => `${r},${c}` : null,
-      fontSize: Math.max(8, Math.floor(size / 3.2)),
+      fontSize: Math.max(8, Math.floor(textPx(size) / 3.2)),
     });
     if (hover?.kind === "output") outlineCells(octx, outLayout, hover.r, hover.c, hover.r, hover.c, { color: "#111418", width: 2 });
     Object.assign(canvases.output.dataset, { cell: size, gap, x0: 2, y0: 2, highlighted: cells.output.size });

@@ -12,6 +12,7 @@ import { createStore } from "../state.js";
 import { createNotice } from "./widgets/notice.js";
 import { flipMatrix } from "./widgets/matrix-editor.js";
 import { createRangeLabel } from "./widgets/range-label.js";
+import { buildCamera } from "./playground/camera.js";
 import { buildControls } from "./playground/controls.js";
 import { drawBar, drawKernel, drawMap, drawReceptiveField, mapCards, traceView } from "./playground/draw.js";
 import { SCHEMA, UPLOAD, VIEW_KEYS, convParams, displayScale, kernelNames, mapChannels } from "./playground/state.js";
@@ -322,7 +323,10 @@ export function mount(root) {
   const zoom = el("zoom");
   zoom.addEventListener("change", () => store.set({ zoom: zoom.value }));
 
-  function useUpload(file) {
+  buildCamera(root, { onCapture: useUpload });
+
+  /** A file the visitor gave (picked, dropped, pasted or captured by the camera). */
+  function useUpload(file, label = file?.name || "pasted image") {
     if (!file) return;
     if (file.type && !file.type.startsWith("image/")) {
       // Never sent: the browser already knows it is not an image.
@@ -334,7 +338,7 @@ export function mount(root) {
     }
     upload = file;
     uploadMsg.hidden = true;
-    el("upload-name").textContent = `Using ${file.name || "pasted image"}`;
+    el("upload-name").textContent = `Using ${label}`;
     if (store.state.src === UPLOAD) compute();
     else store.set({ src: UPLOAD, px: -1, py: -1 });
   }
