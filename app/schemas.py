@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from pydantic import AllowInfNan, BaseModel, ConfigDict, Field, Strict, StrictBool
 
 from app.core.activations import ACTIVATIONS
+from app.core.norm import UNSET
 
 Number = Annotated[float, Strict(), AllowInfNan(False)]
 Vector = Annotated[list[Number], Field(min_length=1)]
@@ -101,11 +102,22 @@ class ActivationLayerParams(RequestModel):
     dim: Annotated[int, Strict()] | None = Field(0, description="softmax: 0 = across channels.")
 
 
+def _unset_is(field: str, what: str) -> Any:
+    """A batch norm vector's field: null stands for ``UNSET[field]`` in every channel, as
+    in a fresh BatchNorm2d (served as ``unset`` in the schema for pages to show)."""
+    value = UNSET[field]
+    return Field(
+        None,
+        description=f"{what}; null: {value:g} in every channel.",
+        json_schema_extra={"unset": value},
+    )
+
+
 class BatchNormLayerParams(RequestModel):
-    weight: Vector | None = None
-    bias: Vector | None = None
-    running_mean: Vector | None = Field(None, description="Defaults to zeros.")
-    running_var: Vector | None = Field(None, description="Defaults to ones.")
+    weight: Vector | None = _unset_is("weight", "The scale (gamma) per channel")
+    bias: Vector | None = _unset_is("bias", "The shift (beta) per channel")
+    running_mean: Vector | None = _unset_is("running_mean", "The running mean per channel")
+    running_var: Vector | None = _unset_is("running_var", "The running variance per channel")
     training: StrictBool = True
     momentum: Annotated[Number, Field(ge=0, le=1)] = 0.1
     eps: Annotated[Number, Field(gt=0)] = 1e-5

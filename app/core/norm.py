@@ -18,9 +18,14 @@ class BatchNormResult(NamedTuple):
     running_var: np.ndarray  # (C,) updated with the unbiased variance, as PyTorch
 
 
-def _per_channel(value: Any, field: str, channels: int, default: float) -> np.ndarray:
+# What an unset per-channel vector stands for: a fresh BatchNorm2d's statistics and affine
+# parameters. The API serves these in the layer schema, so pages fill in the same numbers.
+UNSET = {"running_mean": 0.0, "running_var": 1.0, "weight": 1.0, "bias": 0.0}
+
+
+def _per_channel(value: Any, field: str, channels: int) -> np.ndarray:
     if value is None:
-        return np.full(channels, default)
+        return np.full(channels, UNSET[field])
     v = float_array(value, field).astype(np.float64)
     if v.shape != (channels,):
         raise ParamError(
@@ -52,10 +57,10 @@ def batch_norm(
         )
     x4 = x[None] if x.ndim == 3 else x
     c = x4.shape[1]
-    rm = _per_channel(running_mean, "running_mean", c, 0.0)
-    rv = _per_channel(running_var, "running_var", c, 1.0)
-    w = _per_channel(weight, "weight", c, 1.0)
-    b = _per_channel(bias, "bias", c, 0.0)
+    rm = _per_channel(running_mean, "running_mean", c)
+    rv = _per_channel(running_var, "running_var", c)
+    w = _per_channel(weight, "weight", c)
+    b = _per_channel(bias, "bias", c)
     if eps <= 0:
         raise ParamError("eps", f"eps must be > 0, got {eps}")
     if np.any(rv < 0):

@@ -7,6 +7,7 @@ import math
 from typing import Any
 
 import jsonschema_rs
+import numpy as np
 import pytest
 import torch
 from fastapi.testclient import TestClient
@@ -256,3 +257,24 @@ def test_activations_lists_what_the_api_computes(client: TestClient) -> None:
     assert by_name["softmax"]["derivative"] is None
     assert by_name["leaky_relu"]["params"] == ["negative_slope"]
     assert by_name["relu"]["formula"] == "max(0, x)"
+
+
+def test_batch_norms_unset_vectors_are_served_as_what_the_server_applies(
+    client: TestClient,
+) -> None:
+    """A page filling one channel of an unset vector fills the rest with the schema's
+    ``unset``: that must be what the server uses for null (a fresh BatchNorm2d's)."""
+    layer = next(
+        t for t in client.get("/api/v1/layers").json()["layers"] if t["type"] == "batch_norm"
+    )
+    names = ["weight", "bias", "running_mean", "running_var"]
+    unset = {name: layer["schema"]["properties"][name]["unset"] for name in names}
+    assert unset == {"weight": 1, "bias": 0, "running_mean": 0, "running_var": 1}  # torch's
+    x = np.random.default_rng(3).normal(size=(2, 3, 3)).tolist()
+    for training in (False, True):
+        base = {"input": x, "training": training}
+        blank = client.post("/api/v1/batch_norm", json=base).json()
+        filled = client.post(
+            "/api/v1/batch_norm", json=base | {n: [unset[n]] * 2 for n in names}
+        ).json()
+        assert blank == filled

@@ -150,13 +150,14 @@ export function weightsEditor({ weight, bias, groups = 1, input, outLabels = [],
 }
 
 /**
- * channelTable({layer, valueOf, channels, answer, testid, patch}): a batch norm card's
+ * channelTable({valueOf, channels, answer, testid, patch, properties}): a batch norm card's
  * per-channel numbers. `channels`: the input's channel count from the server (or null);
  * `answer`: this layer's entry in the last answer (mean, var, running_mean, running_var,
  * weight, bias), or null. Edits patch `weight`, `bias`, `running_mean` or `running_var`
- * with one value per channel; an unset value shows what the server applied.
+ * with one value per channel; an unset value shows what the server applied. `properties`:
+ * the layer schema's, whose `unset` says what an unset vector stands for (served, not known here).
  */
-export function channelTable({ valueOf, channels, answer, testid, patch }) {
+export function channelTable({ valueOf, channels, answer, testid, patch, properties }) {
   if (!channels) return h("p", { class: "hint" }, "The per-channel numbers appear once the server has computed this layer's input.");
   const training = valueOf("training");
   const given = (name, used) => Array.from({ length: channels }, (_, c) => valueOf(name)?.[c] ?? used?.[c] ?? null);
@@ -185,8 +186,7 @@ export function channelTable({ valueOf, channels, answer, testid, patch }) {
             event.target.value = shown(values[c]);
             return;
           }
-          const defaults = { weight: 1, bias: 0, running_mean: 0, running_var: 1 };
-          patch({ [name]: values.map((old, i) => (i === c ? v : (old ?? defaults[name]))) });
+          patch({ [name]: values.map((old, i) => (i === c ? v : (old ?? properties[name].unset))) });
         },
       }),
     );

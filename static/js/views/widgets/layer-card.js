@@ -96,7 +96,9 @@ export function createLayerCard({ layer, index, count, types, presets, maxKernel
     (isAdvanced(kind) ? advanced : shown).push(control(name, schema, kind, ctx));
   }
   if (CHANNEL_PARAMS[layer.type])
-    shown.push(h("div", { class: "kernel-control" }, channelTable({ valueOf, channels: input?.channels ?? null, answer, testid, patch: patchMany })));
+    shown.push(
+      h("div", { class: "kernel-control" }, channelTable({ valueOf, channels: input?.channels ?? null, answer, testid, patch: patchMany, properties })),
+    );
   return {
     root: h(
       "li",
