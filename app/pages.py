@@ -34,7 +34,7 @@ class Page:
 # The one page table: the routes below and the navigation in templates/base.html.
 PAGES = [
     Page("/", "playground", "Playground", "Playground", "[data-testid='image-panes']"),
-    Page("/step", "step", "Step by step", "Step by step", "[data-testid='step-stage'] .figures"),
+    Page("/step", "step", "Step by step", "Step by step", "[data-testid='figures']"),
     Page("/pooling", "pooling", "Pooling", "Pooling", "[data-testid='pool-stage'] .figures"),
     Page("/network", "network", "Network", "Network", "[data-testid='columns']"),
     Page(

@@ -48,7 +48,7 @@ def test_step_and_playground_fit_the_projector(projector: Any) -> None:
     # Settings collapsed behind one button.
     expect(page.get_by_test_id("lecture-expand")).to_have_attribute("aria-expanded", "false")
     expect(page.get_by_test_id("step-settings")).to_be_hidden()
-    assert_on_first_screen(page, ".figures")
+    assert_on_first_screen(page, "[data-testid='figures']")
     screenshot(page, "lecture-step-683x512@1.5")
     page.get_by_test_id("lecture-expand").click()
     expect(page.get_by_test_id("step-settings")).to_be_visible()
