@@ -193,6 +193,7 @@ export function mount(root) {
   }
   $("prep").addEventListener("change", () => {
     store.set({ prep: $("prep").value });
+    $("prep-hint").textContent = info?.preprocess?.[store.state.prep] ?? "";
     if (lastImage && store.state.sample < 0) sendImage(lastImage.image, lastImage.name);
   });
 
@@ -231,6 +232,7 @@ export function mount(root) {
     $("prep").replaceChildren(...Object.keys(info.preprocess).map((name) => h("option", { value: name }, name)));
     if (!info.preprocess[store.state.prep]) store.set({ prep: info.preprocess_default });
     $("prep").value = store.state.prep;
+    $("prep-hint").textContent = info.preprocess[store.state.prep];
     const wrong = Math.round(info.test_size * (1 - info.test_accuracy));
     $("accuracy-text").textContent =
       `Accuracy on the ${info.test_size} held-out digits (the last 200 of each class, never trained on): ${(info.test_accuracy * 100).toFixed(2)} % (${wrong} wrong).`;
