@@ -224,7 +224,8 @@ export function mount(root) {
       f.setBounds({ min: 1, max: most.value, maxReason: `The server trains at most ${most.value} channels (${most.env}).` });
       if (store.state.widths[k] > most.value) f.showError(`At most ${most.value} (${most.env}); the server will refuse ${store.state.widths[k]}.`);
     }
-    $("widths-hint").textContent = `out_channels of the four convolutions, 1 to ${most.value}; the digits model has ${shippedWidths().join(", ")} (transfer learning keeps those).`;
+    $("widths-hint").textContent =
+      `out_channels of the four convolutions, 1 to ${most.value}; the digits model has ${shippedWidths().join(", ")} (transfer learning keeps those).`;
     const ways = Object.entries(info.preprocess);
     $("prep").replaceChildren(...ways.map(([name]) => h("option", { value: name }, name)));
     if (!info.preprocess[store.state.prep]) store.set({ prep: info.preprocess_default });
