@@ -20,7 +20,7 @@ from app.imaging import ImageError, decode_image
 from app.models import digits as service
 from app.models import teach
 from app.models.network import torch_source
-from app.models.preprocess import mnist_style
+from app.models.preprocess import DEFAULT, PREPROCESS, choose, preprocess
 
 router = APIRouter(prefix="/api/v1/models", tags=["models"])
 
@@ -73,7 +73,8 @@ def list_models() -> dict[str, Any]:
     responses={404: {"description": "Unknown model"}},
 )
 def describe(name: str) -> dict[str, Any]:
-    return service.describe(_model(name))
+    ways = {way: p.description for way, p in PREPROCESS.items()}
+    return service.describe(_model(name)) | {"preprocess": ways, "preprocess_default": DEFAULT}
 
 
 @router.get(
@@ -169,10 +170,13 @@ async def _read_request(
     kind = request.headers.get("content-type", "")
     if kind.startswith("multipart/form-data"):
         async with request.form() as form:
-            for field in ("image", "trace", "weights", "classes"):
+            for field in ("image", "trace", "weights", "classes", "preprocess"):
                 if len(form.getlist(field)) > 1:
                     raise ParamError(field, f"{field}: sent more than once; send it once")
-            upload, trace = form.get("image"), form.get("trace")
+            upload, trace, way = form.get("image"), form.get("trace"), form.get("preprocess")
+            if way is not None and not isinstance(way, str):
+                raise ParamError("preprocess", "preprocess: send it as text, not a file")
+            chosen = choose(way)
             if upload is None or isinstance(upload, str):
                 raise ParamError("image", "image: required; upload a file in the 'image' field")
             data = await upload.read()
@@ -197,7 +201,7 @@ async def _read_request(
         except ImageError as exc:
             raise HTTPException(exc.status_code, exc.detail) from None
         return (
-            mnist_style(gray[0], "image"),
+            preprocess(gray[0], chosen, "image"),
             _parse_trace(trace if isinstance(trace, str) else None),
             model,
         )
@@ -207,6 +211,11 @@ async def _read_request(
         raw = json.loads(await request.body())
     except (ValueError, RecursionError) as exc:
         raise ParamError("body", f"body: not valid JSON ({exc})") from None
+    if isinstance(raw, dict) and "preprocess" in raw:
+        raise ParamError(
+            "preprocess",
+            "preprocess: only for an uploaded image (multipart); input is already 28×28",  # noqa: RUF001
+        )
     try:
         req = PredictRequest.model_validate(raw)
     except ValidationError as exc:
@@ -238,6 +247,13 @@ PREDICT_BODY = {
                         "trace": {"type": "string", "description": "TraceRequest as JSON"},
                         "weights": {"type": "string", "format": "binary"},
                         "classes": {"type": "string", "description": "JSON list of names"},
+                        "preprocess": {
+                            "type": "string",
+                            "enum": list(PREPROCESS),
+                            "default": DEFAULT,
+                            "description": "How the image becomes 28x28: "
+                            + "; ".join(f"{k}: {p.description}" for k, p in PREPROCESS.items()),
+                        },
                     },
                 }
             },

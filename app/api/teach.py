@@ -67,7 +67,7 @@ class TrainRequest(RequestModel):
         description='"digits": start from the shipped weights and retrain only the last '
         "layer (transfer learning; widths must be the shipped ones).",
     )
-    widths: Annotated[list[Int], Field(min_length=4, max_length=4)] = Field(
+    widths: Annotated[list[Annotated[Int, Field(ge=1)]], Field(min_length=4, max_length=4)] = Field(
         [8, 8, 16, 16],
         description="out_channels of the four convolutions (CONVSCOPE_MAX_TRAIN_WIDTH).",
     )

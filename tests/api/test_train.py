@@ -433,3 +433,20 @@ def test_openapi_documents_the_stream(client):
 def test_learn_limits_are_413(client, body, detail):
     r = client.post("/api/v1/learn", json=body)
     assert (r.status_code, r.json()["detail"]) == (413, detail)
+
+
+def test_train_refuses_a_width_below_one_naming_the_field() -> None:
+    """A convolution with 0 (or fewer) output channels is a 422 naming widths[k], before
+    any work (it was a 500: PyTorch's init divides by the fan-in)."""
+    from app.main import app
+
+    client = TestClient(app)
+    examples = [{"label": c, "input": [[0.5] * 28] * 28} for c in "ab" for _ in range(5)]
+    for widths, k in (([0, 8, 16, 16], 0), ([8, 8, 16, -3], 3)):
+        r = client.post(
+            "/api/v1/models/train?format=json",
+            json={"dataset": {"classes": ["a", "b"], "examples": examples}, "widths": widths},
+        )
+        assert r.status_code == 422, r.text
+        msg = r.json()["detail"][0]["msg"]
+        assert msg.startswith(f"widths[{k}]: ") and "greater than or equal to 1" in msg, msg

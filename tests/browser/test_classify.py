@@ -172,3 +172,54 @@ def test_network_and_activations_link_here(open_page: Any, path: str) -> None:
     expect(page).to_have_url(re.compile(r"/classify$"))
     expect(page.locator("#main")).to_have_attribute("data-model", "ready")
     watch.assert_clean()
+
+
+def test_an_upload_is_preprocessed_the_way_the_switch_says(
+    open_page: Any, live_server: str, tmp_path: Any
+) -> None:
+    """A dark bar photographed on white: with "fit" the page shows the API's "fit" input
+    (the whole picture, not cropped to 20x20); switching to "digit" re-sends it that way."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    pixels = np.full((56, 112), 255, np.uint8)
+    pixels[10:40, 20:28] = 0
+    png = tmp_path / "bar.png"
+    Image.fromarray(pixels).save(png)
+    page, watch = open_page("/classify?prep=fit")
+    expect(page.locator("#main")).to_have_attribute("data-model", "ready")
+    expect(page.get_by_test_id("prep")).to_have_value("fit")
+    expect(page.get_by_test_id("prep-hint")).to_contain_text("whole picture")
+    answers: list[Any] = []
+    page.on(
+        "response",
+        lambda r: answers.append(r) if r.url.endswith(PREDICT) and r.status == 200 else None,
+    )
+    page.get_by_test_id("upload").set_input_files(str(png))
+    expect(page.get_by_test_id("source-text")).to_contain_text('bar.png, preprocessed "fit"')
+    expect(page.locator("#main")).to_have_attribute("data-busy", "0")
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format="PNG")
+    for way in ("fit", "digit"):
+        if way == "digit":
+            page.get_by_test_id("prep").select_option("digit")
+            expect(page.get_by_test_id("source-text")).to_contain_text('preprocessed "digit"')
+            expect(page.locator("#main")).to_have_attribute("data-busy", "0")
+            assert "prep=" not in page.url  # the default is not written
+        api = page.request.post(
+            f"{live_server}{PREDICT}",
+            multipart={
+                "image": {"name": "bar.png", "mimeType": "image/png", "buffer": buffer.getvalue()},
+                "preprocess": way,
+            },
+        ).json()
+        np.testing.assert_allclose(answers[-1].json()["input"], api["input"], atol=1e-9)
+        expect(page.get_by_test_id("prediction")).to_have_text(api["label"])
+    # the two ways differ: fit quarters the 30-row bar (rows 10..39 -> 2.5..10, 8 rows
+    # touched), digit scales it to 20 rows
+    fit_rows = (np.array(answers[0].json()["input"]).max(axis=1) > 0.1).sum()
+    digit_rows = (np.array(answers[-1].json()["input"]).max(axis=1) > 0.1).sum()
+    assert (fit_rows, digit_rows) == (8, 20)
+    watch.assert_clean()

@@ -8,6 +8,7 @@ import { createNotice } from "./widgets/notice.js";
 import { createPlayerControls } from "./widgets/player-controls.js";
 import { Player } from "../player.js";
 import { createDrawPad } from "./classify/drawpad.js";
+import { predictImage } from "./teach/api.js";
 import { mapZoom, outline, paintBars, paintPlayFrame, paintConfusion, paintGallery, paintOverview, paintSoftmax, paintTrace } from "./classify/paint.js";
 
 const MODEL = "digits";
@@ -16,12 +17,16 @@ const SOFTMAX = { layer: "softmax", unit: [0] };
 export function mount(root) {
   const $ = (id) => byTestId(root, id);
   const notice = createNotice($("notice"));
-  const store = createStore({ sample: field.int(-1, { min: -1, max: 1999 }) });
+  const store = createStore({
+    sample: field.int(-1, { min: -1, max: 1999 }),
+    prep: field.text("digit", { pattern: /^[a-z]{1,16}$/ }),
+  });
   let info = null;
   let result = null; // the last predict response
   let token = 0;
   let controller = null;
   let played = null; // the conv trace the player steps through
+  let lastImage = null; // the last drawing or upload, {image, source}, re-sent when the way changes
 
   const player = new Player({ count: 0, speed: 1 });
   $("trace-controls").append(createPlayerControls(player, { label: "Channels" }).root);
@@ -71,7 +76,10 @@ export function mount(root) {
     inFlight += 1;
     busy();
     try {
-      const body = await modelPredict(MODEL, { ...request, trace: SOFTMAX, signal: controller.signal });
+      const { signal } = controller;
+      const body = request.image
+        ? await predictImage(request.image, { trace: SOFTMAX, preprocess: store.state.prep, signal })
+        : await modelPredict(MODEL, { ...request, trace: SOFTMAX, signal });
       if (mine !== token) return;
       notice.clear();
       show(body, source);
@@ -166,7 +174,7 @@ export function mount(root) {
     inFlight += 1; // the PNG encoding counts as in flight
     const image = await pad.blob();
     inFlight -= 1;
-    predict({ image }, "Your drawing, preprocessed the MNIST way (cropped, scaled to 20×20, centred by mass).");
+    sendImage(image, "Your drawing");
   }, 200);
   $("undo").addEventListener("click", () => pad.undo());
   $("clear").addEventListener("click", () => pad.clear());
@@ -174,10 +182,23 @@ export function mount(root) {
     const file = event.target.files?.[0];
     if (!file) return;
     store.set({ sample: -1 });
-    predict({ image: file }, `${file.name}, preprocessed the MNIST way (gray, inverted if light, cropped, 20×20, centred).`);
+    sendImage(file, file.name);
+  });
+
+  /** A drawing or upload, preprocessed the way the switch says (the server's description). */
+  function sendImage(image, name) {
+    lastImage = { image, name };
+    const way = info?.preprocess?.[store.state.prep] ?? "";
+    predict({ image }, `${name}, preprocessed "${store.state.prep}": ${way}`);
+  }
+  $("prep").addEventListener("change", () => {
+    store.set({ prep: $("prep").value });
+    $("prep-hint").textContent = info?.preprocess?.[store.state.prep] ?? "";
+    if (lastImage && store.state.sample < 0) sendImage(lastImage.image, lastImage.name);
   });
 
   async function pickSample(index) {
+    lastImage = null;
     store.set({ sample: index });
     try {
       const s = await modelSample(MODEL, index);
@@ -208,6 +229,10 @@ export function mount(root) {
       notice.error(error.message);
       return;
     }
+    $("prep").replaceChildren(...Object.keys(info.preprocess).map((name) => h("option", { value: name }, name)));
+    if (!info.preprocess[store.state.prep]) store.set({ prep: info.preprocess_default });
+    $("prep").value = store.state.prep;
+    $("prep-hint").textContent = info.preprocess[store.state.prep];
     const wrong = Math.round(info.test_size * (1 - info.test_accuracy));
     $("accuracy-text").textContent =
       `Accuracy on the ${info.test_size} held-out digits (the last 200 of each class, never trained on): ${(info.test_accuracy * 100).toFixed(2)} % (${wrong} wrong).`;

@@ -2,9 +2,11 @@
 // architecture on them live, try the result, export or import weights. Controller only:
 // state, storage and requests; painters in ./teach/paint.js and ./classify/paint.js.
 
+import { getLimits, modelInfo } from "../api.js";
 import { byTestId, debounce, h } from "../dom.js";
 import { field, createStore } from "../state.js";
 import { createNotice } from "./widgets/notice.js";
+import { createNumberField } from "./widgets/number-field.js";
 import { createDrawPad } from "./classify/drawpad.js";
 import { paintBars, paintOverview, paintTrace } from "./classify/paint.js";
 import { base64Blob, predictImage, predictInput, toBase64, trainStream } from "./teach/api.js";
@@ -26,6 +28,17 @@ function loadClasses() {
   return DEFAULT_CLASSES();
 }
 
+/** The four conv widths in the URL as "8,8,16,16"; the server's limit is checked by the fields. */
+const widthsField = {
+  default: [8, 8, 16, 16],
+  parse(text) {
+    if (!/^\d+(,\d+){3}$/.test(text)) return undefined;
+    const widths = text.split(",").map(Number);
+    return widths.every((w) => w >= 1) ? widths : undefined;
+  },
+  format: (widths) => widths.join(","),
+};
+
 const round = (input) => input.map((row) => row.map((v) => Math.round(v * 1000) / 1000));
 
 export function mount(root) {
@@ -39,11 +52,15 @@ export function mount(root) {
     seed: field.int(0, { min: 0, max: 2 ** 32 - 1 }),
     init: field.choice("random", ["random", "digits"]),
     compare: field.bool(false),
+    widths: widthsField,
+    every: field.int(1, { min: 1 }),
+    prep: field.text("digit", { pattern: /^[a-z]{1,16}$/ }),
   });
   let classes = loadClasses();
   let model = null; // {weights, classes, pytorch}
   let controller = null;
   let stream = null; // the webcam MediaStream
+  let shipped = null; // the digits model's description: its conv widths and preprocess ways
 
   const fail = (error, where = $("notice")) => {
     if (error?.name === "AbortError") return;
@@ -102,7 +119,7 @@ export function mount(root) {
     root.dataset.adding = "1";
     try {
       for (const image of images) {
-        const body = await predictImage(image);
+        const body = await predictImage(image, { preprocess: store.state.prep });
         classes[k]?.examples.push(round(body.input));
       }
       notice.clear();
@@ -146,6 +163,8 @@ export function mount(root) {
     for (const track of stream?.getTracks() ?? []) track.stop();
     stream = null;
     live = false;
+    $("try-webcam").textContent = "Classify the webcam live";
+    root.dataset.live = "off";
     $("webcam-start").disabled = false;
     $("webcam-stop").disabled = true;
     root.dataset.webcam = "off";
@@ -175,6 +194,49 @@ export function mount(root) {
   $("init-digits").checked = store.state.init === "digits";
   $("compare").checked = store.state.compare;
   $("init-digits").addEventListener("change", () => store.set({ init: $("init-digits").checked ? "digits" : "random" }));
+
+  const widthFields = store.state.widths.map((value, k) =>
+    createNumberField({
+      label: `conv${k + 1}`,
+      testid: `width-${k}`,
+      value,
+      min: 1,
+      onChange: (next) => store.set({ widths: store.state.widths.map((w, i) => (i === k ? next : w)) }),
+    }),
+  );
+  $("widths").append(...widthFields.map((f) => f.root));
+  const everyField = createNumberField({
+    label: "Progress every (steps)",
+    testid: "every",
+    value: store.state.every,
+    min: 1,
+    onChange: (next) => store.set({ every: next }),
+  });
+  $("every-field").append(everyField.root);
+  $("prep").addEventListener("change", () => store.set({ prep: $("prep").value }));
+
+  /** The server's bounds and choices: GET /api/v1/limits and GET /api/v1/models/digits. */
+  async function loadServerSettings() {
+    const [limits, info] = await Promise.all([getLimits(), modelInfo("digits")]);
+    shipped = info;
+    const most = limits.max_train_width;
+    for (const [k, f] of widthFields.entries()) {
+      f.setBounds({ min: 1, max: most.value, maxReason: `The server trains at most ${most.value} channels (${most.env}).` });
+      if (store.state.widths[k] > most.value) f.showError(`At most ${most.value} (${most.env}); the server will refuse ${store.state.widths[k]}.`);
+    }
+    $("widths-hint").textContent =
+      `out_channels of the four convolutions, 1 to ${most.value}; the digits model has ${shippedWidths().join(", ")} (transfer learning keeps those).`;
+    const ways = Object.entries(info.preprocess);
+    $("prep").replaceChildren(...ways.map(([name]) => h("option", { value: name }, name)));
+    if (!info.preprocess[store.state.prep]) store.set({ prep: info.preprocess_default });
+    $("prep").value = store.state.prep;
+    const describe = () => {
+      $("prep-hint").textContent = info.preprocess[store.state.prep];
+    };
+    describe();
+    $("prep").addEventListener("change", describe);
+  }
+  const shippedWidths = () => shipped.layers.filter((layer) => layer.type === "conv2d").map((layer) => layer.output[0]);
   $("compare").addEventListener("change", () => store.set({ compare: $("compare").checked }));
 
   // ---- training --------------------------------------------------------------------------
@@ -191,12 +253,14 @@ export function mount(root) {
       learning_rate: st.lr > 0 ? st.lr : null,
       seed: st.seed,
       init,
-      every: 1,
+      widths: init === "digits" ? shippedWidths() : st.widths,
+      every: st.every,
     };
   }
 
   async function runOne(init, index, signal) {
-    const title = init === "digits" ? "From the digits model (last layer retrained)" : "From scratch (random weights)";
+    const widths = request(init).widths.join(", ");
+    const title = init === "digits" ? `From the digits model (last layer retrained; widths ${widths})` : `From scratch (random weights; widths ${widths})`;
     const panel = createRunPanel(title, index);
     $("runs").append(panel.node);
     const run = { steps: 1, losses: [], accuracies: [], tests: [] };
@@ -213,6 +277,7 @@ export function mount(root) {
           run.accuracies.push([event.step, event.train_accuracy]);
           panel.progress.value = event.step;
           panel.progress.dataset.step = String(event.step);
+          panel.progress.dataset.events = String(run.accuracies.length);
           panel.status.textContent = `Epoch ${event.epoch}, step ${event.step} of ${run.steps}: loss ${event.loss.toFixed(4)}, batch accuracy ${percent(event.train_accuracy)}.`;
         } else if (event.type === "epoch") {
           run.tests.push([event.step, event.test_accuracy]);
@@ -292,7 +357,7 @@ export function mount(root) {
     const mine = ++tryToken;
     $("try-panel").classList.add("stale");
     try {
-      const body = await predictImage(image, { model, trace: { layer: "softmax", unit: [0] } });
+      const body = await predictImage(image, { model, trace: { layer: "softmax", unit: [0] }, preprocess: store.state.prep });
       if (mine !== tryToken) return;
       result = body;
       $("try-panel").classList.remove("stale");
@@ -310,8 +375,10 @@ export function mount(root) {
   async function onUnit(index, unit, kind) {
     if (kind !== "click" || !result) return;
     try {
-      const body = await predictInput(result.input, { model, trace: { layer: result.layers[index].name, unit } });
+      const layer = result.layers[index].name;
+      const body = await predictInput(result.input, { model, trace: { layer, unit } });
       paintTrace($("trace"), body.trace);
+      $("trace").dataset.unit = `${layer}:${unit.join(",")}`;
     } catch (error) {
       fail(error, $("trace"));
     }
@@ -328,6 +395,7 @@ export function mount(root) {
     if (!stream) await startWebcam();
     live = !live;
     $("try-webcam").textContent = live ? "Stop the live webcam" : "Classify the webcam live";
+    root.dataset.live = live ? "on" : "off";
     while (live && stream) await classify(await webcamFrame()); // one request at a time
   });
 
@@ -345,22 +413,11 @@ export function mount(root) {
     const weights = toBase64(await file.arrayBuffer());
     const names = classes.map((c) => c.name);
     try {
-      // The .npz holds no class names: this page's names when their number fits.
-      const probe = h("canvas", { width: 28, height: 28 });
-      const ctx = probe.getContext("2d");
-      ctx.fillStyle = "#fff";
-      ctx.fillRect(0, 0, 28, 28);
-      ctx.fillStyle = "#000";
-      ctx.fillRect(10, 10, 8, 8);
-      const blob = await new Promise((resolve) => probe.toBlob(resolve, "image/png"));
-      let candidate = { weights, classes: names };
-      try {
-        await predictImage(blob, { model: candidate });
-      } catch (error) {
-        if (!/classes:/.test(error.message)) throw error;
-        candidate = { weights, classes: null };
-        await predictImage(blob, { model: candidate });
-      }
+      // The .npz holds no class names: this page's names when their number fits the
+      // outputs, which one probe (a white square on black) tells.
+      const square = Array.from({ length: 28 }, (_, r) => Array.from({ length: 28 }, (_, c) => (r >= 10 && r < 18 && c >= 10 && c < 18 ? 1 : 0)));
+      const probed = await predictInput(square, { model: { weights, classes: null } });
+      const candidate = { weights, classes: probed.probabilities.length === names.length ? names : null };
       setModel({ ...candidate, pytorch: null }, `Imported ${file.name}.`);
     } catch (error) {
       fail(error);
@@ -368,6 +425,10 @@ export function mount(root) {
   });
 
   render();
-  root.dataset.ready = "1";
+  loadServerSettings()
+    .then(() => {
+      root.dataset.ready = "1";
+    })
+    .catch((error) => notice.error(`Could not load the server's limits and the digits model: ${error.message}`));
   return { store };
 }

@@ -60,11 +60,14 @@ export function toBase64(buffer) {
 
 /**
  * POST /models/digits/predict with an image Blob, and optionally the user's weights
- * (`model` = {weights: base64, classes}) and a trace; the shipped model when `model` is null.
+ * (`model` = {weights: base64, classes}), a trace and the way to make it 28x28 (`preprocess`,
+ * one of GET /models/digits's `preprocess`; the server's default when null); the shipped
+ * model when `model` is null.
  */
-export async function predictImage(image, { model = null, trace = null, signal } = {}) {
+export async function predictImage(image, { model = null, trace = null, preprocess = null, signal } = {}) {
   const form = new FormData();
   form.append("image", image, "image.png");
+  if (preprocess) form.append("preprocess", preprocess);
   if (model) {
     form.append("weights", base64Blob(model.weights), "weights.npz");
     if (model.classes) form.append("classes", JSON.stringify(model.classes));
