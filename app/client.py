@@ -867,14 +867,19 @@ def models_predict(
     classes: Sequence[str] | None = None,
     trace: Mapping[str, Any] | None = None,
     name: str = "digits",
+    preprocess: str | None = None,
 ) -> Call[Prediction]:
     """Classify ``input`` (28x28 values in [0, 1], white digit on black, as MNIST) or an
     ``image`` (a path, bytes, a PIL image or an array; the server crops, scales and centres
-    it as MNIST was). ``weights`` and ``classes``: your own (``weights_of(done)`` after
-    ``train``), else the shipped model's. ``trace``: ``{"layer": "conv2", "unit": [c, r, q]}``.
+    it as MNIST was, or, with ``preprocess="fit"``, scales the whole picture without
+    centring; ``describe()["preprocess"]`` lists the ways). ``weights`` and ``classes``:
+    your own (``weights_of(done)`` after ``train``), else the shipped model's. ``trace``:
+    ``{"layer": "conv2", "unit": [c, r, q]}``.
     """
     if (input is None) == (image is None):
         raise ValueError("predict takes input (a 28x28 array) or image, exactly one of them")
+    if preprocess is not None and image is None:
+        raise ValueError("preprocess applies to an image; input is already 28x28")
     names = None if classes is None else list(classes)
 
     def decode(response: httpx2.Response) -> Prediction:
@@ -904,6 +909,8 @@ def models_predict(
         data["classes"] = json.dumps(names)
     if trace is not None:
         data["trace"] = json.dumps(trace)
+    if preprocess is not None:
+        data["preprocess"] = preprocess
     return Call(path, decode, files=files, data=data)
 
 

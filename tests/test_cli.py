@@ -459,6 +459,21 @@ def test_predict_with_your_weights_names_your_classes(
     assert {name for name, _ in expected} <= set(SHAPES)
 
 
+def test_predict_passes_the_preprocess_way(
+    cli: Callable[..., Ran], url: str, tmp_path: Path
+) -> None:
+    image = tmp_path / "digit.png"
+    image.write_bytes(_digit_png())
+    result = cli("predict", str(image), "--preprocess", "fit", "--top", "3", "--server", url)
+    assert result.returncode == 0, result.stderr
+    with Client(url) as client:
+        expected = client.models.predict(image=image, preprocess="fit").top(3)
+    assert _printed(result.stdout) == [(name, round(p * 100, 2)) for name, p in expected]
+    wrong = cli("predict", str(image), "--preprocess", "squash", "--server", url)
+    assert wrong.returncode == 2
+    assert "convscope predict: error: preprocess: " in wrong.stderr
+
+
 def test_predict_a_blank_drawing_exits_2_with_the_apis_message(
     cli: Callable[..., Ran], tmp_path: Path
 ) -> None:

@@ -42,7 +42,7 @@ from app.main import create_app
 from app.middleware import ConcurrencyLimit
 from app.models import digits, teach
 from app.models.network import Architecture
-from app.models.preprocess import mnist_style
+from app.models.preprocess import fit, mnist_style
 from app.samples import sample_path
 from tests.live import serving
 
@@ -432,6 +432,18 @@ def test_models_predict_an_image_preprocessed_as_the_server_does(
     assert_allclose(result.input, seen, atol=1e-6)
     expected = digits.probabilities(digits.run(digits.digits_model(), seen))
     assert_allclose(result.probabilities, expected, rtol=1e-5, atol=1e-8)
+
+
+def test_models_predict_passes_the_preprocess_way(cs: Any) -> None:
+    picture = np.full((40, 30), 255, np.uint8)
+    picture[6:34, 13:18] = 20
+    png = encode_png(picture)
+    gray = decode_image(png, color="gray")[0]
+    result = cs.models.predict(image=png, preprocess="fit")
+    assert_allclose(result.input, fit(gray), atol=1e-6)
+    assert not np.allclose(result.input, mnist_style(gray), atol=1e-3)  # a different way
+    with pytest.raises(ValueError, match="preprocess applies to an image"):
+        models_predict(_digit(), preprocess="fit")
 
 
 def test_models_weights_are_the_shipped_ones(cs: Any) -> None:

@@ -26,6 +26,12 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     parser.add_argument(
         "--classes", help="their class names, comma-separated, as in training (default: 0, 1, ...)"
     )
+    parser.add_argument(
+        "--preprocess",
+        metavar="WAY",
+        help="how the server turns a picture into 28x28: digit (MNIST-style, the default) or "
+        "fit (the whole picture, aspect kept, no centring); the server judges the name",
+    )
     add_server_argument(parser)
     parser.set_defaults(run=run)
 
@@ -37,6 +43,8 @@ def run(args: argparse.Namespace) -> int:
     if args.top < 1:
         return fail("convscope predict", [f"--top must be at least 1, got {args.top}"])
     classes = None if args.classes is None else [c.strip() for c in args.classes.split(",")]
+    if args.preprocess is not None and args.image.endswith(".npy"):
+        return fail("convscope predict", ["--preprocess is for a picture; a .npy is 28x28 already"])
 
     async def work() -> None:
         import numpy as np
@@ -46,7 +54,12 @@ def run(args: argparse.Namespace) -> int:
                 np.load(args.image, allow_pickle=False), weights=args.weights, classes=classes
             )
         else:
-            call = models_predict(image=args.image, weights=args.weights, classes=classes)
+            call = models_predict(
+                image=args.image,
+                weights=args.weights,
+                classes=classes,
+                preprocess=args.preprocess,
+            )
         async with session(args) as client:
             result = await client.send(call)
             names = classes

@@ -220,6 +220,9 @@ export function mount(root) {
     const [limits, info] = await Promise.all([getLimits(), modelInfo("digits")]);
     shipped = info;
     const most = limits.max_train_width;
+    const epochs = limits.max_train_epochs;
+    $("epochs").max = String(epochs.value);
+    $("epochs").title = `1 to ${epochs.value} (${epochs.env} on the server)`;
     for (const [k, f] of widthFields.entries()) {
       f.setBounds({ min: 1, max: most.value, maxReason: `The server trains at most ${most.value} channels (${most.env}).` });
       if (store.state.widths[k] > most.value) f.showError(`At most ${most.value} (${most.env}); the server will refuse ${store.state.widths[k]}.`);
