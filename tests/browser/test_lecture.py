@@ -96,6 +96,11 @@ FITS = """(selector) => {
       && box.right <= window.innerWidth && box.bottom <= window.innerHeight;
 }"""
 
+DRAWN = """(selector) => {
+    const box = document.querySelector(selector).getBoundingClientRect();
+    return box.width >= 200 && box.height >= 60;
+}"""
+
 READ = """(selector) => {
     const main = document.querySelector(selector);
     const box = main.getBoundingClientRect();
@@ -126,6 +131,8 @@ def test_every_page_fits_its_main_figure_on_the_projector(projector: Any, entry:
     expect(page.locator("html")).to_have_class(re.compile(r"\blecture\b"))
     expect(page.locator(entry.main).first).to_be_visible()
     page.wait_for_function("() => !document.querySelector('main [aria-busy=true]')")
+    # Drawn: pages fill their figure after their first answer (e.g. /network's columns).
+    page.wait_for_function(DRAWN, arg=entry.main)
     try:  # the whole figure inside the window (an IntersectionObserver's ratio of 1)
         expect(page.locator(entry.main).first).to_be_in_viewport(ratio=1)
     finally:
