@@ -94,7 +94,7 @@ def conv2d(
 #   einsum   dilation > 1 with kernels up to 7x7: ``sliding_window_view`` + ``einsum`` over
 #            the dilated windows (no copy; ahead of every other path there).
 #   grid     stride 1, several filters per group (a training batch of digits, RGB to 8
-#            maps) or one filter up to 3x3 (5x5 on images up to 768x768): the padded
+#            maps) or one filter up to 3x3 (ahead of ``shift`` there): the padded
 #            images laid end to end on one flat grid per channel, so every tap is a plain
 #            offset along it; contiguous column copies and one BLAS product per chunk of
 #            about 2 MB (the grid's border cells are computed, then dropped; the whole
@@ -117,7 +117,7 @@ _FFT_MAX_PIXELS = 1200 * 1000  # ... on padded images up to this size (float32 o
 _EINSUM_MAX_TAPS = 7 * 7  # dilated kernels up to this size go through einsum
 _TAPS_MAX_WORK = 1 << 16  # below this many multiply-adds the per-tap loop is the fastest
 _GRID_MAX_BYTES = 64 << 20  # the grid path's whole-grid product is at most this large
-_GRID_MAX_PIXELS = 768 * 768  # one-filter kernels up to 5x5 take it on images this small
+_GRID_MAX_TAPS = 3 * 3  # one-filter kernels up to this size take the grid path
 _GRID_BYTES = 1 << 21  # columns per chunk of the grid product (they stay in cache)
 
 
@@ -133,10 +133,9 @@ def _choose_strategy(x: np.ndarray, w: np.ndarray, geo: Geometry, groups: int) -
         return "taps"
     if geo.dilation != (1, 1) and kh * kw <= _EINSUM_MAX_TAPS:
         return "einsum"
-    if geo.stride == (1, 1) and o * n * hp * wp * x.itemsize <= _GRID_MAX_BYTES:
-        taps = kh * kw
-        if og > 1 or taps <= 9 or (taps <= 25 and hp * wp <= _GRID_MAX_PIXELS):
-            return "grid"
+    fits = o * n * hp * wp * x.itemsize <= _GRID_MAX_BYTES
+    if geo.stride == (1, 1) and fits and (og > 1 or kh * kw <= _GRID_MAX_TAPS):
+        return "grid"
     if og > 1:
         return "im2col"
     if (
