@@ -5,16 +5,20 @@ numpy (``app.models``) against torch CPU on the same architecture, in the same r
             every layer rendered as PNG maps, the probabilities and the softmax trace
             (median of ``--repeat``); and the same request through the ASGI app
             (``TestClient``, JSON encoding included).
-* epoch     one pass over the 8,000 training digits, batch 64, Adam, no augmentation:
-            ``app.models.train.train_epoch`` against the same loop in torch
-            (``nn.Sequential`` from ``torch_source``, ``F.cross_entropy``, ``optim.Adam``).
+* train     one epoch over the 8,000 training digits as ``POST /api/v1/models/train`` runs
+            it with its defaults (``app.models.teach.train_run``: widths 8, 8, 16, 16,
+            batch 32, Adam lr 0.003, no augmentation; the held-out evaluation excluded),
+            against the same loop in torch (``nn.Sequential`` from ``torch_source``,
+            ``F.cross_entropy``, ``optim.Adam``). Issue 11's target: at most 3x torch.
+* epoch     the same at batch 64, Adam lr 0.001, on ``app.models.train.train_epoch``.
 
 Both sides get the same thread count (``--threads``, default 1, as a server worker
 runs): ``torch.set_num_threads`` and, for numpy's BLAS, ``OPENBLAS_NUM_THREADS`` (set
-before numpy loads). Prints one line per measurement and the ratio numpy/torch.
-Then the same for an epoch as ``POST /api/v1/models/train`` runs it with its defaults
-(``app.models.teach.train_run``, batch 32, Adam 0.003). ``--quick`` runs 640 digits and
-one repeat (for a smoke test).
+before numpy loads). ``--clock cpu`` times this process's CPU time instead of the wall
+clock (steadier on a shared machine); each epoch runs ``--runs`` times per side and the
+line shows the least time and the spread (max - min). Prints the ratio numpy/torch of
+the least times. ``--quick`` runs 640 digits, one run and one predict repeat (a smoke
+test).
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import os
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 
@@ -32,6 +37,9 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--repeat", type=int, default=20)
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--runs", type=int, default=3, help="epochs timed per side")
+    parser.add_argument("--clock", choices=("wall", "cpu"), default="wall")
+    parser.add_argument("--no-predict", action="store_true", help="time training only")
     args = parser.parse_args()
     os.environ["OPENBLAS_NUM_THREADS"] = str(args.threads)
     os.environ["OMP_NUM_THREADS"] = str(args.threads)
@@ -47,7 +55,7 @@ def main() -> None:
     from app.main import app
     from app.models import digits as service
     from app.models.data import load_split
-    from app.models.network import init_params, torch_source
+    from app.models.network import Architecture, init_params, torch_source
     from app.models.train import Adam, train_epoch
 
     torch.set_num_threads(args.threads)
@@ -70,65 +78,84 @@ def main() -> None:
             times.append((time.perf_counter() - start) * 1e3)
         return statistics.median(times)
 
-    predict_work()
-    print(f"predict (forward + all maps + trace)   {median_ms(predict_work, repeat):8.1f} ms")
-    with TestClient(app) as client:
-        body = {"input": x.tolist(), "trace": {"layer": "softmax", "unit": [0]}}
-        url = "/api/v1/models/digits/predict"
-        client.post(url, json=body)
-        ms = median_ms(lambda: client.post(url, json=body).raise_for_status(), repeat)
-        print(f"predict request through the ASGI app   {ms:8.1f} ms")
+    clock = time.process_time if args.clock == "cpu" else time.perf_counter
+    if not args.no_predict:
+        predict_work()
+        print(f"predict (forward + all maps + trace)   {median_ms(predict_work, repeat):8.1f} ms")
+        with TestClient(app) as client:
+            body = {"input": x.tolist(), "trace": {"layer": "softmax", "unit": [0]}}
+            url = "/api/v1/models/digits/predict"
+            client.post(url, json=body)
+            ms = median_ms(lambda: client.post(url, json=body).raise_for_status(), repeat)
+            print(f"predict request through the ASGI app   {ms:8.1f} ms")
 
     n = 640 if args.quick else len(data.train_images)
+    runs = 1 if args.quick else args.runs
     images, labels = data.train_images[:n], data.train_labels[:n]
-    params = init_params(model.arch, np.random.default_rng(0))
-    optimizer = Adam(params, lr=1e-3)
-    start = time.perf_counter()
-    for _ in train_epoch(model.arch, params, optimizer, images, labels, np.random.default_rng(0)):
-        pass
-    ours = time.perf_counter() - start
-
-    namespace: dict[str, object] = {}
-    exec(torch_source(model.arch), namespace)
-    net = namespace["make_model"]()  # type: ignore[operator]
-    opt = torch.optim.Adam(net.parameters(), lr=1e-3)
     xt, yt = torch.from_numpy(np.ascontiguousarray(images)), torch.from_numpy(labels)
-    order = torch.randperm(n, generator=torch.Generator().manual_seed(0))
-    start = time.perf_counter()
-    for i in range(0, n, 64):
-        idx = order[i : i + 64]
-        opt.zero_grad()
-        F.cross_entropy(net(xt[idx]), yt[idx]).backward()
-        opt.step()
-    theirs = time.perf_counter() - start
-    print(f"epoch of {n} digits, numpy             {ours:8.2f} s")
-    print(f"epoch of {n} digits, torch CPU         {theirs:8.2f} s")
-    print(f"epoch numpy/torch ({args.threads} thread(s))          {ours / theirs:8.2f}x")
-
-    # The same comparison as POST /api/v1/models/train runs an epoch with its defaults
-    # (app.models.teach.train_run: batch 32, Adam lr 0.003, held-out evaluation excluded).
+    namespace: dict[str, object] = {}
     from app.models import teach
 
-    data_n = teach.Dataset(teach.digits_dataset().classes, images, labels, images[:1], labels[:1])
-    settings = teach.Settings(epochs=1, every=10**9)
-    start = time.perf_counter()
-    for event in teach.train_run(data_n, settings, max_seconds=1e9):
-        if isinstance(event, teach.Start):
-            start = time.perf_counter()
-        if isinstance(event, teach.Progress):
-            ours = time.perf_counter() - start
-    net = namespace["make_model"]()  # type: ignore[operator]
-    opt = torch.optim.Adam(net.parameters(), lr=0.003)
-    start = time.perf_counter()
-    for i in range(0, n, 32):
-        idx = order[i : i + 32]
-        opt.zero_grad()
-        F.cross_entropy(net(xt[idx]), yt[idx]).backward()
-        opt.step()
-    theirs = time.perf_counter() - start
-    print(f"train endpoint epoch (batch 32), numpy {ours:8.2f} s")
-    print(f"train endpoint epoch (batch 32), torch {theirs:8.2f} s")
-    print(f"train epoch numpy/torch ({args.threads} thread(s))    {ours / theirs:8.2f}x")
+    def ours_endpoint() -> float:
+        """One epoch as POST /api/v1/models/train runs it with its defaults."""
+        data_n = teach.Dataset(
+            teach.digits_dataset().classes, images, labels, images[:1], labels[:1]
+        )
+        settings = teach.Settings(epochs=1, every=10**9)
+        start = elapsed = clock()
+        for event in teach.train_run(data_n, settings, max_seconds=1e9):
+            if isinstance(event, teach.Start):
+                start = clock()
+            if isinstance(event, teach.Progress):
+                elapsed = clock() - start
+        return elapsed
+
+    def ours_epoch() -> float:
+        params = init_params(model.arch, np.random.default_rng(0))
+        optimizer = Adam(params, lr=1e-3)
+        start = clock()
+        steps = train_epoch(model.arch, params, optimizer, images, labels, np.random.default_rng(0))
+        for _ in steps:
+            pass
+        return clock() - start
+
+    def torch_epoch(arch: Architecture, batch: int, lr: float) -> float:
+        exec(torch_source(arch), namespace)
+        net = namespace["make_model"]()  # type: ignore[operator]
+        opt = torch.optim.Adam(net.parameters(), lr=lr)
+        order = torch.randperm(n, generator=torch.Generator().manual_seed(0))
+        start = clock()
+        for i in range(0, n, batch):
+            idx = order[i : i + batch]
+            opt.zero_grad()
+            F.cross_entropy(net(xt[idx]), yt[idx]).backward()
+            opt.step()
+        return clock() - start
+
+    def report(label: str, ours: Callable[[], float], theirs: Callable[[], float]) -> None:
+        times: dict[str, list[float]] = {"numpy": [], "torch": []}
+        for _ in range(runs):  # interleaved: both sides see the same machine load
+            times["numpy"].append(ours())
+            times["torch"].append(theirs())
+        for side, ts in times.items():
+            print(
+                f"{label}, {side:<5} {min(ts):8.2f} s  (spread {max(ts) - min(ts):.2f} s, "
+                f"{len(ts)} run(s), {args.clock} clock)"
+            )
+        ratio = min(times["numpy"]) / min(times["torch"])
+        print(f"{label}, numpy/torch ({args.threads} thread(s)) {ratio:6.2f}x", flush=True)
+
+    endpoint = Architecture(widths=teach.Settings().widths)
+    report(
+        f"train endpoint defaults: epoch of {n} digits, batch 32, widths {endpoint.widths}",
+        ours_endpoint,
+        lambda: torch_epoch(endpoint, 32, 0.003),
+    )
+    report(
+        f"epoch of {n} digits, batch 64, widths {model.arch.widths}",
+        ours_epoch,
+        lambda: torch_epoch(model.arch, 64, 1e-3),
+    )
 
 
 if __name__ == "__main__":

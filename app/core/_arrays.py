@@ -14,11 +14,30 @@ def float_array(x: Any, field: str) -> np.ndarray:
     a = np.asarray(x)
     if a.dtype not in (np.float32, np.float64):
         a = a.astype(np.float64)
-    # min and max are finite exactly when every value is (NaN propagates through both),
-    # and they need no temporary array, unlike isfinite(a).all().
-    if a.size and not (np.isfinite(a.min()) and np.isfinite(a.max())):
+    if a.size and not _all_finite(a):
         raise ParamError(field, f"{field} must hold finite numbers (no NaN or Infinity)")
     return a
+
+
+_GEMV_MIN_SIZE = 1 << 14  # from this many values a BLAS row sum screens for non-finite ones
+
+
+def _all_finite(a: np.ndarray) -> bool:
+    """Whether every value of the float array ``a`` is finite.
+
+    min and max are finite exactly when every value is (NaN propagates through both), and
+    they need no temporary array, unlike isfinite(a).all(). A large C-contiguous array is
+    first screened by one BLAS pass (row sums, ``a @ ones``) instead of two: a NaN or an
+    infinity makes its row's sum non-finite, so finite sums prove every value finite; a
+    non-finite sum may also be a finite row that overflowed, so min and max decide then.
+    """
+    if a.size >= _GEMV_MIN_SIZE and a.ndim and a.flags.c_contiguous:
+        rows = a.reshape(-1, a.shape[-1])
+        with np.errstate(over="ignore", invalid="ignore"):
+            sums = rows @ np.ones(rows.shape[1], dtype=a.dtype)
+        if np.isfinite(sums).all():
+            return True
+    return bool(np.isfinite(a.min()) and np.isfinite(a.max()))
 
 
 def batched(x: np.ndarray, field: str) -> tuple[np.ndarray, bool]:

@@ -93,6 +93,12 @@ def conv2d(
 #            on images up to about 1 MP: products of rfft2 spectra (float32 rounding).
 #   einsum   dilation > 1 with kernels up to 7x7: ``sliding_window_view`` + ``einsum`` over
 #            the dilated windows (no copy; ahead of every other path there).
+#   grid     stride 1, several filters per group (a training batch of digits, RGB to 8
+#            maps) or one filter up to 3x3 (ahead of ``shift`` there): the padded
+#            images laid end to end on one flat grid per channel, so every tap is a plain
+#            offset along it; contiguous column copies and one BLAS product per chunk of
+#            about 2 MB (the grid's border cells are computed, then dropped; the whole
+#            product up to 64 MB). The backward pass (``app.core.grad``) uses the same grid.
 #   im2col   several filters per group: im2col in chunks of output rows, or of whole images
 #            when they are small (a batch of digits), in a reused buffer of about 8 MB, and
 #            one BLAS matmul per chunk (ahead of ``banded`` there).
@@ -110,6 +116,9 @@ _FFT_MIN_TAPS = 21 * 21  # one-filter kernels at least this large go through the
 _FFT_MAX_PIXELS = 1200 * 1000  # ... on padded images up to this size (float32 only)
 _EINSUM_MAX_TAPS = 7 * 7  # dilated kernels up to this size go through einsum
 _TAPS_MAX_WORK = 1 << 16  # below this many multiply-adds the per-tap loop is the fastest
+_GRID_MAX_BYTES = 64 << 20  # the grid path's whole-grid product is at most this large
+_GRID_MAX_TAPS = 3 * 3  # one-filter kernels up to this size take the grid path
+_GRID_BYTES = 1 << 21  # columns per chunk of the grid product (they stay in cache)
 
 
 def _choose_strategy(x: np.ndarray, w: np.ndarray, geo: Geometry, groups: int) -> str:
@@ -124,6 +133,9 @@ def _choose_strategy(x: np.ndarray, w: np.ndarray, geo: Geometry, groups: int) -
         return "taps"
     if geo.dilation != (1, 1) and kh * kw <= _EINSUM_MAX_TAPS:
         return "einsum"
+    fits = o * n * hp * wp * x.itemsize <= _GRID_MAX_BYTES
+    if geo.stride == (1, 1) and fits and (og > 1 or kh * kw <= _GRID_MAX_TAPS):
+        return "grid"
     if og > 1:
         return "im2col"
     if (
@@ -387,6 +399,76 @@ def _correlate_im2col(
     return out
 
 
+def grid_offsets(geo: Geometry) -> list[int]:
+    """Each kernel tap's offset along the flat grid of ``flat_grid`` (row-major taps)."""
+    (kh, kw), (dh, dw), wp = geo.kernel, geo.dilation, geo.padded[1]
+    return [a * dh * wp + b * dw for a in range(kh) for b in range(kw)]
+
+
+def flat_grid(x: np.ndarray, geo: Geometry, mode: str, margin: int) -> np.ndarray:
+    """(C, N * Hp * Wp + margin): per channel, the N padded images one after the other,
+    flattened, then ``margin`` zeros.
+
+    Output cell (n, i, j) sits at grid cell ``p = (n * Hp + i * sh) * Wp + j * sw`` and
+    reads ``grid[:, p + offset]`` for each tap's offset (``grid_offsets``): a tap is a
+    contiguous slice of the grid. The cells past an image's last output row or column
+    read across its edge into the next row or image; they are not outputs.
+    """
+    n, c = x.shape[:2]
+    hp, wp = geo.padded
+    size = n * hp * wp
+    if mode == "zeros":  # zeros everywhere, then the images inside their padding
+        grid = np.zeros((c, size + margin), dtype=x.dtype)
+        top, _, left, _ = geo.padding
+        (h, w), cells = geo.input, grid[:, :size].reshape(c, n, hp, wp)
+        cells[:, :, top : top + h, left : left + w] = x.transpose(1, 0, 2, 3)
+        return grid
+    grid = np.empty((c, size + margin), dtype=x.dtype)
+    grid[:, size:] = 0
+    images = grid[:, :size].reshape(c, n, hp, wp).transpose(1, 0, 2, 3)  # (N, C, Hp, Wp)
+    pad_rows(x, geo.padding, mode, 0, images)
+    return grid
+
+
+def grid_product(
+    wmat: np.ndarray, src: np.ndarray, offsets: list[int], out: np.ndarray
+) -> np.ndarray:
+    """``out[:, p] = wmat @ column p`` where column p stacks ``src[:, p + offset]``
+    for each offset (``wmat``: (O, C * taps) with the taps innermost; ``src``: (C, …);
+    ``out``: (O, L)), in chunks of about ``_GRID_BYTES`` of columns. Returns ``out``."""
+    c, taps, size = src.shape[0], len(offsets), out.shape[1]
+    chunk = min(size, max(256, _GRID_BYTES // (c * taps * src.itemsize)))
+    buf = np.empty(c * taps * chunk, dtype=src.dtype)
+    for p0 in range(0, size, chunk):
+        m = min(chunk, size - p0)
+        cols = buf[: c * taps * m].reshape(c, taps, m)
+        for t, off in enumerate(offsets):
+            q = p0 + off
+            np.copyto(cols[:, t], src[:, q : q + m])
+        np.matmul(wmat, cols.reshape(c * taps, m), out=out[:, p0 : p0 + m])
+    return out
+
+
+def _correlate_grid(
+    x: np.ndarray, w: np.ndarray, geo: Geometry, groups: int, mode: str
+) -> np.ndarray:
+    """The whole batch on one flat grid (``flat_grid``): one product per chunk of cells,
+    then the output cells picked out of the grid (stride 1 only: see ``_choose_strategy``)."""
+    n = x.shape[0]
+    o, cg, kh, kw = w.shape
+    og = o // groups
+    (hp, wp), (ho, wo), (sh, sw) = geo.padded, geo.output, geo.stride
+    offsets = grid_offsets(geo)
+    grid = flat_grid(x, geo, mode, offsets[-1])
+    size = n * hp * wp
+    result = np.empty((o, size), dtype=x.dtype)
+    for gi in range(groups):
+        wmat = w[gi * og : (gi + 1) * og].reshape(og, cg * kh * kw)
+        grid_product(wmat, grid[gi * cg : (gi + 1) * cg], offsets, result[gi * og : (gi + 1) * og])
+    cells = result.reshape(o, n, hp, wp)[:, :, : (ho - 1) * sh + 1 : sh, : (wo - 1) * sw + 1 : sw]
+    return np.ascontiguousarray(cells.transpose(1, 0, 2, 3))
+
+
 def _correlate_einsum(
     x: np.ndarray, w: np.ndarray, geo: Geometry, groups: int, mode: str
 ) -> np.ndarray:
@@ -452,6 +534,7 @@ _STRATEGIES = {
     "shift": _correlate_shift,
     "banded": _correlate_banded,
     "im2col": _correlate_im2col,
+    "grid": _correlate_grid,
     "einsum": _correlate_einsum,
     "fft": _correlate_fft,
 }

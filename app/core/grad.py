@@ -27,9 +27,9 @@ from typing import Any
 import numpy as np
 
 from app.core._arrays import batched, conv_weight, float_array
-from app.core.conv import conv2d, conv2d_geometry
-from app.core.geometry import Padding4
-from app.core.padding import pad
+from app.core.conv import conv2d_geometry, flat_grid, grid_offsets, grid_product
+from app.core.geometry import Geometry, Padding4
+from app.core.padding import check_padding_mode
 from app.errors import ParamError
 
 
@@ -75,13 +75,8 @@ def conv2d_backward(
             f"grad_output must have the conv2d output's shape {want}, got {list(go.shape)}",
         )
     go = go.reshape(expected)
-    xp = pad(x, geo.padding, padding_mode)
-    backward = (
-        _correlate_backward_matmul
-        if n * geo.output[0] * geo.output[1] >= _MATMUL_CELLS
-        else _correlate_backward
-    )
-    grad_xp, grad_w = backward(go, xp, w, geo.output, geo.stride, geo.dilation, g, input_grad)
+    check_padding_mode(padding_mode, geo.padding, geo.input)
+    grad_xp, grad_w = _correlate_backward(go, x, w, geo, g, padding_mode, input_grad)
     grad_b = go.sum(axis=(0, 2, 3))
     if grad_xp is None:
         return None, grad_w, grad_b
@@ -91,106 +86,52 @@ def conv2d_backward(
 
 def _correlate_backward(
     go: np.ndarray,
-    xp: np.ndarray,
+    x: np.ndarray,
     w: np.ndarray,
-    output: tuple[int, int],
-    stride: tuple[int, int],
-    dilation: tuple[int, int],
+    geo: Geometry,
     groups: int,
+    mode: str,
     input_grad: bool = True,
 ) -> tuple[np.ndarray | None, np.ndarray]:
-    """Per kernel tap: contract dL/d out with the cells the tap saw (the weight's
-    gradient) and spread it back, times the tap's weights, onto those cells (the
-    padded input's). einsum, not matmul: these skinny products (a 1 x H'W' by
-    H'W' x 1) are slower through BLAS."""
-    n = xp.shape[0]
+    """dL/d(padded input) (None unless ``input_grad``) and dL/dw, on the flat grid of
+    ``app.core.conv.flat_grid``: the padded images laid end to end per channel, where
+    kernel tap t reads the grid at a fixed offset from each output cell.
+
+    ``go`` is spread onto the same grid (zeros at every cell that is not an output), so
+
+    * dL/dw[:, :, t] is one BLAS product of that grid with the input grid shifted by
+      tap t's offset;
+    * dL/d(padded input) gathers, at each cell, the grid of ``go`` shifted back by every
+      tap's offset times the tap's weights: ``grid_product`` with the negated offsets,
+      the full correlation with the flipped kernel. Cells outside an image's outputs
+      hold zeros, so what a shift reads across an image's edge adds nothing.
+    """
+    n, c = x.shape[:2]
     o, cg, kh, kw = w.shape
-    og = o // groups
-    (ho, wo), (sh, sw), (dh, dw) = output, stride, dilation
-    grad_xp = np.zeros_like(xp)
-    grad_w = np.zeros_like(w)
+    og, taps = o // groups, kh * kw
+    (hp, wp), (ho, wo), (sh, sw) = geo.padded, geo.output, geo.stride
+    size = n * hp * wp
+    offsets = grid_offsets(geo)
+    margin = offsets[-1]
+    source = flat_grid(x, geo, mode, margin)  # (C, size + margin)
+    spread = np.zeros((o, margin + size), dtype=x.dtype)  # go on the grid, after margin zeros
+    cells = spread[:, margin:].reshape(o, n, hp, wp)
+    cells[:, :, : (ho - 1) * sh + 1 : sh, : (wo - 1) * sw + 1 : sw] = go.transpose(1, 0, 2, 3)
+    grid_go = spread[:, margin:]
+    grad_w = np.empty((o, cg, taps), dtype=x.dtype)
+    grad = np.empty((c, size), dtype=x.dtype) if input_grad else None
+    back = [margin - off for off in offsets]
     for gi in range(groups):
-        go_g = go[:, gi * og : (gi + 1) * og].reshape(n, og, ho * wo)  # (N, O_g, H'W')
-        xg = xp[:, gi * cg : (gi + 1) * cg]
-        gxg = grad_xp[:, gi * cg : (gi + 1) * cg]
-        wg = w[gi * og : (gi + 1) * og]
-        for a in range(kh):
-            for b in range(kw):
-                rows = slice(a * dh, a * dh + (ho - 1) * sh + 1, sh)
-                cols = slice(b * dw, b * dw + (wo - 1) * sw + 1, sw)
-                # (N, C_g, H', W') -> (N, C_g, H'W'): the cells this tap saw
-                patch = xg[:, :, rows, cols].reshape(n, cg, ho * wo)
-                grad_w[gi * og : (gi + 1) * og, :, a, b] = np.einsum("nok,nck->oc", go_g, patch)
-                if not input_grad:
-                    continue
-                # (O_g, C_g) x (N, O_g, H'W') -> (N, C_g, H', W'), back onto the tapped cells
-                back = np.einsum("oc,nok->nck", wg[:, :, a, b], go_g).reshape(n, cg, ho, wo)
-                gxg[:, :, rows, cols] += back
-    return (grad_xp if input_grad else None), grad_w
-
-
-# From this many output cells (N x H' x W', a training batch) the gathered-columns
-# product below beats the per-tap einsum: the kernel's taps become one BLAS product.
-_MATMUL_CELLS = 4096
-
-
-def _correlate_backward_matmul(
-    go: np.ndarray,
-    xp: np.ndarray,
-    w: np.ndarray,
-    output: tuple[int, int],
-    stride: tuple[int, int],
-    dilation: tuple[int, int],
-    groups: int,
-    input_grad: bool = True,
-) -> tuple[np.ndarray | None, np.ndarray]:
-    """As ``_correlate_backward``, with every tap's cells gathered once into columns
-    ``(C_g * kh * kw, N * H' * W')`` so both gradients are single matrix products."""
-    n = xp.shape[0]
-    o, cg, kh, kw = w.shape
-    og = o // groups
-    (ho, wo), (sh, sw), (dh, dw) = output, stride, dilation
-    grad_xp = np.zeros_like(xp)
-    grad_w = np.empty_like(w)
-    taps = [(a, b) for a in range(kh) for b in range(kw)]
-
-    def window(a: int, b: int) -> tuple[slice, slice]:
-        return (
-            slice(a * dh, a * dh + (ho - 1) * sh + 1, sh),
-            slice(b * dw, b * dw + (wo - 1) * sw + 1, sw),
-        )
-
-    for gi in range(groups):
-        xg = xp[:, gi * cg : (gi + 1) * cg].transpose(1, 0, 2, 3)  # (C_g, N, Hp, Wp) view
-        cols = np.empty((cg, kh * kw, n, ho, wo), dtype=xp.dtype)
-        for t, (a, b) in enumerate(taps):
-            rows, cs = window(a, b)
-            cols[:, t] = xg[:, :, rows, cs]
-        # (O_g, N, H', W') -> (O_g, N H' W')
-        go_g = go[:, gi * og : (gi + 1) * og].transpose(1, 0, 2, 3).reshape(og, -1)
-        cols_m = cols.reshape(cg * kh * kw, -1)  # (C_g kh kw, N H' W')
-        grad_w[gi * og : (gi + 1) * og] = (go_g @ cols_m.T).reshape(og, cg, kh, kw)
-        if not input_grad:
-            continue
-        wg = w[gi * og : (gi + 1) * og]
-        gxg = grad_xp[:, gi * cg : (gi + 1) * cg]
-        if (sh, sw) == (1, 1):
-            # Stride 1: dL/dxp is the full correlation of dL/d out with the flipped kernel,
-            # channels swapped, i.e. one more conv2d (a product over O_g * kh * kw).
-            flipped = wg[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)  # (C_g, O_g, kh, kw)
-            gxg[...] = conv2d(
-                go[:, gi * og : (gi + 1) * og],
-                np.ascontiguousarray(flipped),
-                padding=[dh * (kh - 1), dw * (kw - 1)],
-                dilation=[dh, dw],
-            )
-            continue
-        back = (wg.reshape(og, -1).T @ go_g).reshape(cg, kh * kw, n, ho, wo)
-        gxg_t = gxg.transpose(1, 0, 2, 3)  # (C_g, N, Hp, Wp) view
-        for t, (a, b) in enumerate(taps):
-            rows, cs = window(a, b)
-            gxg_t[:, :, rows, cs] += back[:, t]
-    return (grad_xp if input_grad else None), grad_w
+        outs, ins = slice(gi * og, (gi + 1) * og), slice(gi * cg, (gi + 1) * cg)
+        xs = source[ins]
+        for t, off in enumerate(offsets):  # (O_g, size) @ (size, C_g)
+            grad_w[outs, :, t] = grid_go[outs] @ xs[:, off : off + size].T
+        if grad is not None:  # (C_g, O_g * taps): weight [o, c, t] at row c, column (o, t)
+            wt = w[outs].reshape(og, cg, taps).transpose(1, 0, 2).reshape(cg, og * taps)
+            grid_product(wt, spread[outs], back, grad[ins])
+    if grad is None:
+        return None, grad_w.reshape(w.shape)
+    return grad.reshape(c, n, hp, wp).transpose(1, 0, 2, 3), grad_w.reshape(w.shape)
 
 
 def _source(i: int, size: int, mode: str) -> int | None:

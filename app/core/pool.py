@@ -35,7 +35,7 @@ def _pad_for_windows(x: np.ndarray, geo: Geometry, value: float) -> np.ndarray:
     return np.pad(x, widths, mode="constant", constant_values=value)
 
 
-_BLOCK_BYTES = 1 << 20  # scratch of the row pass per block (stays in cache)
+_BLOCK_BYTES = 1 << 19  # scratch of the row pass per block (stays in cache)
 
 
 def _separable(xp: np.ndarray, geo: Geometry, op: np.ufunc, out: np.ndarray) -> None:
@@ -56,7 +56,11 @@ def _separable(xp: np.ndarray, geo: Geometry, op: np.ufunc, out: np.ndarray) -> 
         step_p, step_r = max(1, _BLOCK_BYTES // per_plane), ho
     else:
         step_p, step_r = 1, max(1, _BLOCK_BYTES // (width * xp.itemsize))
-    scratch = np.empty(min(step_p * step_r * width, planes.shape[0] * ho * width), xp.dtype)
+    cells = min(step_p * step_r, planes.shape[0] * ho)
+    scratch = np.empty(cells * width, xp.dtype)
+    phase_w = -(-width // sw)
+    used = {(b * dw) % sw for b in range(kw)}
+    phase_buf = np.empty(cells * sw * phase_w if sw > 1 and kw > 1 else 0, xp.dtype)
     for p0 in range(0, planes.shape[0], step_p):
         p1 = min(p0 + step_p, planes.shape[0])
         for r0 in range(0, ho, step_r):
@@ -74,8 +78,13 @@ def _separable(xp: np.ndarray, geo: Geometry, op: np.ufunc, out: np.ndarray) -> 
                 for a in range(2, kh):
                     op(acc, rows(a), out=acc)
             target = dst[p0:p1, r0 : r0 + m]
+            if sw > 1 and kw > 1:  # contiguous copies of the stride phases the taps read
+                acc = _phases(acc, sw, used, phase_buf[: (p1 - p0) * m * sw * phase_w])
 
             def cols(b: int, acc: np.ndarray = acc) -> np.ndarray:
+                if sw > 1 and kw > 1:  # tap b reads phase (b*dw % sw) from (b*dw // sw) on
+                    q, c0 = (b * dw) % sw, (b * dw) // sw
+                    return acc[q, ..., c0 : c0 + wo]
                 return acc[..., b * dw : b * dw + (wo - 1) * sw + 1 : sw]
 
             if kw == 1:
@@ -84,6 +93,23 @@ def _separable(xp: np.ndarray, geo: Geometry, op: np.ufunc, out: np.ndarray) -> 
             op(cols(0), cols(1), out=target)
             for b in range(2, kw):
                 op(target, cols(b), out=target)
+
+
+def _phases(acc: np.ndarray, sw: int, used: set[int], buf: np.ndarray) -> np.ndarray:
+    """(sw, …, ceil(width / sw)): contiguous copies of ``acc[..., q::sw]`` for each phase
+    q in ``used`` (the others are left unset).
+
+    A strided binary ufunc runs several times slower than a contiguous one; one strided
+    copy per phase and contiguous ufuncs after it cost less (the short last column of a
+    phase is never read).
+    """
+    width = acc.shape[-1]
+    pw = -(-width // sw)
+    out = buf.reshape(sw, *acc.shape[:-1], pw)
+    for q in used:
+        n = len(range(q, width, sw))
+        np.copyto(out[q, ..., :n], acc[..., q::sw])
+    return out
 
 
 def max_pool2d(
@@ -154,7 +180,7 @@ def _max_with_taps(xp: np.ndarray, geo: Geometry) -> tuple[np.ndarray, np.ndarra
             cand = _tap_view(xp, geo, a, b)
             better = cand > best
             np.copyto(best, cand, where=better)
-            tap[better] = a * kw + b
+            np.copyto(tap, a * kw + b, where=better)
     return best, tap
 
 

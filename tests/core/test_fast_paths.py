@@ -40,6 +40,7 @@ def tiny_blocks(enabled: bool) -> ExitStack:
             (conv_mod, "_IM2COL_BYTES", 64),
             (conv_mod, "_IM2COL_MIN_COLS", 8),
             (conv_mod, "_BAND_ROWS", 3),
+            (conv_mod, "_GRID_BYTES", 64),
             (pool_mod, "_BLOCK_BYTES", 48),
         ):
             stack.enter_context(mock.patch.object(module, name, value))
@@ -54,7 +55,9 @@ def close(actual: np.ndarray, expected: np.ndarray, dtype: Any, scale: float) ->
 
 
 @st.composite
-def conv_args(draw: st.DrawFn, *, one_filter: bool = False, plain: bool = False) -> dict:
+def conv_args(
+    draw: st.DrawFn, *, one_filter: bool = False, plain: bool = False, unit_stride: bool = False
+) -> dict:
     """Shapes and hyperparameters for which conv2d is valid in every padding mode."""
     groups = draw(st.integers(1, 3))
     cg = draw(st.integers(1, 3))
@@ -62,6 +65,8 @@ def conv_args(draw: st.DrawFn, *, one_filter: bool = False, plain: bool = False)
     kh, kw = draw(st.integers(1, 5)), draw(st.integers(1, 5))
     stride = (1, 1) if plain else (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
     dilation = (1, 1) if plain else (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    if unit_stride:
+        stride = (1, 1)
     ekh, ekw = (kh - 1) * dilation[0] + 1, (kw - 1) * dilation[1] + 1
     h = draw(st.integers(max(ekh, 2), ekh + 9))
     w = draw(st.integers(max(ekw, 2), ekw + 9))
@@ -154,6 +159,12 @@ def test_general_strategies_equal_reference(strategy: str, a: dict) -> None:
     close(_forced(a, strategy), _reference(a), a["x"].dtype, _scale(a))
 
 
+@SETTINGS
+@given(a=conv_args(unit_stride=True))
+def test_grid_strategy_equals_reference(a: dict) -> None:
+    close(_forced(a, "grid"), _reference(a), a["x"].dtype, _scale(a))
+
+
 @pytest.mark.parametrize("strategy", ["shift", "banded"])
 @SETTINGS
 @given(a=conv_args(one_filter=True))
@@ -205,23 +216,29 @@ def test_strategy_choice_per_case() -> None:
     gray, rgb = (1, 1, 512, 512), (1, 3, 512, 512)
     assert _probe(gray, (1, 1, 3, 3), np.float64, padding=1) == "taps"
     assert _probe((1, 1, 8, 8), (1, 1, 3, 3), padding=1) == "taps"
-    assert _probe(gray, (1, 1, 3, 3), padding=1) == "shift"
+    assert _probe(gray, (1, 1, 3, 3), padding=1) == "grid"
     assert _probe(gray, (1, 1, 3, 3), padding=1, stride=2) == "shift"
-    assert _probe(gray, (1, 1, 3, 2), padding=1) == "shift"
-    assert _probe((1, 3, 512, 512), (3, 1, 3, 3), padding=1, groups=3) == "shift"
-    assert _probe(rgb, (1, 3, 3, 3), padding=1) == "banded"
+    assert _probe(gray, (1, 1, 3, 2), padding=1) == "grid"
+    assert _probe((1, 3, 512, 512), (3, 1, 3, 3), padding=1, groups=3) == "grid"
+    assert _probe((1, 3, 512, 512), (3, 1, 3, 3), padding=1, groups=3, stride=2) == "shift"
+    assert _probe(rgb, (1, 3, 3, 3), padding=1) == "grid"
+    assert _probe(rgb, (1, 3, 3, 3), padding=1, stride=2) == "banded"
     assert _probe(gray, (1, 1, 4, 4), padding=2) == "banded"
+    assert _probe(gray, (1, 1, 5, 5), padding=2) == "banded"
     assert _probe(gray, (1, 1, 7, 7), padding=3) == "banded"
     assert _probe(gray, (1, 1, 11, 11), padding=5) == "banded"
     assert _probe(gray, (1, 1, 11, 11), padding=5, stride=2) == "banded"
-    assert _probe(rgb, (8, 3, 3, 3), padding=1) == "im2col"
+    assert _probe(rgb, (8, 3, 3, 3), padding=1) == "grid"
+    assert _probe(rgb, (8, 3, 3, 3), padding=1, stride=2) == "im2col"
+    assert _probe((1, 3, 4096, 4096), (8, 3, 3, 3), padding=1) == "im2col"  # over 64 MB
+    assert _probe((32, 8, 28, 28), (16, 8, 3, 3), padding=1) == "grid"
     assert _probe(gray, (1, 1, 21, 21), padding=10) == "fft"
     assert _probe(gray, (1, 1, 21, 21), padding=10, stride=2) == "banded"
     assert _probe(gray, (1, 1, 11, 11), padding=5, dilation=2) == "banded"
     assert _probe(gray, (1, 1, 3, 3), padding=2, dilation=2) == "einsum"
     assert _probe(rgb, (8, 3, 3, 3), padding=2, dilation=2) == "einsum"
     assert _probe((1, 1, 2048, 2048), (1, 1, 21, 21), padding=10) == "banded"
-    assert set(_STRATEGIES) == {"taps", "shift", "banded", "im2col", "einsum", "fft"}
+    assert set(_STRATEGIES) == {"taps", "shift", "banded", "im2col", "grid", "einsum", "fft"}
 
 
 def test_large_float32_image_stays_float32_and_close() -> None:
@@ -310,3 +327,28 @@ def test_max_pool_ties_pick_first_in_window_order() -> None:
     assert values[0, 0, 0] == 5.0
     assert idx[0, 0, 0] == 1  # (0, 1) comes first in row-major window order
     assert idx[0, 1, 1] == 10  # all zeros: the window's first cell (2, 2)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_large_inputs_with_one_non_finite_value_are_rejected(bad: float, dtype: Any) -> None:
+    """Above the BLAS screening size, one bad value anywhere is still found."""
+    for where in [(0, 0, 0), (2, 77, 130), (-1, -1, -1)]:
+        x = np.ones((3, 128, 131), dtype=dtype)
+        x[where] = bad
+        with pytest.raises(ParamError, match="finite"):
+            max_pool2d(x, 2)
+        with pytest.raises(ParamError, match="finite"):
+            conv2d(x, np.ones((1, 3, 3, 3), dtype=dtype))
+
+
+def test_large_finite_values_whose_row_sums_overflow_are_accepted() -> None:
+    """Row sums of float32 values near the maximum overflow to infinity; the values are
+    finite all the same, so conv2d answers (max pooling keeps them as they are)."""
+    x = np.full((1, 128, 256), 3e38, dtype=np.float32)
+    x[0, 5, 7] = -3e38
+    out = max_pool2d(x, 2)
+    assert isinstance(out, np.ndarray)
+    assert out.shape == (1, 64, 128)
+    assert out[0, 2, 3] == np.float32(3e38)
+    assert np.isfinite(out).all()

@@ -185,3 +185,42 @@ def test_grad_output_shape_is_checked():
     with pytest.raises(ParamError, match=r"grad_output .*\[1, 2, 2\], got \[1, 3, 3\]") as err:
         conv2d_backward(np.ones((1, 3, 3)), np.ones((1, 3, 3)), np.ones((1, 1, 2, 2)))
     assert err.value.field == "grad_output"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "pads"),
+    [
+        ({"padding": 1}, (1, 1, 1, 1)),
+        ({"padding": 2, "dilation": 2, "padding_mode": "reflect"}, (2, 2, 2, 2)),
+        ({"padding": [1, 0], "stride": [2, 1], "groups": 2}, (1, 1, 0, 0)),
+        ({"padding": [0, 1, 2, 0], "stride": 3, "padding_mode": "circular"}, (0, 1, 2, 0)),
+    ],
+)
+def test_training_batch_float32_matches_torch(kwargs, pads):
+    """A batch of digit-sized float32 maps, as training runs them: every image's cells sit
+    on one flat grid, so a gradient leaking across an image's edge would show here."""
+    full = {"stride": 1, "dilation": 1, "groups": 1, "padding_mode": "zeros", **kwargs}
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((9, 4, 14, 13)).astype(np.float32)
+    w = rng.standard_normal((6, 4 // full["groups"], 3, 3)).astype(np.float32)
+    b = np.zeros(6, np.float32)
+    with torch.no_grad():
+        xp = F.pad(
+            torch.tensor(x),
+            (pads[2], pads[3], pads[0], pads[1]),
+            mode=TORCH_MODE[full["padding_mode"]],
+        )
+        shape = F.conv2d(
+            xp,
+            torch.tensor(w),
+            stride=full["stride"],
+            dilation=full["dilation"],
+            groups=full["groups"],
+        ).shape
+    go = rng.standard_normal(tuple(shape)).astype(np.float32)
+    gx, gw, gb = conv2d_backward(go, x, w, **full)
+    tx, tw, tb = torch_grads(x, w, b, go, full, pads)
+    assert gx.dtype == gw.dtype == np.float32
+    np.testing.assert_allclose(gx, tx, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(gw, tw, rtol=1e-4, atol=1e-3)
+    np.testing.assert_allclose(gb, tb, rtol=1e-4, atol=1e-3)
