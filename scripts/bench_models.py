@@ -7,7 +7,7 @@ numpy (``app.models``) against torch CPU on the same architecture, in the same r
             (``TestClient``, JSON encoding included).
 * train     one epoch over the 8,000 training digits as ``POST /api/v1/models/train`` runs
             it with its defaults (``app.models.teach.train_run``: widths 8, 8, 16, 16,
-            batch 32, Adam lr 0.003, no augmentation; the held-out evaluation excluded),
+            batch 32, Adam at its default rate, no augmentation; the held-out evaluation excluded),
             against the same loop in torch (``nn.Sequential`` from ``torch_source``,
             ``F.cross_entropy``, ``optim.Adam``). Issue 11's target: at most 3x torch.
 * epoch     the same at batch 64, Adam lr 0.001, on ``app.models.train.train_epoch``.
@@ -149,7 +149,7 @@ def main() -> None:
     report(
         f"train endpoint defaults: epoch of {n} digits, batch 32, widths {endpoint.widths}",
         ours_endpoint,
-        lambda: torch_epoch(endpoint, 32, 0.003),
+        lambda: torch_epoch(endpoint, 32, teach.DEFAULT_LR["adam"]),
     )
     report(
         f"epoch of {n} digits, batch 64, widths {model.arch.widths}",

@@ -55,7 +55,9 @@ class TrainRequest(RequestModel):
     )
     batch_size: Annotated[Int, Field(ge=1, le=1024)] = 32
     learning_rate: Annotated[Number, Field(gt=0, le=10)] | None = Field(
-        None, description="null: the optimizer's default (adam 0.003, sgd 0.05)."
+        None,
+        description="null: the optimizer's default "
+        f"(adam {teach.DEFAULT_LR['adam']:g}, sgd {teach.DEFAULT_LR['sgd']:g}).",
     )
     optimizer: Literal["adam", "sgd"] = Field("adam", description="sgd uses momentum.")
     momentum: Annotated[Number, Field(ge=0, lt=1)] = Field(0.9, description="sgd only.")

@@ -29,7 +29,10 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     parser.add_argument("--epochs", type=value, default=3, help="default 3")
     parser.add_argument("--batch-size", type=value, default=32, help="default 32")
     parser.add_argument(
-        "--learning-rate", type=value, default=None, help="default: adam 0.003, sgd 0.05"
+        "--learning-rate",
+        type=value,
+        default=None,
+        help="default: the optimizer's own, as the server sets it",
     )
     parser.add_argument("--optimizer", default="adam", help="adam or sgd (default adam)")
     parser.add_argument("--momentum", type=value, default=0.9, help="sgd only (default 0.9)")

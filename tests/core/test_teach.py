@@ -35,7 +35,7 @@ def test_a_short_digits_run_beats_the_untrained_network() -> None:
         split.test_images,
         split.test_labels,
     )
-    events = _run(data, epochs=1, seed=3)
+    events = _run(data, epochs=1, seed=3, learning_rate=0.003)  # a short run: a brisk rate
     start, done = events[0], events[-1]
     assert isinstance(start, teach.Start) and isinstance(done, teach.Done)
     assert start.test_size == done.confusion.sum() == 2000
@@ -53,7 +53,7 @@ def test_three_made_up_shapes_reach_90_percent_on_held_back_examples() -> None:
     assert data.classes == SHAPES
     assert len(data.test_labels) == 3 * 8  # a fifth of each class held back
     assert np.bincount(data.test_labels).tolist() == [8, 8, 8]
-    done = _run(data, epochs=12, batch_size=16, seed=1)[-1]
+    done = _run(data, epochs=12, batch_size=16, seed=1, learning_rate=0.003)[-1]
     assert isinstance(done, teach.Done) and done.reason == "finished"
     assert done.confusion.sum() == 24
     assert done.test_accuracy >= 0.9, done.confusion
