@@ -30,6 +30,7 @@ def projector(browser: Any, live_server: str) -> Iterator[Any]:
 
 
 def assert_on_first_screen(page: Any, selector: str) -> None:
+    page.wait_for_function(FITS, arg=selector)  # the settled layout, then its numbers
     box = page.locator(selector).bounding_box()
     assert box is not None, selector
     assert box["x"] >= 0 and box["y"] >= 0, (selector, box)
@@ -137,7 +138,9 @@ def test_every_page_fits_its_main_figure_on_the_projector(projector: Any, entry:
         expect(page.locator(entry.main).first).to_be_in_viewport(ratio=1)
     finally:
         screenshot(page, f"lecture-{entry.name}-683x512@1.5")
-    assert page.evaluate(FITS, entry.main), entry.main  # and the page not scrolled
+    # ...and the page not scrolled: waited for, since lecture.js may still be settling the
+    # figure's zoom when the first check passes (a state, not a second read that races).
+    page.wait_for_function(FITS, arg=entry.main)
     seen = page.evaluate(READ, entry.main)
     _left, _top, width, height = seen["box"]
     # On the first screen, and not a speck: at least 60 % of its size and a real area.
