@@ -192,6 +192,8 @@ def test_batch_norm_card_in_eval_and_train_gives_torch_batch_norm(open_page: Any
     kept = json.loads(shown_layers(page))[1]
     assert kept["training"] is False
     assert kept["weight"] == [1, 1.5]
+    assert kept["bias"] == [0, -0.25]
+    assert kept["running_mean"] == [0, 0.2]
     assert kept["running_var"] == [1, 2.5]
     wait_rendered(page)
 

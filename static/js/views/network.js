@@ -81,7 +81,14 @@ export function mount(root) {
     if (focusId) {
       const again = list.querySelector(`[data-testid="${CSS.escape(focusId)}"]`);
       if (again && again !== focused) {
-        if (typing !== null && again.tagName === focused.tagName && again.type === focused.type && again.value !== typing) again.value = typing;
+        if (typing !== null && again.tagName === focused.tagName && again.type === focused.type && again.value !== typing) {
+          again.value = typing;
+          // The old field would have committed this text with its change event; the new one
+          // sees no change of its own, so commit it when the field is left.
+          let committed = false;
+          again.addEventListener("change", () => (committed = true), { once: true });
+          again.addEventListener("blur", () => committed || again.dispatchEvent(new Event("change", { bubbles: true })), { once: true });
+        }
         again.focus();
         if (caret && typeof again.setSelectionRange === "function") again.setSelectionRange(...caret);
       }
