@@ -36,7 +36,8 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 LOCAL_SCHEMES = {"data", "blob", "about"}
-TIMEOUT_MS = 15_000  # for actions and expect(): a busy machine may take seconds for a page
+TIMEOUT_MS = 45_000  # for actions, expect() and load states: a busy machine (two suites on
+# two cores) took over 15 s to settle /classify; a bound on waiting for a state, never a sleep
 
 
 @pytest.fixture(autouse=True, scope="session")
