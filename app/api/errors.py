@@ -9,8 +9,10 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.errors import LimitExceeded, ParamError
 from app.schemas import ErrorMessage
@@ -94,7 +96,21 @@ async def _limit_exceeded(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(status_code=exc.status_code, content={"detail": exc.detail})
 
 
+# FastAPI's own answer when a JSON body cannot even be decoded (e.g. bytes that are not
+# UTF-8); said here the way every other error is, naming the field.
+_UNPARSABLE = "There was an error parsing the body"
+UNREADABLE_BODY = "body: cannot be read as JSON text (send UTF-8 JSON)"
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 400 and exc.detail == _UNPARSABLE:
+        return JSONResponse(status_code=400, content={"detail": UNREADABLE_BODY})
+    return await http_exception_handler(request, exc)
+
+
 def install(app: FastAPI) -> None:
+    app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(ParamError, _param_error)
     app.add_exception_handler(LimitExceeded, _limit_exceeded)

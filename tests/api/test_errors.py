@@ -61,10 +61,13 @@ def test_malformed_json_is_422_about_the_body(client: TestClient, body: str) -> 
     assert_names(r, "body")
 
 
-def test_body_that_is_not_utf8_is_400(client: TestClient) -> None:
-    r = client.post(CONV, content=b'{"input": [[1\xff]]}', headers=JSON)
+@pytest.mark.parametrize(
+    "path", [CONV, "/api/v1/loss", "/api/v1/learn", "/api/v1/models/train?format=json"]
+)
+def test_body_that_is_not_utf8_is_400_naming_the_body(client: TestClient, path: str) -> None:
+    r = client.post(path, content=b'{"input": [[1\xff]]}', headers=JSON)
     assert r.status_code == 400
-    assert "body" in r.json()["detail"]
+    assert r.json()["detail"] == "body: cannot be read as JSON text (send UTF-8 JSON)"
 
 
 @pytest.mark.parametrize("body", ["[1, 2]", "3", "null", '"conv"'])
