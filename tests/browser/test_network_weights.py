@@ -74,8 +74,9 @@ def decoded_image(page: Any, sample: str = "shapes", size: int = SIZE) -> torch.
 
 
 def shown_layers(page: Any) -> str:
-    """The stack as the page keeps it in its link."""
-    return parse_qs(urlparse(page.url).query)["layers"][0]
+    """The stack as the page keeps it in its link, read in the page (`page.url` follows the
+    page's history edits by an event, so it can lag behind them)."""
+    return parse_qs(page.evaluate("location.search.slice(1)"))["layers"][0]
 
 
 def wait_rendered(page: Any) -> None:
@@ -223,6 +224,42 @@ def test_batch_norm_card_in_eval_and_train_gives_torch_batch_norm(open_page: Any
         assert float(after_var.get_attribute("data-value")) == pytest.approx(
             float(var[ch]), rel=1e-5
         )
+    watch.assert_clean()
+
+
+def test_a_field_being_typed_in_is_not_replaced_by_an_answer(open_page: Any) -> None:
+    """An answer that changes a card (here the batch norm statistics) waits while a field of
+    the cards has the focus: the field keeps its node, text and caret; Tab then goes on."""
+    layers = [
+        {"type": "conv2d", "kernel": ["sobel_x", "sobel_y"], "padding": 1, "channel_mode": "sum"},
+        {"type": "batch_norm", "training": False},
+    ]
+    page, watch = open_page(link(layers))
+    wait_rendered(page)
+    field = page.get_by_test_id("layer-1-weight-1")
+    field.fill("2")
+    field.press("Enter")  # commits and keeps the focus in the field
+    layers[1]["weight"] = [1, 2]
+    assert json.loads(shown_layers(page)) == layers
+    typing = page.evaluate_handle("document.activeElement")
+    assert typing.get_attribute("data-testid") == "layer-1-weight-1"
+    page.keyboard.press("Control+A")
+    page.keyboard.type("25")  # not committed yet
+    wait_rendered(page)  # the answer for weight [1, 2] has been drawn
+    assert page.get_by_test_id("map-1-1").is_visible()
+    assert typing.evaluate("node => node.isConnected && document.activeElement === node")
+    assert typing.evaluate("node => node.value") == "25"
+    assert json.loads(shown_layers(page)) == layers  # typing alone commits nothing
+    page.keyboard.press("Tab")  # commits 25; the cards are redrawn; the focus moves on
+    layers[1]["weight"] = [1, 25]
+    assert json.loads(shown_layers(page)) == layers
+    expect(page.locator(":focus")).to_have_attribute("data-testid", "layer-1-bias-0")
+    page.keyboard.type("0.5")
+    page.keyboard.press("Tab")
+    layers[1]["bias"] = [0.5, 0]
+    assert json.loads(shown_layers(page)) == layers
+    expect(page.locator(":focus")).to_have_attribute("data-testid", "layer-1-bias-1")
+    wait_rendered(page)
     watch.assert_clean()
 
 

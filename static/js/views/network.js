@@ -44,14 +44,48 @@ export function mount(root) {
 
   // ---- the layer cards ---------------------------------------------------------------
   const list = el("layer-list");
+  // The cards are redrawn from the state: at once after a commit (so that every card's
+  // handlers hold the stack as it now is), and after an answer (new shapes, statistics, an
+  // error). A field being typed in is never replaced under the caret, which would lose the
+  // caret, the selection and any text not yet committed: an answer's redraw waits while the
+  // focus is in a text or number field of the cards, until the focus leaves the cards.
+  const typingIn = (node) =>
+    list.contains(node) &&
+    (node instanceof HTMLTextAreaElement || (node instanceof HTMLInputElement && !["button", "checkbox", "radio", "file"].includes(node.type)));
+  let redrawWaiting = false;
+  function refreshCards() {
+    if (typingIn(document.activeElement)) redrawWaiting = true;
+    else renderLayers();
+  }
+  list.addEventListener("focusout", (event) => {
+    if (redrawWaiting && !list.contains(event.relatedTarget)) renderLayers();
+  });
+  // A field left by Tab or a click commits with its change event while the focus is on its
+  // way elsewhere; when the redraw replaces where it was going, focus the replacement.
+  let committedBy = null;
+  list.addEventListener("change", (event) => (committedBy = event.target), true);
+  function followFocus(left) {
+    left.addEventListener(
+      "focusout",
+      (event) => {
+        const next = event.relatedTarget;
+        if (next && !next.isConnected && next.dataset?.testid) list.querySelector(`[data-testid="${CSS.escape(next.dataset.testid)}"]`)?.focus();
+      },
+      { once: true },
+    );
+  }
+
   function renderLayers() {
+    redrawWaiting = false;
     const layers = store.state.layers;
-    // Cards are rebuilt on every edit and answer: keep the focused field focused (by its
-    // test id), with the text being typed in it (not yet committed by a change event).
+    // The focused control stays focused across the redraw, found again by its test id. A
+    // matrix cell commits as it is typed in, so it keeps its text ("1.", "-0") and caret.
     const focused = list.contains(document.activeElement) ? document.activeElement : null;
     const focusId = focused?.dataset?.testid;
-    const typing = focused && "value" in focused ? focused.value : null;
-    const caret = focused && typeof focused.selectionStart === "number" ? [focused.selectionStart, focused.selectionEnd] : null;
+    const text = focused && "value" in focused ? focused.value : null;
+    const caret = typeof focused?.selectionStart === "number" ? [focused.selectionStart, focused.selectionEnd] : null;
+    if (committedBy && list.contains(committedBy) && !focusId) followFocus(committedBy);
+    committedBy = null;
     const setLayers = (next) => store.set({ layers: next });
     replaceChildren(
       list,
@@ -78,20 +112,11 @@ export function mount(root) {
           }).root,
       ),
     );
-    if (focusId) {
-      const again = list.querySelector(`[data-testid="${CSS.escape(focusId)}"]`);
-      if (again && again !== focused) {
-        if (typing !== null && again.tagName === focused.tagName && again.type === focused.type && again.value !== typing) {
-          again.value = typing;
-          // The old field would have committed this text with its change event; the new one
-          // sees no change of its own, so commit it when the field is left.
-          let committed = false;
-          again.addEventListener("change", () => (committed = true), { once: true });
-          again.addEventListener("blur", () => committed || again.dispatchEvent(new Event("change", { bubbles: true })), { once: true });
-        }
-        again.focus();
-        if (caret && typeof again.setSelectionRange === "function") again.setSelectionRange(...caret);
-      }
+    const again = focusId ? list.querySelector(`[data-testid="${CSS.escape(focusId)}"]`) : null;
+    if (again) {
+      if (text !== null && again.type === focused.type && again.value !== text) again.value = text;
+      again.focus();
+      if (caret && typeof again.setSelectionRange === "function") again.setSelectionRange(...caret);
     }
     const full = layers.length >= maxLayers();
     el("layer-count").textContent = `${layers.length} of at most ${maxLayers()} layers`;
@@ -168,7 +193,7 @@ export function mount(root) {
   function remember(next) {
     const changed = JSON.stringify(next) !== JSON.stringify(known);
     known = next;
-    if (changed) renderLayers();
+    if (changed) refreshCards();
     return changed;
   }
 
@@ -191,7 +216,7 @@ export function mount(root) {
     layerError = { index, message: index === null ? "" : text };
     if (result) columns.classList.add("stale");
     stage.dataset.stale = String(Boolean(result));
-    renderLayers();
+    refreshCards();
     if (index !== null) list.children[index]?.scrollIntoView({ block: "nearest" });
     el("notice").scrollIntoView({ block: "nearest" });
   }
@@ -220,7 +245,7 @@ export function mount(root) {
       notice.clear();
       const hadError = layerError.index !== null;
       layerError = { index: null, message: "" };
-      if (!remember(learn(response, s.layers)) && hadError) renderLayers();
+      if (!remember(learn(response, s.layers)) && hadError) refreshCards();
       result = { id, response, params, info: request.info, source: src, color: s.color, maxSide: Number(s.size) };
       const titles = s.layers.map((layer, i) => `${i + 1} · ${registry.types.find((t) => t.type === layer.type)?.label ?? layer.type}`);
       drawColumns(columns, { response, images, titles, shared: s.range === "layer", onPick: (li, ch, r, c) => inspector.show(result, li, ch, r, c) });
