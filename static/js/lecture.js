@@ -32,12 +32,15 @@ function apply(on) {
   document.documentElement.classList.toggle("lecture", on);
   setTextScale(on ? TEXT_SCALE : 1);
   for (const a of appLinks()) a.setAttribute("href", withLecture(a.getAttribute("href"), on));
-  for (const panel of document.querySelectorAll(".panel.settings")) collapse(panel, on);
+  for (const panel of document.querySelectorAll(COLLAPSED)) collapse(panel, on);
   navScroller(on);
   fitter(on);
 }
 
-/** In lecture mode a settings panel shows only its title and a button that opens it. */
+/** What lecture mode collapses: the settings panels, and blocks of settings inside a panel. */
+const COLLAPSED = ".panel.settings, [data-lecture-collapse]";
+
+/** In lecture mode a settings panel (or block) shows only its title and a button that opens it. */
 function collapse(panel, on) {
   let button = panel.querySelector(":scope > .lecture-expand");
   if (!on) {
@@ -63,7 +66,9 @@ function collapse(panel, on) {
     },
     "Show the settings",
   );
-  panel.querySelector(":scope > h2")?.after(button);
+  const heading = panel.querySelector(":scope > h2");
+  if (heading) heading.after(button);
+  else panel.prepend(button);
 }
 
 // ---- the navigation on one line: scroll buttons say there is more ---------------------------

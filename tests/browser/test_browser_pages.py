@@ -7,12 +7,13 @@ import io
 import json
 import re
 from typing import Any
-from urllib.parse import urlparse
 
 import numpy as np
 import pytest
 from PIL import Image
 from playwright.sync_api import expect
+
+from tests.browser.helpers import renders, shown_link, wait_rendered
 
 pytestmark = pytest.mark.browser
 
@@ -86,21 +87,6 @@ def wait_ready(page: Any, path: str) -> None:
     expect(page.get_by_test_id(testid)).to_have_text(pattern)
 
 
-def renders(page: Any) -> int:
-    return int(page.get_by_test_id("play-stage").get_attribute("data-renders") or 0)
-
-
-def wait_rendered(page: Any, before: int) -> None:
-    """Wait until the playground has drawn a new result and is no longer busy."""
-    page.wait_for_function(
-        """(before) => {
-            const stage = document.querySelector('[data-testid="play-stage"]');
-            return Number(stage.dataset.renders || 0) > before && !stage.hasAttribute("aria-busy");
-        }""",
-        arg=before,
-    )
-
-
 def upload(page: Any, png: bytes) -> None:
     before = renders(page)
     page.get_by_test_id("upload-input").set_input_files(
@@ -149,12 +135,6 @@ PAGE_PARAMS = {  # what the playground sends with its default sliding settings
     "dilation": 1,
     "channel_mode": "depthwise",
 }
-
-
-def path_of(url: str) -> str:
-    """The path and query of a page's address, to open it again as a shared link."""
-    parts = urlparse(url)
-    return f"{parts.path}?{parts.query}" if parts.query else parts.path
 
 
 def focus_page(page: Any) -> None:
@@ -406,7 +386,7 @@ def test_a_shared_playground_link_restores_the_settings(open_page: Any) -> None:
     page.get_by_test_id("dilation").fill("2")
     page.get_by_test_id("dilation").press("Tab")
     expect(page).to_have_url(re.compile(r"dilation=2"))
-    again, watch_again = open_page(path_of(page.url))
+    again, watch_again = open_page(shown_link(page))
     expect(again.get_by_test_id("formula")).to_contain_text("= 126")
     expect(again.get_by_test_id("dilation")).to_have_value("2")
     expect(again.get_by_test_id("kernel-sharpen")).to_have_attribute("aria-pressed", "true")
@@ -537,21 +517,6 @@ def test_step_hovering_an_output_cell_jumps_to_its_step(open_page: Any) -> None:
     watch.assert_clean()
 
 
-def step_renders(page: Any) -> int:
-    return int(page.get_by_test_id("step-stage").get_attribute("data-renders") or 0)
-
-
-def wait_step_rendered(page: Any, before: int) -> None:
-    """Wait until /step has drawn a new trace and is no longer busy."""
-    page.wait_for_function(
-        """(before) => {
-            const stage = document.querySelector('[data-testid="step-stage"]');
-            return Number(stage.dataset.renders || 0) > before && !stage.hasAttribute("aria-busy");
-        }""",
-        arg=before,
-    )
-
-
 def api_crop(page: Any, base: str, crop: list[int]) -> list[Any]:
     r0, c0, rows, cols = crop
     response = page.request.post(
@@ -578,11 +543,11 @@ def test_step_through_a_crop_of_an_image(open_page: Any, live_server: str) -> No
     # Click near the bottom-right of the picture: the crop moves there.
     picture = page.get_by_test_id("crop-image")
     box = picture.bounding_box()
-    before = step_renders(page)
+    before = renders(page, "step-stage")
     picture.click(position={"x": box["width"] * 0.42, "y": box["height"] * 0.37})
-    wait_step_rendered(page, before)
+    wait_rendered(page, before, "step-stage")
     expect(page).to_have_url(re.compile(r"crop=(?!23%2C4)"))
-    crop = [int(v) for v in re.search(r"crop=([\d%C]+)", page.url)[1].split("%2C")]
+    crop = [int(v) for v in re.search(r"crop=([\d%C]+)", shown_link(page))[1].split("%2C")]
     assert crop[2:] == [6, 6]
     expect(page.get_by_test_id("crop-info")).to_contain_text(f"rows {crop[0]}\u2013{crop[0] + 5}")
 
@@ -602,8 +567,8 @@ def test_step_through_a_crop_of_an_image(open_page: Any, live_server: str) -> No
     assert abs(steps[n]["sum"]) > 0.5  # the crop holds an edge, so the check means something
 
     # The link carries the crop, not the numbers: a fresh page fetches the same pixels.
-    assert not re.search(r"[?&]x=", page.url)
-    again, watch_again = open_page(path_of(page.url))
+    assert not re.search(r"[?&]x=", shown_link(page))
+    again, watch_again = open_page(shown_link(page))
     expect(again.get_by_test_id("player-counter")).to_have_text(f"Step {n + 1} of 16")
     expect(again.get_by_test_id("step-sum")).to_have_text(
         page.get_by_test_id("step-sum").inner_text()
@@ -686,7 +651,7 @@ def test_average_pooling_shows_the_divisor_and_the_link_restores_it(open_page: A
     expect(page.get_by_test_id("divisor")).to_have_text("9")
     expect(page.get_by_test_id("step-value")).to_have_text("3.1111")  # (1+3+2+5+6+1+0+2+8) / 9
 
-    again, watch_again = open_page(path_of(page.url))
+    again, watch_again = open_page(shown_link(page))
     expect(again.get_by_test_id("mode-avg")).to_be_checked()
     expect(again.get_by_test_id("kernel-size")).to_have_value("3")
     expect(again.get_by_test_id("divisor")).to_have_text("9")

@@ -105,7 +105,7 @@ DRAWN = """(selector) => {
 READ = """(selector) => {
     const main = document.querySelector(selector);
     const box = main.getBoundingClientRect();
-    const settings = [...document.querySelectorAll('.panel.settings')];
+    const settings = [...document.querySelectorAll('.panel.settings, [data-lecture-collapse]')];
     const list = document.querySelector('.nav-links');
     const current = list && list.querySelector('[aria-current=page]');
     const inList = (el) => { const a = el.getBoundingClientRect(), b = list.getBoundingClientRect();

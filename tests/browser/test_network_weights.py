@@ -14,6 +14,7 @@ import torch
 import torch.nn.functional as F
 from playwright.sync_api import expect
 
+from tests.browser.helpers import shown_query
 from tests.browser.test_accessibility import blocking_violations
 
 pytestmark = pytest.mark.browser
@@ -74,9 +75,8 @@ def decoded_image(page: Any, sample: str = "shapes", size: int = SIZE) -> torch.
 
 
 def shown_layers(page: Any) -> str:
-    """The stack as the page keeps it in its link, read in the page (`page.url` follows the
-    page's history edits by an event, so it can lag behind them)."""
-    return parse_qs(page.evaluate("location.search.slice(1)"))["layers"][0]
+    """The stack as the page keeps it in its link."""
+    return shown_query(page)["layers"][0]
 
 
 def wait_rendered(page: Any) -> None:

@@ -14,6 +14,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import CHROMIUM_ARGS, TIMEOUT_MS, screenshot, watch_page
+from tests.browser.helpers import renders, wait_rendered
 
 pytestmark = pytest.mark.browser
 
@@ -29,20 +30,6 @@ def camera_browser(browser: Any) -> Iterator[Any]:
     )
     yield camera
     camera.close()
-
-
-def renders(page: Any) -> int:
-    return int(page.get_by_test_id("play-stage").get_attribute("data-renders") or 0)
-
-
-def wait_rendered(page: Any, before: int) -> None:
-    page.wait_for_function(
-        """(before) => {
-            const stage = document.querySelector('[data-testid="play-stage"]');
-            return Number(stage.dataset.renders || 0) > before && !stage.hasAttribute("aria-busy");
-        }""",
-        arg=before,
-    )
 
 
 def test_a_captured_frame_is_filtered_like_an_upload(

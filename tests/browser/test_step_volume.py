@@ -84,6 +84,11 @@ def test_cs231n_volume_output_equals_torch(open_page: Any) -> None:
         dtype=torch.float64,
     )
     assert bias.tolist() == [1.0, 0.0]
+    # the bias cells' own colour scale is stated: ±max|b| = ±1
+    expect(page.get_by_test_id("bias-range-data")).to_have_text("data 0 to 1")
+    expect(page.get_by_test_id("bias-range-scale")).to_have_text(
+        "colour scale \u00b11 (the biases b0\u2013b1)"
+    )
     expected = F.conv2d(x[None], k, bias, stride=2, padding=1)[0]
     assert list(expected.shape) == [2, 3, 3]
 

@@ -17,6 +17,8 @@ import pytest
 from PIL import Image
 from playwright.sync_api import expect
 
+from tests.browser.helpers import renders, wait_rendered
+
 pytestmark = pytest.mark.browser
 
 TIMES = "\u00d7"
@@ -24,21 +26,6 @@ BIG = {"width": 1280, "height": 900}
 
 
 # ---- helpers ---------------------------------------------------------------------------
-
-
-def renders(page: Any, stage: str = "play-stage") -> int:
-    return int(page.get_by_test_id(stage).get_attribute("data-renders") or 0)
-
-
-def wait_rendered(page: Any, before: int, stage: str = "play-stage") -> None:
-    """Wait until the page has drawn a result newer than `before` and is no longer busy."""
-    page.wait_for_function(
-        """([testid, before]) => {
-            const stage = document.querySelector(`[data-testid="${testid}"]`);
-            return Number(stage.dataset.renders || 0) > before && !stage.hasAttribute("aria-busy");
-        }""",
-        arg=[stage, before],
-    )
 
 
 def set_field(page: Any, testid: str, value: str) -> None:

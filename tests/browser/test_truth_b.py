@@ -10,10 +10,12 @@ import math
 import operator
 import re
 from typing import Any
-from urllib.parse import parse_qs, quote, urlparse
+from urllib.parse import quote
 
 import pytest
 from playwright.sync_api import expect
+
+from tests.browser.helpers import shown_query
 
 pytestmark = pytest.mark.browser
 
@@ -68,7 +70,7 @@ def test_a_fifteen_layer_link_reloads_with_fifteen_cards(open_page: Any) -> None
     expect(page.get_by_test_id("map-14-0")).to_be_visible()
     expect(page.get_by_test_id("layer-card-8")).to_contain_text("9.")
     # The link the page keeps is the same stack, and it reloads as the same 15 cards.
-    kept = json.loads(parse_qs(urlparse(page.url).query)["layers"][0])
+    kept = json.loads(shown_query(page)["layers"][0])
     assert kept == layers
     page.reload()
     expect(cards).to_have_count(15)

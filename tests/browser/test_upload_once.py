@@ -14,6 +14,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from tests.browser.helpers import renders, wait_rendered
+
 pytestmark = pytest.mark.browser
 
 
@@ -25,20 +27,6 @@ def photo_jpeg(width: int = 2000, height: int = 1500) -> bytes:
     buffer = io.BytesIO()
     Image.fromarray((rgb * 255).astype(np.uint8)).save(buffer, "JPEG", quality=92)
     return buffer.getvalue()
-
-
-def renders(page: Any) -> int:
-    return int(page.get_by_test_id("play-stage").get_attribute("data-renders") or 0)
-
-
-def wait_rendered(page: Any, before: int) -> None:
-    page.wait_for_function(
-        """(before) => {
-            const stage = document.querySelector('[data-testid="play-stage"]');
-            return Number(stage.dataset.renders || 0) > before && !stage.hasAttribute("aria-busy");
-        }""",
-        arg=before,
-    )
 
 
 def test_the_original_upload_is_sent_once(

@@ -8,7 +8,7 @@ import * as api from "../api.js";
 import { byTestId, h, latestSignal, replaceChildren, soonByInput } from "../dom.js";
 import { loadImage } from "../render/image.js";
 import { createStore, field } from "../state.js";
-import { createLayerCard, newLayer } from "./widgets/layer-card.js";
+import { createLayerCard, newLayer, showLayerError } from "./widgets/layer-card.js";
 import { createNotice } from "./widgets/notice.js";
 import { drawColumns, MAX_MAPS } from "./network/draw.js";
 import { createInspector } from "./network/inspect.js";
@@ -47,15 +47,20 @@ export function mount(root) {
   // The cards are redrawn from the state: at once after a commit (so that every card's
   // handlers hold the stack as it now is), and after an answer (new shapes, statistics, an
   // error). A field being typed in is never replaced under the caret, which would lose the
-  // caret, the selection and any text not yet committed: an answer's redraw waits while the
-  // focus is in a text or number field of the cards, until the focus leaves the cards.
+  // caret, the selection and any text not yet committed: while the focus is in a text or
+  // number field of the cards, an answer only updates the layers' error messages in place,
+  // and the rest of its redraw waits until the focus leaves the cards.
   const typingIn = (node) =>
     list.contains(node) &&
     (node instanceof HTMLTextAreaElement || (node instanceof HTMLInputElement && !["button", "checkbox", "radio", "file"].includes(node.type)));
   let redrawWaiting = false;
   function refreshCards() {
-    if (typingIn(document.activeElement)) redrawWaiting = true;
-    else renderLayers();
+    if (!typingIn(document.activeElement)) return renderLayers();
+    redrawWaiting = true;
+    [...list.children].forEach((card, index) => {
+      const message = card.querySelector(`[data-testid="layer-${index}-error"]`);
+      if (message) showLayerError(message, layerError.index === index ? layerError.message : "");
+    });
   }
   list.addEventListener("focusout", (event) => {
     if (redrawWaiting && !list.contains(event.relatedTarget)) renderLayers();

@@ -27,6 +27,12 @@ const CHANNEL_PARAMS = { batch_norm: ["weight", "bias", "running_mean", "running
  * `answer`: this layer's entry in that answer, or null; `error`: a message for this
  * layer from the last request, shown on the card.
  */
+/** Show `error` (the server's reason this layer failed, or "" for none) in a card's message. */
+export function showLayerError(message, error) {
+  message.textContent = error;
+  message.hidden = !error;
+}
+
 export function createLayerCard({ layer, index, count, types, presets, maxKernelSide, input = null, answer = null, error = "", onChange, onMove, onRemove }) {
   const testid = (name) => `layer-${index}-${name}`;
   const type = types.find((t) => t.type === layer.type);
@@ -62,7 +68,8 @@ export function createLayerCard({ layer, index, count, types, presets, maxKernel
       tool("✕", `Remove layer ${index + 1}`, "remove", count === 1, () => onRemove(index)),
     ),
   );
-  const message = h("p", { class: "field-msg field-msg-error layer-error", role: "alert", dataset: { testid: testid("error") }, hidden: !error }, error);
+  const message = h("p", { class: "field-msg field-msg-error layer-error", role: "alert", dataset: { testid: testid("error") } });
+  showLayerError(message, error);
   if (!type) {
     return {
       root: h(
