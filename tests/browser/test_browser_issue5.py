@@ -302,7 +302,7 @@ def test_learn_loss_falls_while_it_runs(
     expect(page.get_by_test_id("stop")).to_be_enabled()
     expect(stage).to_have_attribute("data-done", "false")
     hold.release()
-    expect(stage).to_have_attribute("data-done", "true", timeout=20_000)
+    expect(stage).to_have_attribute("data-done", "true")
     expect(page.get_by_test_id("step-text")).to_have_text("Step 60 of 60")
     expect(page.get_by_test_id("status")).to_contain_text("Finished all steps")
     first = float(stage.get_attribute("data-first-loss") or "nan")
@@ -348,9 +348,7 @@ def test_learn_states_each_maps_range_apart_from_its_scale(
     page, watch = open_learn(open_page, "/learn?steps=20&size=32")
     with page.expect_request(lambda r: r.url.endswith("/api/v1/learn")) as sent:
         page.get_by_test_id("start").click()
-    expect(page.get_by_test_id("learn-stage")).to_have_attribute(
-        "data-done", "true", timeout=20_000
-    )
+    expect(page.get_by_test_id("learn-stage")).to_have_attribute("data-done", "true")
     events = learn_events(live_server, sent.value.post_data_json)  # the same seed: same run
     first, last = events[0], events[-1]
     assert last["done"] and last["output"]["min"] != first["output"]["min"]
@@ -415,7 +413,7 @@ def test_learn_stop_and_resume_continues_the_curve(
     mid_loss = float(stage.get_attribute("data-loss") or "nan")
     assert mid_loss < 2 * stop_loss and mid_loss < first_loss / 5, (stop_loss, mid_loss)
     hold.release()
-    expect(stage).to_have_attribute("data-done", "true", timeout=30_000)
+    expect(stage).to_have_attribute("data-done", "true")
     expect(page.get_by_test_id("step-text")).to_have_text("Step 300 of 300")
     expect(plot).to_have_attribute("data-points", "301")
     final_loss = float(stage.get_attribute("data-loss") or "nan")

@@ -542,6 +542,10 @@ def test_step_through_a_crop_of_an_image(open_page: Any, live_server: str) -> No
 
     # Click near the bottom-right of the picture: the crop moves there.
     picture = page.get_by_test_id("crop-image")
+    page.wait_for_function(  # its size is known once it has loaded
+        "() => { const i = document.querySelector('[data-testid=crop-image]');"
+        " return i.complete && i.naturalWidth > 0; }"
+    )
     box = picture.bounding_box()
     before = renders(page, "step-stage")
     picture.click(position={"x": box["width"] * 0.42, "y": box["height"] * 0.37})

@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import CHROMIUM_ARGS, PHONE, watch_page
+from tests.browser.conftest import CHROMIUM_ARGS, PHONE, TIMEOUT_MS, watch_page
 from tests.browser.helpers import shown_link
 from tests.teach_shapes import draw
 
@@ -138,7 +138,7 @@ def camera_page(browser: Any, live_server: str) -> Iterator[Any]:
     )
     context = camera.new_context(permissions=["camera"])
     page = context.new_page()
-    page.set_default_timeout(15_000)
+    page.set_default_timeout(TIMEOUT_MS)
     watch = watch_page(page)
     page.goto(f"{live_server}/teach")
     yield page, watch
@@ -327,6 +327,8 @@ def test_export_import_and_trace_agree_with_the_api(
         lambda r: answers.append(r) if r.url.endswith(PREDICT) and r.status == 200 else None,
     )
     _stroke(page2, "try-canvas", [(0.3, 0.3), (0.7, 0.7)])
+    # Nothing waits for its debounce or is in flight: the last answer is the one shown.
+    expect(page2.locator("#main")).to_have_attribute("data-try-busy", "0")
     expect(page2.locator("#main")).to_have_attribute("data-tried", re.compile(r"\d+"))
     expect(page2.get_by_test_id("try-panel")).not_to_have_class(re.compile("stale"))
     seen = answers[-1].json()["input"]

@@ -4,6 +4,7 @@
 import { modelInfo, modelPredict, modelSample, modelSamples } from "../api.js";
 import { byTestId, debounce, h } from "../dom.js";
 import { field, createStore } from "../state.js";
+import { createBusy } from "./widgets/busy.js";
 import { createNotice } from "./widgets/notice.js";
 import { createPlayerControls } from "./widgets/player-controls.js";
 import { Player } from "../player.js";
@@ -62,19 +63,14 @@ export function mount(root) {
   }
 
   // data-busy: "1" while a drawing waits for its debounce or a prediction is in flight.
-  let drawingPending = false; // a drawing waits for its debounce
-  let inFlight = 0;
-  const busy = () => {
-    root.dataset.busy = drawingPending || inFlight ? "1" : "0";
-  };
+  const busy = createBusy(root);
 
   async function predict(request, source) {
     const mine = ++token;
     controller?.abort();
     controller = new AbortController();
     stale(true);
-    inFlight += 1;
-    busy();
+    busy.start();
     try {
       const { signal } = controller;
       const body = request.image
@@ -88,8 +84,7 @@ export function mount(root) {
       notice.error(error.message);
       $("notice").scrollIntoView({ block: "nearest" });
     } finally {
-      inFlight -= 1;
-      busy();
+      busy.end();
     }
   }
 
@@ -162,18 +157,17 @@ export function mount(root) {
   const pad = createDrawPad($("draw-canvas"), {
     onChange: (strokes) => {
       store.set({ sample: -1 });
-      drawingPending = strokes > 0;
+      busy.schedule(strokes > 0);
       if (strokes) sendDrawing();
       else sendDrawing.cancel();
-      busy();
     },
   });
   const sendDrawing = debounce(async () => {
-    drawingPending = false;
-    if (pad.isEmpty()) return busy();
-    inFlight += 1; // the PNG encoding counts as in flight
+    busy.schedule(false);
+    if (pad.isEmpty()) return;
+    busy.start(); // the PNG encoding counts as in flight
     const image = await pad.blob();
-    inFlight -= 1;
+    busy.end();
     sendImage(image, "Your drawing");
   }, 200);
   $("undo").addEventListener("click", () => pad.undo());
@@ -208,17 +202,20 @@ export function mount(root) {
     }
   }
 
+  let galleryToken = 0;
   async function showGallery(query, title) {
+    const mine = ++galleryToken; // the last gallery asked for is the one shown
     $("gallery-title").textContent = title;
     $("gallery").classList.add("stale");
     try {
       const page = await modelSamples(MODEL, { ...query, limit: 60 });
+      if (mine !== galleryToken) return;
       paintGallery($("gallery"), page.samples, { onPick: pickSample });
       $("gallery").classList.remove("stale");
       $("gallery").dataset.filter = new URLSearchParams(query).toString();
       if (page.total > page.samples.length) $("gallery-title").textContent += ` (first ${page.samples.length} of ${page.total})`;
     } catch (error) {
-      notice.error(error.message);
+      if (mine === galleryToken) notice.error(error.message);
     }
   }
 

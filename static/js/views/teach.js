@@ -4,6 +4,7 @@
 
 import { getLimits, modelInfo } from "../api.js";
 import { byTestId, debounce, h } from "../dom.js";
+import { createBusy } from "./widgets/busy.js";
 import { field, createStore } from "../state.js";
 import { createNotice } from "./widgets/notice.js";
 import { createNumberField } from "./widgets/number-field.js";
@@ -351,14 +352,20 @@ export function mount(root) {
     $("export-npz").disabled = false;
     $("export-py").disabled = !next.pytorch;
     root.dataset.model = "ready";
-    if (!tryPad.isEmpty()) sendTry();
+    if (!tryPad.isEmpty()) {
+      tryBusy.schedule(true);
+      sendTry();
+    }
   }
 
   let result = null;
   let tryToken = 0;
+  // data-try-busy: "1" while a drawing to try waits for its debounce or is being classified.
+  const tryBusy = createBusy(root, "tryBusy");
   async function classify(image) {
     const mine = ++tryToken;
     $("try-panel").classList.add("stale");
+    tryBusy.start();
     try {
       const body = await predictImage(image, { model, trace: { layer: "softmax", unit: [0] }, preprocess: store.state.prep });
       if (mine !== tryToken) return;
@@ -373,6 +380,8 @@ export function mount(root) {
     } catch (error) {
       $("try-panel").classList.remove("stale");
       fail(error, $("try-panel"));
+    } finally {
+      tryBusy.end();
     }
   }
   async function onUnit(index, unit, kind) {
@@ -386,9 +395,20 @@ export function mount(root) {
       fail(error, $("trace"));
     }
   }
-  const tryPad = createDrawPad($("try-canvas"), { onChange: (n) => n && model && sendTry() });
+  const tryPad = createDrawPad($("try-canvas"), {
+    onChange: (n) => {
+      if (!n || !model) return;
+      tryBusy.schedule(true);
+      sendTry();
+    },
+  });
   const sendTry = debounce(async () => {
-    if (model && !tryPad.isEmpty()) classify(await tryPad.blob());
+    tryBusy.schedule(false);
+    if (!model || tryPad.isEmpty()) return;
+    tryBusy.start(); // the PNG encoding counts as busy
+    const image = await tryPad.blob();
+    tryBusy.end();
+    classify(image);
   }, 200);
   $("try-clear").addEventListener("click", () => tryPad.clear());
 
