@@ -610,7 +610,13 @@ class LearnEvent(BaseModel):
         None, description="On the last event: finished, time_limit or diverged (lr too large)."
     )
     input: FeatureMap | None = Field(
-        None, description="First event only (also of a resume): the image."
+        None,
+        description="First event only (also of a resume): the image the kernel sees, "
+        "standardised as a network's input would be: (image - input_mean) / input_std.",
+    )
+    input_mean: float | None = Field(None, description="First event only: the image's mean.")
+    input_std: float | None = Field(
+        None, description="First event only: the image's standard deviation (1 if constant)."
     )
     target_output: FeatureMap | None = Field(
         None, description="First event only: the target feature map."

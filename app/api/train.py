@@ -108,7 +108,9 @@ def loss(req: Annotated[LossRequest, Body(openapi_examples=LOSS_EXAMPLES)], s: S
 
 LEARN_DESCRIPTION = """
 Gradient descent on a conv2d kernel until its feature map matches the target kernel's
-on a sample image (MSE loss, gradients from the core's conv2d backward pass).
+on a sample image (MSE loss, gradients from the core's conv2d backward pass). The image
+is first standardised, as a network's input would be: `(image - input_mean) / input_std`;
+the first event's `input` is that standardised image, the one both kernels convolve.
 
 By default the response is a stream of **server-sent events** (`text/event-stream`):
 one `data: <LearnEvent JSON>` message every `every` steps, the first (step 0) also
@@ -256,7 +258,9 @@ def _events(
         if n == 0:
             t_map = rec["target_output"]
             scale = float(np.abs(t_map).max())
-            event["input"] = render_map(image, kind="image")
+            event["input"] = render_map(rec["input"], kind="diverging")
+            event["input_mean"] = rec["input_mean"]
+            event["input_std"] = rec["input_std"]
             event["target_output"] = render_map(t_map, kind="diverging")
         event["output"] = render_map(rec["output"], kind="diverging", scale=scale)
         pending = []

@@ -177,7 +177,8 @@ def learn_kernel(
     if not (isinstance(start_step, int) and start_step >= 0):
         raise ParamError("start_step", f"start_step must be an int >= 0, got {start_step!r}")
     k0, b0 = _start(initial_kernel, initial_bias, t.shape)
-    x = (x - x.mean()) / (x.std() or 1.0)
+    mean, std = float(x.mean()), float(x.std() or 1.0)
+    x = (x - mean) / std
     conv = {"padding": padding, "padding_mode": padding_mode}
     xb = x[None]  # (H, W) -> (1, H, W): one channel
     target_map = conv2d(xb, t[None, None], **conv)[0]  # (H', W')
@@ -219,6 +220,9 @@ def learn_kernel(
         }
         if i == 0:
             record["target_output"] = target_map
+            record["input"] = x  # what the kernel sees: (image - input_mean) / input_std
+            record["input_mean"] = mean
+            record["input_std"] = std
         yield record
         if i == steps or diverged:
             return

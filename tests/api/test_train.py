@@ -7,6 +7,7 @@ import math
 import threading
 from collections.abc import Iterator
 
+import numpy as np
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -194,6 +195,37 @@ def test_learn_stream_parses_and_loss_falls(client):
     # every step's loss arrives once, in order
     assert sum(len(e["losses"]) for e in events) == 201
     assert all(e["losses"][-1] == e["loss"] for e in events)
+
+
+def test_learn_shows_the_standardised_image_both_kernels_convolve(client):
+    """The first event's input is (image - mean) / std, and the target map is torch's
+    conv2d of that image: the numbers a student sees under the maps follow from it."""
+    import torch
+    import torch.nn.functional as F
+
+    r = client.post(
+        "/api/v1/learn?format=json",
+        json={"sample": None, "seed": 5, "max_side": 16, "steps": 1, "target": "sobel_x"},
+    )
+    assert r.status_code == 200, r.text
+    first = r.json()["events"][0]
+    raw = np.random.default_rng(5).random((16, 16))  # the seeded white noise of sample null
+    assert first["input_mean"] == pytest.approx(raw.mean(), rel=1e-12)
+    assert first["input_std"] == pytest.approx(raw.std(), rel=1e-12)
+    x = (raw - raw.mean()) / raw.std()
+    assert first["input"]["min"] == pytest.approx(x.min(), rel=1e-12)
+    assert first["input"]["max"] == pytest.approx(x.max(), rel=1e-12)
+    assert first["input"]["colormap"] == "diverging"
+    target = F.conv2d(
+        torch.tensor(x)[None, None],
+        torch.tensor(SOBEL_X, dtype=torch.float64)[None, None],
+        padding=1,
+    )[0, 0].numpy()
+    assert first["target_output"]["min"] == pytest.approx(target.min(), rel=1e-9)
+    assert first["target_output"]["max"] == pytest.approx(target.max(), rel=1e-9)
+    assert (
+        "input_mean" not in r.json()["events"][-1] or r.json()["events"][-1]["input_mean"] is None
+    )
 
 
 def test_learn_json_format(client):

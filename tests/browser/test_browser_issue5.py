@@ -363,7 +363,12 @@ def test_learn_states_each_maps_range_apart_from_its_scale(
     # The current output is drawn on the target's scale, and says so.
     assert last["output"]["vmax"] == first["target_output"]["vmax"]
     expect(page.get_by_test_id("output-range-scale")).to_contain_text("the target's")
-    expect(page.get_by_test_id("input-range-scale")).to_have_text("colour scale 0 to 1")
+    # The image is shown as the kernels see it, standardised, with the numbers used.
+    caption = page.get_by_test_id("input-caption").inner_text()
+    mean, std = (float(v) for v in re.findall(r"[-\d.]+", caption.replace("\u2212", "-"))[-2:])
+    assert mean == pytest.approx(first["input_mean"], abs=5e-4)  # shown to 3 decimals
+    assert std == pytest.approx(first["input_std"], abs=5e-4)
+    assert first["input"]["colormap"] == "diverging" and first["input"]["min"] < 0
     watch.assert_clean()
 
 

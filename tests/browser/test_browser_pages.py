@@ -426,6 +426,8 @@ def test_step_buttons_and_scrubber_agree(open_page: Any, live_server: str) -> No
     expect(page.get_by_test_id("step-detail")).to_contain_text(
         "Step 20: output cell (row 3, column 1)"
     )
+    # Every value of this example is shown exactly: no rounding note.
+    expect(page.get_by_test_id("terms-rounded")).to_have_count(0)
     expect(page).to_have_url(re.compile(r"step=19"))
 
     square = [[1.0 if 1 <= r <= 3 and 1 <= c <= 3 else 0.0 for c in range(6)] for r in range(6)]
@@ -569,6 +571,15 @@ def test_step_through_a_crop_of_an_image(open_page: Any, live_server: str) -> No
     shown = shown_number(page.get_by_test_id("step-sum").inner_text())
     assert shown == pytest.approx(steps[n]["sum"], abs=1e-4)
     assert abs(steps[n]["sum"]) > 0.5  # the crop holds an edge, so the check means something
+    # The pixels are k/255: the written-out terms are rounded, and the page says so. Added by
+    # hand, they give the shown sum to within their rounding (9 terms, |k| <= 2 here).
+    equation = page.get_by_test_id("step-detail").locator(".equation").first
+    expect(equation.get_by_test_id("terms-rounded")).to_contain_text("rounded to 4 decimals")
+    text = equation.inner_text().split("=")[0].replace("\u2212", "-")
+    by_hand = sum(
+        float(a) * float(b) for a, b in re.findall(r"\(?(-?[\d.]+)\)?\u00d7\(?(-?[\d.]+)\)?", text)
+    )
+    assert by_hand == pytest.approx(shown, abs=9 * 0.5e-4 * 2 + 1e-4)
 
     # The link carries the crop, not the numbers: a fresh page fetches the same pixels.
     assert not re.search(r"[?&]x=", shown_link(page))

@@ -84,6 +84,10 @@ def test_cs231n_volume_output_equals_torch(open_page: Any) -> None:
         dtype=torch.float64,
     )
     assert bias.tolist() == [1.0, 0.0]
+    # One colour scale for the products of all three channels, stated under each grid.
+    scales = [page.get_by_test_id(f"detail-products-{ch}-scale").inner_text() for ch in range(3)]
+    assert len(set(scales)) == 1 and "this step's products" in scales[0], scales
+    expect(page.get_by_test_id("detail-window-0-scale")).to_contain_text("the input's")
     # the bias cells' own colour scale is stated: ±max|b| = ±1
     expect(page.get_by_test_id("bias-range-data")).to_have_text("data 0 to 1")
     expect(page.get_by_test_id("bias-range-scale")).to_have_text(
@@ -195,6 +199,10 @@ def test_transposed_animation_adds_up_to_torch(
     )
     expect(page.get_by_test_id("direct")).to_be_visible()
     expect(page.get_by_test_id("direct-explain")).to_contain_text("rotated by 180")
+    # The scaled kernel is coloured on the output's scale, and says so.
+    output_range, scaled_range = (page.get_by_test_id(t) for t in ("output-range", "scaled-range"))
+    expect(scaled_range).to_have_attribute("data-vmax", output_range.get_attribute("data-vmax"))
+    expect(page.get_by_test_id("scaled-range-scale")).to_contain_text("the output's")
 
     added = np.full(expected.shape, bias)
     for n in range(total):
@@ -204,12 +212,14 @@ def test_transposed_animation_adds_up_to_torch(
         )
         value = shown_number(page.get_by_test_id("step-value").inner_text())
         assert value == pytest.approx(x[c, i, j].item())
-        for at, v in page.evaluate(
+        for at, v, text in page.evaluate(
             """() => [...document.querySelectorAll('[data-testid="contribution"]')]
-                .map((li) => [li.dataset.at, Number(li.dataset.value)])"""
+                .map((li) => [li.dataset.at, Number(li.dataset.value), li.textContent])"""
         ):
             r, q = (int(t) for t in at.split(","))
             added[r, q] += v
+            sign = MINUS if v < 0 else "+"
+            assert text.startswith(f"({r}, {q}) {sign}") and sign + MINUS not in text
         running = np.array(
             json.loads(page.get_by_test_id("output-canvas").get_attribute("data-values"))
         )

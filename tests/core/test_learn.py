@@ -44,7 +44,12 @@ def test_recovers_sobel_x_on_a_sample_image(scene, optimizer, lr):
 def test_records_hold_output_and_first_holds_target(scene):
     first, second = list(learn_kernel(scene, SOBEL_X, steps=1, seed=3))
     assert first["target_output"].shape == first["output"].shape == scene.shape  # "same"
-    assert "target_output" not in second
+    assert "target_output" not in second and "input" not in second
+    # The kernels convolve the standardised image, which the first record carries.
+    assert first["input_mean"] == pytest.approx(scene.mean()) and first[
+        "input_std"
+    ] == pytest.approx(scene.std())
+    np.testing.assert_allclose(first["input"], (scene - scene.mean()) / scene.std(), rtol=1e-12)
     assert first["kernel"].shape == (3, 3)
     assert np.abs(first["kernel"]).max() < 0.5  # a small random start
     assert first["grad_norm"] > 0

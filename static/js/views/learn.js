@@ -151,6 +151,7 @@ export function mount(root) {
     if (event.input) {
       drawMap(el("input-canvas"), event.input);
       showRange("input", event.input);
+      el("input-caption").textContent = `(x − ${formatNumber(event.input_mean, 3)}) / ${formatNumber(event.input_std, 3)}`;
     }
     if (event.target_output) {
       drawMap(el("target-output-canvas"), event.target_output);
@@ -252,7 +253,7 @@ export function mount(root) {
     progress.value = 0;
     progress.setAttribute("aria-valuetext", `step 0 of ${s.steps}`);
     el("step-text").textContent = "Starting…";
-    stream(requestBody(what, s.steps), "Starting from a random kernel…");
+    stream(requestBody(what, s.steps), `Learning, from a random kernel (seed ${what.seed})…`);
   }
 
   function resume() {

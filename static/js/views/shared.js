@@ -68,16 +68,35 @@ export function signed(value) {
   return formatNumber(value, 4);
 }
 
+const TERM_DIGITS = 4;
+
 function term(value) {
-  const text = formatNumber(value, 3);
+  const text = formatNumber(value, TERM_DIGITS);
   return value < 0 ? `(${text})` : text;
 }
 
-/** "0.6×1 + 0.2×1 + …": the window values times the kernel values, written out. */
+/** The number a term's text stands for. */
+function shownValue(value) {
+  return Number(formatNumber(value, TERM_DIGITS).replace("−", "-"));
+}
+
+/** "0.6×1 + 0.2×1 + …": the window values times the kernel values, to TERM_DIGITS decimals. */
 export function equation(windowValues, kernelValues, { limit = 25 } = {}) {
   const terms = windowValues.map((v, n) => `${term(v)}×${term(kernelValues[n])}`);
   if (terms.length > limit) return `${terms.slice(0, limit).join(" + ")} + … (${terms.length} products)`;
   return terms.join(" + ");
+}
+
+/**
+ * After an equation: when a value has more digits than it shows (an image's k/255), say
+ * so. The sums shown are of the exact values, so the rounded terms added by hand can
+ * differ in the last digit. Null when every term is exact.
+ */
+export function roundingNote(windowValues, kernelValues) {
+  const rounded = [...windowValues, ...kernelValues].some((v) => Number.isFinite(v) && shownValue(v) !== v);
+  return rounded
+    ? h("span", { class: "hint", dataset: { testid: "terms-rounded" } }, ` (values rounded to ${TERM_DIGITS} decimals; sums use the exact values)`)
+    : null;
 }
 
 /**

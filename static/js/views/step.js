@@ -88,6 +88,7 @@ export function mount(root) {
     input: createRangeLabel({ testid: "input-range" }),
     kernel: createRangeLabel({ testid: "kernel-range" }),
     output: createRangeLabel({ testid: "output-range" }),
+    scaled: createRangeLabel({ testid: "scaled-range" }),
   };
   for (const [name, label] of Object.entries(ranges)) canvases[name].closest("figure").append(label.root);
   // With several filters each bias cell is tinted on the biases' own scale, stated here.
@@ -252,9 +253,9 @@ export function mount(root) {
   }
 
   function showRanges(grids) {
-    for (const [name, values, scale] of grids) {
+    for (const [name, values, scale, scaleNote = ""] of grids) {
       const { min, max } = finiteRange(values);
-      ranges[name].show({ min, max, vmin: -scale, vmax: scale });
+      ranges[name].show({ min, max, vmin: -scale, vmax: scale, scaleNote });
     }
   }
 
@@ -311,7 +312,7 @@ export function mount(root) {
     const scales = { input: maxAbs(x.flat(2)), kernel: maxAbs(kernel.flat(2)), output: maxAbs(output.flat(2)) };
     layouts.input = drawTransposedInput(canvases.input, { x, step, scale: scales.input, size, maxWidth });
     drawKernel(canvases.kernel, { kernel: [kernel], bias: biases(store.state), current: 0, scale: scales.kernel, size, maxWidth });
-    drawScaled(canvases.scaled, { step, size });
+    drawScaled(canvases.scaled, { step, size, scale: scales.output });
     layouts.output = [drawTransposedOutput(canvases.output, { result, step, scale: scales.output, size, maxWidth })];
     drawDirect(canvases.directInput, canvases.directKernel, { direct, step, size: Math.min(size, 34), maxWidth });
     const C = x.length;
@@ -330,6 +331,7 @@ export function mount(root) {
       ["input", x, scales.input],
       ["kernel", kernel, scales.kernel],
       ["output", output, scales.output],
+      ["scaled", step.scaled[0], scales.output, "the output's, which it is added into"],
     ]);
     replaceChildren(detail, transposedDetail({ step, index: player.index, kernel, C }));
   }

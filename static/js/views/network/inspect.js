@@ -7,7 +7,7 @@ import * as api from "../../api.js";
 import { h, replaceChildren } from "../../dom.js";
 import { formatNumber } from "../../render/format.js";
 import { formatMatrix } from "../../state.js";
-import { equation } from "../shared.js";
+import { equation, roundingNote } from "../shared.js";
 import { miniGrids } from "./draw.js";
 import { contextAxis, outputIndexStartingAt, windowAxis } from "./pipeline.js";
 
@@ -137,7 +137,7 @@ export function createInspector(panel) {
           ["kernel", kernel[k], null],
           ["products", step.products[k], null],
         ]),
-        h("p", { class: "equation" }, equation(win.flat(), kernel[k].flat(), { limit: 12 })),
+        h("p", { class: "equation" }, equation(win.flat(), kernel[k].flat(), { limit: 12 }), roundingNote(win.flat(), kernel[k].flat())),
       ),
     );
     return h(

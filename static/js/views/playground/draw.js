@@ -7,7 +7,7 @@ import { colorAt, diverging, drawColorBar, maxAbs } from "../../render/colors.js
 import { formatNumber, scaleText } from "../../render/format.js";
 import { drawGrid, gridLayout } from "../../render/grid.js";
 import { drawImageExact } from "../../render/image.js";
-import { channelName, equation } from "../shared.js";
+import { channelName, equation, roundingNote } from "../shared.js";
 
 /** Draw a decoded map pixel for pixel, shown `scale` CSS px per pixel (its true size × zoom). */
 export function drawMap(canvas, image, overlay, scale) {
@@ -103,7 +103,7 @@ export function traceView({ px, py, steps, kernel, span, title }) {
           h("span", { class: "op", aria: { hidden: "true" } }, "="),
           miniGrid(step.products[ch], `trace-products-${n}-${ch}`, "products"),
         ),
-        win.length * win[0].length <= 25 ? h("p", { class: "equation" }, equation(win.flat(), kernel.flat())) : null,
+        win.length * win[0].length <= 25 ? h("p", { class: "equation" }, equation(win.flat(), kernel.flat()), roundingNote(win.flat(), kernel.flat())) : null,
       ),
     );
     const products = step.products.flat(2).reduce((a, b) => a + b, 0);

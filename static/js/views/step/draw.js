@@ -5,10 +5,10 @@
 
 import { h, sizeCanvas } from "../../dom.js";
 import { diverging, maxAbs } from "../../render/colors.js";
-import { formatNumber, formatShape } from "../../render/format.js";
+import { formatNumber, formatShape, scaleText } from "../../render/format.js";
 import { cornerLabel, drawGrid, gridLayout, outlineCells } from "../../render/grid.js";
 import { outlineWindow } from "../../render/steps.js";
-import { channelName, equation, signed } from "../shared.js";
+import { channelName, equation, roundingNote, signed } from "../shared.js";
 import { textPx } from "../../render/text.js";
 
 const LABEL_H = 22;
@@ -198,22 +198,26 @@ export function inputCaption({ padded_input: padded, geometry }) {
   return `${formatShape([C, ...geometry.input])}${top || left ? `, padded to ${formatShape(paddedShape)}` : ""}`;
 }
 
-function miniGrid(name, matrix, ch, scale) {
+/** A small grid of the step, captioned with its name and the colour scale it is drawn on. */
+function miniGrid(name, matrix, ch, scale, whose) {
   const canvas = h("canvas", { dataset: { testid: `detail-${name}-${ch}` }, aria: { label: `${name} values` }, role: "img" });
   const layout = gridLayout({ rows: matrix.length, cols: matrix[0].length, cellSize: 30, gap: 2, x: 1, y: 1 });
   const ctx = sizeCanvas(canvas, layout.width + 2, layout.height + 2);
   drawGrid(ctx, matrix, layout, { fill: (v) => diverging(v, scale), text: (v) => formatNumber(v, 2), fontSize: 11 });
-  return h("figure", { class: "mini" }, canvas, h("figcaption", {}, name));
+  const caption = h("span", { class: "muted", dataset: { testid: `detail-${name}-${ch}-scale` } }, `colour ${scaleText(-scale, scale)} (${whose})`);
+  return h("figure", { class: "mini" }, canvas, h("figcaption", {}, name, h("br"), caption));
 }
 
 /**
  * The step's window × kernel = products, per channel, each channel's sum, and the sum line
- * (the channel sums, the bias, the output value: all the API's numbers). Window and products
- * use the input's and the output's scales, the kernel its own.
+ * (the channel sums, the bias, the output value: all the API's numbers). The window is on
+ * the input's colour scale, the kernel on the kernels', the products of all channels on one
+ * scale of their own; each grid's caption says which.
  */
 export function stepDetail({ step, index, kernel, scales, single, volume }) {
   const C = step.window.length;
   const [o, i, j] = step.out;
+  const productScale = maxAbs(step.products.flat(2));
   const blocks = step.window.map((win, ch) => {
     const k = kernel[ch] ?? kernel[0];
     const products = step.products[ch];
@@ -224,11 +228,11 @@ export function stepDetail({ step, index, kernel, scales, single, volume }) {
       h(
         "div",
         { class: "mini-row" },
-        miniGrid("window", win, ch, scales.input),
+        miniGrid("window", win, ch, scales.input, "the input's"),
         h("span", { class: "op", aria: { hidden: "true" } }, "×"),
-        miniGrid(volume ? `W${o}[${channelName(ch, C)}]` : "kernel", k, ch, scales.kernel),
+        miniGrid(volume ? `W${o}[${channelName(ch, C)}]` : "kernel", k, ch, scales.kernel, "the kernels'"),
         h("span", { class: "op", aria: { hidden: "true" } }, "="),
-        miniGrid("products", products, ch, maxAbs(products.flat())),
+        miniGrid("products", products, ch, productScale, C > 1 ? "this step's products" : "these products"),
       ),
       h(
         "p",
@@ -236,6 +240,7 @@ export function stepDetail({ step, index, kernel, scales, single, volume }) {
         equation(win.flat(), k.flat()),
         " = ",
         h("strong", { dataset: { testid: `channel-sum-${ch}` } }, formatNumber(step.channel_sums[ch], 4)),
+        roundingNote(win.flat(), k.flat()),
       ),
     );
   });

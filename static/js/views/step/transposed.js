@@ -52,12 +52,14 @@ export function drawTransposedInput(canvas, { x, step, scale, size, maxWidth }) 
   return list;
 }
 
-/** The kernel scaled by the current value; taps the padding crops away are hatched. */
-export function drawScaled(canvas, { step, size }) {
+/**
+ * The kernel scaled by the current value, on the output's colour `scale` (it is added into
+ * the output, so a value has the same colour in both); taps the padding crops are hatched.
+ */
+export function drawScaled(canvas, { step, size, scale }) {
   const scaled = step.scaled[0];
   const layout = gridLayout({ rows: scaled.length, cols: scaled[0].length, cellSize: size, gap: 2, x: 1, y: 1 });
   const ctx = sizeCanvas(canvas, layout.width + 2, layout.height + 2);
-  const scale = maxAbs(scaled.flat());
   drawGrid(ctx, scaled, layout, {
     fill: (v) => diverging(v, scale),
     text: (v) => formatNumber(v, 2),
@@ -158,12 +160,7 @@ export function transposedDetail({ step, index, kernel, C }) {
         return;
       }
       chips.push(
-        h(
-          "li",
-          { dataset: { testid: "contribution", at: `${r},${q}`, value: String(v) } },
-          `(${r}, ${q}) `,
-          h("span", { class: "num" }, `+${formatNumber(v, 4)}`),
-        ),
+        h("li", { dataset: { testid: "contribution", at: `${r},${q}`, value: String(v) } }, `(${r}, ${q}) `, h("span", { class: "num" }, added(v, 4))),
       );
     }),
   );
