@@ -89,11 +89,11 @@ export function mount(root) {
     kernel: createRangeLabel({ testid: "kernel-range" }),
     output: createRangeLabel({ testid: "output-range" }),
     scaled: createRangeLabel({ testid: "scaled-range" }),
+    // With several filters each bias cell is tinted on the biases' own scale, stated here.
+    bias: createRangeLabel({ testid: "bias-range" }),
   };
-  for (const [name, label] of Object.entries(ranges)) canvases[name].closest("figure").append(label.root);
-  // With several filters each bias cell is tinted on the biases' own scale, stated here.
-  const biasRange = createRangeLabel({ testid: "bias-range" });
-  canvases.kernel.closest("figure").append(biasRange.root);
+  const figureOf = { bias: "kernel" };
+  for (const [name, label] of Object.entries(ranges)) canvases[figureOf[name] ?? name].closest("figure").append(label.root);
   const detail = el("step-detail");
   const hoverInfo = el("hover-info");
   const hoverHint = hoverInfo.textContent;
@@ -292,11 +292,8 @@ export function mount(root) {
       ["kernel", kernel, scales.kernel],
       ["output", output, scales.output],
     ]);
-    if (O > 1) {
-      const { min, max } = finiteRange(bias);
-      const scale = maxAbs(bias);
-      biasRange.show({ min, max, vmin: -scale, vmax: scale, scaleNote: `the biases b0–b${O - 1}` });
-    } else biasRange.clear();
+    if (O > 1) showRanges([["bias", bias, maxAbs(bias), `the biases b0–b${O - 1}`]]);
+    else ranges.bias.clear();
     replaceChildren(detail, stepDetail({ step, index: player.index, kernel: kernel[filter], scales, single: steps.length === 1, volume }));
   }
 
@@ -326,7 +323,7 @@ export function mount(root) {
     el("output-caption").textContent =
       `${formatShape(geometry.output)}${geometry.padding[0] || geometry.padding[2] ? `, cropped from ${formatShape(uncropped)}` : ""}${step.running ? "" : " (the running output is over the trace limit: the final output is shown)"}`;
     el("direct-caption").textContent = directCaption(result);
-    biasRange.clear();
+    ranges.bias.clear();
     showRanges([
       ["input", x, scales.input],
       ["kernel", kernel, scales.kernel],
